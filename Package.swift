@@ -1,0 +1,58 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "PatronVault",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "PatronVaultCore", targets: ["PatronVaultCore"]),
+        .executable(name: "patronvault", targets: ["patronvault"]),
+        .executable(name: "patronvault-bench", targets: ["patronvault-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CSodium",
+            pkgConfig: "libsodium",
+            providers: [.apt(["libsodium-dev"])]
+        ),
+        .target(name: "PatronVaultCrypto", dependencies: ["CSodium"]),
+        .target(name: "PatronVaultPolicy"),
+        .target(
+            name: "PatronVaultAudit",
+            dependencies: ["PatronVaultCrypto", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .target(
+            name: "PatronVaultCore",
+            dependencies: [
+                "PatronVaultCrypto", "PatronVaultPolicy", "PatronVaultAudit",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        .executableTarget(
+            name: "patronvault",
+            dependencies: [
+                "PatronVaultCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "patronvault-bench",
+            dependencies: ["PatronVaultCore", "PatronVaultCrypto", "PatronVaultPolicy", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .testTarget(name: "PatronVaultCryptoTests", dependencies: ["PatronVaultCrypto"]),
+        .testTarget(name: "PatronVaultPolicyTests", dependencies: ["PatronVaultPolicy"]),
+        .testTarget(
+            name: "PatronVaultAuditTests",
+            dependencies: ["PatronVaultAudit", "PatronVaultCrypto", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .testTarget(
+            name: "PatronVaultCoreTests",
+            dependencies: ["PatronVaultCore", "PatronVaultCrypto", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .testTarget(name: "EndToEndTests", dependencies: ["patronvault"]),
+    ]
+)
