@@ -28,7 +28,7 @@ let package = Package(
         .target(
             name: "PatronVaultCore",
             dependencies: [
-                "PatronVaultCrypto", "PatronVaultPolicy", "PatronVaultAudit",
+                "PatronVaultCrypto",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
@@ -41,7 +41,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "patronvault-bench",
-            dependencies: ["PatronVaultCore", "PatronVaultCrypto", "PatronVaultPolicy", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["PatronVaultCore", "PatronVaultCrypto", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(name: "PatronVaultCryptoTests", dependencies: ["PatronVaultCrypto"]),
         .testTarget(name: "PatronVaultPolicyTests", dependencies: ["PatronVaultPolicy"]),

@@ -1,0 +1,34 @@
+/// Every operation on the vault names one action; the policy gate decides on these names, which
+/// are the vocabulary of the files in `Policies/`.
+public enum AccessAction: String, Sendable, CaseIterable {
+    case patronRegister = "patron.register"
+    case patronRead = "patron.read"
+    case patronFind = "patron.find"
+    case patronUpdate = "patron.update"
+    case patronErase = "patron.erase"
+    case loanCheckout = "loan.checkout"
+    case loanReturn = "loan.return"
+    case loanReadOpen = "loan.read-open"
+    case historyRead = "history.read"
+    case historyPurge = "history.purge"
+    case historySetPreference = "history.set-preference"
+    case exportRead = "export.read"
+    case auditReadOwn = "audit.read-own"
+    case auditRead = "audit.read"
+    case auditVerify = "audit.verify"
+    case auditExposure = "audit.exposure"
+    case auditKey = "audit.key"
+    case staffManage = "staff.manage"
+    case retentionManage = "retention.manage"
+    case keysManage = "keys.manage"
+    case legalOrderFile = "legal-order.file"
+    case legalOrderApprove = "legal-order.approve"
+    case statsRead = "stats.read"
+    case policyRead = "policy.read"
+}
+
+/// The kind of thing an action touches, as policies name it.
+public enum ResourceKind: String, Sendable {
+    case registration, loan, history, export, audit, staff, retention, keys, statistics, policy
+    case legalOrder = "legal-order"
+}

@@ -1,0 +1,54 @@
+import Foundation
+
+/// Validation and normalisation of the fields people type. Errors name the field, never echo
+/// its value, so a mistyped email never lands in a terminal log.
+enum FieldRules {
+    static func barcode(_ raw: String, field: String) throws(VaultError) -> String {
+        let value = raw.trimmingCharacters(in: .whitespaces).uppercased()
+        guard (1...64).contains(value.utf8.count),
+              value.unicodeScalars.allSatisfy({ $0.isASCII && (CharacterSet.alphanumerics.contains($0) || $0 == "-") })
+        else {
+            throw .invalid("\(field) must be 1 to 64 letters, digits or hyphens")
+        }
+        return value
+    }
+
+    static func email(_ raw: String) throws(VaultError) -> String {
+        let value = raw.trimmingCharacters(in: .whitespaces).lowercased()
+        let parts = value.split(separator: "@", omittingEmptySubsequences: false)
+        guard value.utf8.count <= 254, parts.count == 2, !parts[0].isEmpty,
+              parts[1].contains("."), !parts[1].hasPrefix("."), !parts[1].hasSuffix("."),
+              !value.contains(where: { $0.isWhitespace || $0.isNewline })
+        else {
+            throw .invalid("email is not a valid address")
+        }
+        return value
+    }
+
+    static func text(_ raw: String, field: String, maxLength: Int = 512) throws(VaultError) -> String {
+        let value = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !value.isEmpty else { throw .invalid("\(field) must not be empty") }
+        guard value.utf8.count <= maxLength else { throw .invalid("\(field) is longer than \(maxLength) bytes") }
+        guard !value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw .invalid("\(field) contains control characters")
+        }
+        return value
+    }
+
+    static func optionalText(_ raw: String?, field: String) throws(VaultError) -> String? {
+        guard let raw else { return nil }
+        return try text(raw, field: field)
+    }
+
+    static func pin(_ raw: [UInt8]) throws(VaultError) -> [UInt8] {
+        guard (4...64).contains(raw.count) else { throw .invalid("PIN must be 4 to 64 characters") }
+        return raw
+    }
+
+    /// The form of a name used for lookups: case, accents and spacing do not matter.
+    static func normalizedName(_ name: String) -> String {
+        name.folding(options: [.caseInsensitive, .diacriticInsensitive, .widthInsensitive], locale: nil)
+            .split(whereSeparator: { $0.isWhitespace })
+            .joined(separator: " ")
+    }
+}

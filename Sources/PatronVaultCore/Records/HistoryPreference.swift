@@ -1,0 +1,6 @@
+/// Whether returned loans are kept as reading history. History is opt-in (ALA guidelines):
+/// `discard` is the default and destroys a loan record when the item comes back.
+public enum HistoryPreference: String, Sendable, CaseIterable {
+    case keep
+    case discard
+}

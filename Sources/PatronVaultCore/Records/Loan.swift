@@ -1,0 +1,49 @@
+import Foundation
+
+/// One loan. Sealed whole; the plaintext row keeps only its state and day-granular dates for
+/// retention, plus a blind index of the item barcode while the loan is open.
+public struct Loan: Sendable, Equatable {
+    public var itemBarcode: String
+    public var title: String
+    public var author: String?
+    public var branch: String
+    public var checkedOutAt: Date
+    public var dueOn: CalendarDay
+    public var returnedAt: Date?
+
+    public init(itemBarcode: String, title: String, author: String?, branch: String, checkedOutAt: Date, dueOn: CalendarDay, returnedAt: Date? = nil) {
+        self.itemBarcode = itemBarcode
+        self.title = title
+        self.author = author
+        self.branch = branch
+        self.checkedOutAt = checkedOutAt
+        self.dueOn = dueOn
+        self.returnedAt = returnedAt
+    }
+
+    func encoded() -> [UInt8] {
+        var writer = CanonicalWriter(capacity: 160)
+        writer.append(byte: 1)
+        writer.append(itemBarcode)
+        writer.append(title)
+        writer.append(author)
+        writer.append(branch)
+        writer.append(Int64(checkedOutAt.timeIntervalSince1970 * 1000))
+        writer.append(dueOn.daysSinceEpoch)
+        writer.append(returnedAt.map { Int64($0.timeIntervalSince1970 * 1000) })
+        return writer.bytes
+    }
+
+    init(decoding bytes: [UInt8]) throws(VaultError) {
+        var reader = CanonicalReader(bytes)
+        guard try reader.readByte() == 1 else { throw .integrity }
+        itemBarcode = try reader.readString()
+        title = try reader.readString()
+        author = try reader.readOptionalString()
+        branch = try reader.readString()
+        checkedOutAt = Date(timeIntervalSince1970: Double(try reader.readInt64()) / 1000)
+        dueOn = CalendarDay(daysSinceEpoch: try reader.readInt64())
+        returnedAt = try reader.readOptionalInt64().map { Date(timeIntervalSince1970: Double($0) / 1000) }
+        guard reader.isAtEnd else { throw .integrity }
+    }
+}

@@ -1,0 +1,75 @@
+/// A patron's registration: all of it is sealed; only blind indexes of the card, email and
+/// normalised name are stored beside it for lookups.
+public struct PatronRegistration: Sendable, Equatable {
+    public var cardBarcode: String
+    public var fullName: String
+    public var email: String
+    public var phone: String?
+    public var postalAddress: String?
+    public var birthDate: CalendarDay?
+    public var homeBranch: String?
+    public var category: String?
+    public var cardExpiry: CalendarDay?
+    public var history: HistoryPreference
+    /// Argon2id hash of the PIN; sealed, so a stolen database cannot be brute-forced offline.
+    var pinHash: String?
+    public var registeredOn: CalendarDay
+
+    public init(
+        cardBarcode: String, fullName: String, email: String, phone: String? = nil,
+        postalAddress: String? = nil, birthDate: CalendarDay? = nil, homeBranch: String? = nil,
+        category: String? = nil, cardExpiry: CalendarDay? = nil, history: HistoryPreference = .discard,
+        registeredOn: CalendarDay = CalendarDay(daysSinceEpoch: 0)
+    ) {
+        self.cardBarcode = cardBarcode
+        self.fullName = fullName
+        self.email = email
+        self.phone = phone
+        self.postalAddress = postalAddress
+        self.birthDate = birthDate
+        self.homeBranch = homeBranch
+        self.category = category
+        self.cardExpiry = cardExpiry
+        self.history = history
+        self.registeredOn = registeredOn
+    }
+
+    public var hasPIN: Bool { pinHash != nil }
+
+    func encoded() -> [UInt8] {
+        var writer = CanonicalWriter(capacity: 256)
+        writer.append(byte: 1)
+        writer.append(cardBarcode)
+        writer.append(fullName)
+        writer.append(email)
+        writer.append(phone)
+        writer.append(postalAddress)
+        writer.append(birthDate?.daysSinceEpoch)
+        writer.append(homeBranch)
+        writer.append(category)
+        writer.append(cardExpiry?.daysSinceEpoch)
+        writer.append(history.rawValue)
+        writer.append(pinHash)
+        writer.append(registeredOn.daysSinceEpoch)
+        return writer.bytes
+    }
+
+    init(decoding bytes: [UInt8]) throws(VaultError) {
+        var reader = CanonicalReader(bytes)
+        guard try reader.readByte() == 1 else { throw .integrity }
+        cardBarcode = try reader.readString()
+        fullName = try reader.readString()
+        email = try reader.readString()
+        phone = try reader.readOptionalString()
+        postalAddress = try reader.readOptionalString()
+        birthDate = try reader.readOptionalInt64().map(CalendarDay.init(daysSinceEpoch:))
+        homeBranch = try reader.readOptionalString()
+        category = try reader.readOptionalString()
+        cardExpiry = try reader.readOptionalInt64().map(CalendarDay.init(daysSinceEpoch:))
+        guard let history = HistoryPreference(rawValue: try reader.readString()) else { throw .integrity }
+        self.history = history
+        pinHash = try reader.readOptionalString()
+        registeredOn = CalendarDay(daysSinceEpoch: try reader.readInt64())
+        guard reader.isAtEnd else { throw .integrity }
+    }
+}

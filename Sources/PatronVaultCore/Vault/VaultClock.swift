@@ -1,0 +1,19 @@
+import Foundation
+
+/// Time is injected so retention, lockouts and the audit trail can be tested with a fixed clock.
+public protocol VaultClock: Sendable {
+    func now() -> Date
+}
+
+/// The wall clock.
+public struct SystemClock: VaultClock {
+    public init() {}
+    public func now() -> Date { Date() }
+}
+
+/// A clock that always answers the same instant, for tests and reproducible demos.
+public struct FixedClock: VaultClock {
+    public let instant: Date
+    public init(_ instant: Date) { self.instant = instant }
+    public func now() -> Date { instant }
+}
