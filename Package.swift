@@ -20,7 +20,7 @@ let package = Package(
             providers: [.apt(["libsodium-dev"])]
         ),
         .target(name: "PatronVaultCrypto", dependencies: ["CSodium"]),
-        .target(name: "PatronVaultPolicy"),
+        .target(name: "PatronVaultPolicy", dependencies: ["PatronVaultCrypto"]),
         .target(
             name: "PatronVaultAudit",
             dependencies: ["PatronVaultCrypto", .product(name: "GRDB", package: "GRDB.swift")]
