@@ -6,7 +6,7 @@ import PatronVaultCrypto
 ///
 ///     master key (KEK, key file or Argon2id passphrase)
 ///       ├─ blind-index root ─ KDF ─ card / email / name / item index keys
-///       ├─ audit signing seed (Ed25519)
+///       ├─ audit signing seed (Ed25519) and audit MAC key
 ///       └─ patron key (random, one per patron)
 ///            └─ record key (random, one per record) ─ seals the record
 ///
@@ -18,6 +18,7 @@ final class KeyRing: Sendable {
     static let saltName = "passphrase_salt"
     static let blindIndexRootName = "blind-index-root"
     static let auditSeedName = "audit-signing-seed"
+    static let auditMACName = "audit-mac-key"
 
     let kek: SymmetricKey
     let kekVersion: Int64
@@ -26,8 +27,10 @@ final class KeyRing: Sendable {
     let name: BlindIndexKey
     let item: BlindIndexKey
     let auditSigningKey: SigningKey
+    /// Keys the audit trail's MAC chain, so only the vault can extend it.
+    let auditMACKey: SymmetricKey
 
-    private init(kek: SymmetricKey, kekVersion: Int64, blindIndexRoot: SymmetricKey, auditSeed: SymmetricKey) throws(CryptoError) {
+    private init(kek: SymmetricKey, kekVersion: Int64, blindIndexRoot: SymmetricKey, auditSeed: SymmetricKey, auditMAC: SymmetricKey) throws(CryptoError) {
         self.kek = kek
         self.kekVersion = kekVersion
         card = BlindIndexKey(key: try blindIndexRoot.deriveSubkey(id: 1, context: "blindidx"))
@@ -35,6 +38,7 @@ final class KeyRing: Sendable {
         name = BlindIndexKey(key: try blindIndexRoot.deriveSubkey(id: 3, context: "blindidx"))
         item = BlindIndexKey(key: try blindIndexRoot.deriveSubkey(id: 4, context: "blindidx"))
         auditSigningKey = try SigningKey(seed: auditSeed)
+        auditMACKey = auditMAC
     }
 
     private static func kekCheckAD(version: Int64) -> [UInt8] {
@@ -53,13 +57,14 @@ final class KeyRing: Sendable {
         try db.execute(sql: "INSERT INTO key_meta(name, value) VALUES (?, ?)", arguments: [kekCheckName, Data(check)])
         let root = try SymmetricKey.random()
         let seed = try SymmetricKey.random()
-        for (name, key) in [(blindIndexRootName, root), (auditSeedName, seed)] {
+        let mac = try SymmetricKey.random()
+        for (name, key) in [(blindIndexRootName, root), (auditSeedName, seed), (auditMACName, mac)] {
             let wrapped = kek.wrap(key, authenticating: RecordAssociatedData.systemKey(name: name, kekVersion: version))
             try db.execute(
                 sql: "INSERT INTO system_key(name, kek_version, wrapped) VALUES (?, ?, ?)",
                 arguments: [name, version, Data(wrapped)])
         }
-        return try KeyRing(kek: kek, kekVersion: version, blindIndexRoot: root, auditSeed: seed)
+        return try KeyRing(kek: kek, kekVersion: version, blindIndexRoot: root, auditSeed: seed, auditMAC: mac)
     }
 
     /// How the KEK of an existing vault is obtained, and the salt for a passphrase.
@@ -96,10 +101,10 @@ final class KeyRing: Sendable {
                 throw VaultError.integrity
             }
         }
-        guard let root = unwrapped[blindIndexRootName], let seed = unwrapped[auditSeedName] else {
+        guard let root = unwrapped[blindIndexRootName], let seed = unwrapped[auditSeedName], let mac = unwrapped[auditMACName] else {
             throw VaultError(.corruptVault, "the key store is missing system keys")
         }
-        return try KeyRing(kek: kek, kekVersion: version, blindIndexRoot: root, auditSeed: seed)
+        return try KeyRing(kek: kek, kekVersion: version, blindIndexRoot: root, auditSeed: seed, auditMAC: mac)
     }
 }
 

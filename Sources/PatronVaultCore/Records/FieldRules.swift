@@ -51,4 +51,20 @@ enum FieldRules {
             .split(whereSeparator: { $0.isWhitespace })
             .joined(separator: " ")
     }
+
+    /// Staff account names appear in the audit trail, so they are short plain identifiers.
+    static func accountName(_ raw: String) throws(VaultError) -> String {
+        let value = raw.trimmingCharacters(in: .whitespaces).lowercased()
+        guard (1...64).contains(value.utf8.count),
+              value.unicodeScalars.allSatisfy({ $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "-_.".unicodeScalars.contains($0)) })
+        else {
+            throw .invalid("staff name must be 1 to 64 letters, digits, dots, hyphens or underscores")
+        }
+        return value
+    }
+
+    static func passphrase(_ raw: [UInt8]) throws(VaultError) {
+        guard raw.count >= 12 else { throw .invalid("the passphrase must be at least 12 characters") }
+        guard raw.count <= 1024 else { throw .invalid("the passphrase is longer than 1024 bytes") }
+    }
 }

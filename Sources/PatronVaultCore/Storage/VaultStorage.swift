@@ -47,7 +47,6 @@ struct VaultStorage: Sendable {
     private static func configuration() -> Configuration {
         var config = Configuration()
         config.busyMode = .timeout(15)
-        config.defaultTransactionKind = .immediate
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
             try db.execute(sql: "PRAGMA secure_delete = ON")

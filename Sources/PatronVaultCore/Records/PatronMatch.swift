@@ -1,0 +1,5 @@
+/// One hit of a staff search by email or name: enough to pick the right patron, no more.
+public struct PatronMatch: Sendable, Equatable {
+    public let cardBarcode: String
+    public let fullName: String
+}

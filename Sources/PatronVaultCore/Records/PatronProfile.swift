@@ -1,0 +1,6 @@
+/// What staff see at a desk, and what a patron sees of their own account: the registration and
+/// the loans still out. Closed loans (reading history) are never part of it.
+public struct PatronProfile: Sendable {
+    public let registration: PatronRegistration
+    public let openLoans: [Loan]
+}

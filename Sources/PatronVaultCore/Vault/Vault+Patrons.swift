@@ -1,0 +1,156 @@
+import Foundation
+import GRDB
+import PatronVaultCrypto
+
+extension Vault {
+    /// Registers a patron: a random pseudonym and a random patron key, the registration sealed
+    /// under its own record key, and blind indexes for card, email and name. History defaults
+    /// to `discard` (ALA: history is opt-in). The PIN is hashed with Argon2id inside the sealed
+    /// registration, so a stolen database cannot be brute-forced offline.
+    public func registerPatron(_ form: PatronRegistration, pin: [UInt8]?, by principal: Principal) throws(VaultError) {
+        var registration = try Self.validated(form)
+        registration.registeredOn = CalendarDay(now)
+        if let pin {
+            let pin = try FieldRules.pin(pin)
+            do { registration.pinHash = try Argon2id.hash(pin, limits: configuration.pinLimits) } catch {
+                throw VaultError.storage("the PIN could not be hashed (not enough memory for Argon2id)")
+            }
+        }
+        let cardIndex = keyRing.card.index(of: registration.cardBarcode)
+        let emailIndex = keyRing.email.index(of: registration.email)
+        let nameIndex = keyRing.name.index(of: FieldRules.normalizedName(registration.fullName))
+        try gatedWrite { db in
+            try authorize(principal, .patronRegister, .registration, in: db)
+            if try patronRow(cardIndex: cardIndex, in: db) != nil {
+                throw VaultError(.alreadyExists, "a patron with that card barcode is already registered")
+            }
+            let patron = PatronPseudonym.random()
+            let id = RecordID.random()
+            let wrappedPatronKey = newPatronKey(patron)
+            let (sealed, wrappedRecordKey) = sealNew(registration.encoded(), kind: .registration, id: id, patron: patron)
+            try storeKeys(patronKey: (patron, wrappedPatronKey), recordKeys: [(id, patron, wrappedRecordKey)])
+            do {
+                try db.execute(
+                    sql: """
+                        INSERT INTO patron(pseudonym, card_index, email_index, name_index, history_keep, registration_id, registered_day, expires_day)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [
+                        Data(patron.bytes), Data(cardIndex), Data(emailIndex), Data(nameIndex), registration.history == .keep,
+                        Data(id.bytes), registration.registeredOn.daysSinceEpoch, registration.cardExpiry?.daysSinceEpoch,
+                    ])
+                try insertRecord(id: id, patron: patron, kind: .registration, itemIndex: nil, opened: registration.registeredOn, due: nil, sealed: sealed, in: db)
+            } catch {
+                discardKeys(patron: patron, records: [id])
+                throw error
+            }
+        }
+    }
+
+    /// The desk view of a patron: registration and open loans, for a stated purpose that the
+    /// gate checks and the audit trail keeps. Reading history is never part of it.
+    public func patronProfile(card: String, purpose: String?, by principal: Principal) throws(VaultError) -> PatronProfile {
+        let card = try FieldRules.barcode(card, field: "card barcode")
+        let purpose = try FieldRules.optionalText(purpose, field: "purpose")
+        return try gatedWrite { db in
+            let patron = try patronRow(card: card, in: db)
+            try authorize(principal, .patronRead, .registration, patron: patron.pseudonym, state: RecordState.open.name, purpose: purpose, in: db)
+            try authorize(principal, .loanReadOpen, .loan, patron: patron.pseudonym, state: RecordState.open.name, purpose: purpose, in: db)
+            return try profile(of: patron, in: db)
+        }
+    }
+
+    func profile(of patron: PatronRow, in db: Database) throws -> PatronProfile {
+        try loadPatronKey(patron.pseudonym)
+        let registration = try registration(of: patron, in: db)
+        let loans = try openAll(sealedRecords(patron: patron.pseudonym, kind: .loan, state: .open, in: db), patron: patron.pseudonym)
+            .map { try Loan(decoding: $0.1) }
+            .sorted { $0.checkedOutAt < $1.checkedOutAt }
+        return PatronProfile(registration: registration, openLoans: loans)
+    }
+
+    /// Finds patrons by exact email or by name (case, accents and spacing ignored) through blind
+    /// indexes; the stored index reveals neither.
+    public func findPatrons(email: String? = nil, name: String? = nil, purpose: String?, by principal: Principal) throws(VaultError) -> [PatronMatch] {
+        let purpose = try FieldRules.optionalText(purpose, field: "purpose")
+        let column: String
+        let index: [UInt8]
+        switch (email, name) {
+        case (let email?, nil):
+            column = "email_index"
+            index = keyRing.email.index(of: try FieldRules.email(email))
+        case (nil, let name?):
+            column = "name_index"
+            index = keyRing.name.index(of: FieldRules.normalizedName(try FieldRules.text(name, field: "name")))
+        default:
+            throw VaultError.invalid("search by exactly one of email or name")
+        }
+        return try gatedWrite { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT \(PatronRow.columns) FROM patron WHERE \(column) = ?", arguments: [Data(index)]).map(PatronRow.init)
+            var matches: [PatronMatch] = []
+            for patron in rows {
+                try authorize(principal, .patronFind, .registration, patron: patron.pseudonym, purpose: purpose, in: db)
+                try loadPatronKey(patron.pseudonym)
+                let registration = try registration(of: patron, in: db)
+                matches.append(PatronMatch(cardBarcode: registration.cardBarcode, fullName: registration.fullName))
+            }
+            return matches.sorted { ($0.fullName, $0.cardBarcode) < ($1.fullName, $1.cardBarcode) }
+        }
+    }
+
+    /// Changes registration fields; the record is resealed under its own key and the blind
+    /// indexes follow the new values.
+    public func updatePatron(card: String, with update: PatronUpdate, by principal: Principal) throws(VaultError) -> PatronRegistration {
+        let card = try FieldRules.barcode(card, field: "card barcode")
+        guard !update.isEmpty else { throw VaultError.invalid("nothing to update; name at least one field") }
+        return try gatedWrite { db in
+            let patron = try patronRow(card: card, in: db)
+            try authorize(principal, .patronUpdate, .registration, patron: patron.pseudonym, in: db)
+            try loadPatronKey(patron.pseudonym)
+            var registration = try registration(of: patron, in: db)
+            if let value = update.fullName { registration.fullName = value }
+            if let value = update.email { registration.email = value }
+            if let value = update.phone { registration.phone = value }
+            if let value = update.postalAddress { registration.postalAddress = value }
+            if let value = update.birthDate { registration.birthDate = value }
+            if let value = update.homeBranch { registration.homeBranch = value }
+            if let value = update.category { registration.category = value }
+            if let value = update.cardExpiry { registration.cardExpiry = value }
+            registration = try Self.validated(registration)
+            let sealed = reseal(registration.encoded(), kind: .registration, id: patron.registrationID, patron: patron.pseudonym)
+            try db.execute(
+                sql: "UPDATE patron SET email_index = ?, name_index = ?, expires_day = ? WHERE pseudonym = ?",
+                arguments: [
+                    Data(keyRing.email.index(of: registration.email)),
+                    Data(keyRing.name.index(of: FieldRules.normalizedName(registration.fullName))),
+                    registration.cardExpiry?.daysSinceEpoch, Data(patron.pseudonym.bytes),
+                ])
+            try db.execute(sql: "UPDATE record SET sealed = ? WHERE id = ?", arguments: [Data(sealed), Data(patron.registrationID.bytes)])
+            return registration
+        }
+    }
+
+    func insertRecord(
+        id: RecordID, patron: PatronPseudonym, kind: RecordKind, itemIndex: [UInt8]?, opened: CalendarDay, due: CalendarDay?,
+        sealed: [UInt8], in db: Database
+    ) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO record(id, patron, kind, state, item_index, opened_day, due_day, sealed) VALUES (?, ?, ?, 0, ?, ?, ?, ?)
+            """).execute(arguments: [
+                Data(id.bytes), Data(patron.bytes), kind.rawValue, itemIndex.map { Data($0) }, opened.daysSinceEpoch, due?.daysSinceEpoch, Data(sealed),
+            ])
+    }
+
+    /// Normalises and checks every field; errors name the field, never its value.
+    static func validated(_ form: PatronRegistration) throws(VaultError) -> PatronRegistration {
+        var registration = form
+        registration.cardBarcode = try FieldRules.barcode(form.cardBarcode, field: "card barcode")
+        registration.fullName = try FieldRules.text(form.fullName, field: "name", maxLength: 256)
+        registration.email = try FieldRules.email(form.email)
+        registration.phone = try FieldRules.optionalText(form.phone, field: "phone")
+        registration.postalAddress = try FieldRules.optionalText(form.postalAddress, field: "address")
+        registration.homeBranch = try FieldRules.optionalText(form.homeBranch, field: "branch")
+        registration.category = try FieldRules.optionalText(form.category, field: "category")
+        return registration
+    }
+}

@@ -1,0 +1,109 @@
+import Foundation
+import GRDB
+import PatronVaultCrypto
+
+extension Vault {
+    /// Checks a card and PIN. Unknown cards cost the same Argon2id work as known ones, wrong
+    /// PINs are counted per card and lock it for a while after too many, and the count is
+    /// committed before the answer so killing the process cannot reset it.
+    public func authenticatePatron(card: String, pin: [UInt8]) throws(VaultError) -> Principal {
+        let failure = VaultError(.authenticationFailed, "the card barcode or PIN is wrong")
+        guard let card = try? FieldRules.barcode(card, field: "card barcode"), (4...64).contains(pin.count) else {
+            throw failure
+        }
+        let cardIndex = keyRing.card.index(of: card)
+        let attemptTime = now
+        enum Outcome { case accepted(PatronPseudonym), rejected, locked(Date) }
+        let outcome: Outcome = try run {
+            try storage.records.write { db in
+                guard let patron = try patronRow(cardIndex: cardIndex, in: db) else {
+                    _ = Argon2id.verify(pin, against: Self.decoyPINHash)
+                    return .rejected
+                }
+                let key = Data(patron.pseudonym.bytes)
+                let attempt = try Row.fetchOne(db, sql: "SELECT failures, locked_until FROM pin_attempt WHERE pseudonym = ?", arguments: [key])
+                if let lockedUntil = attempt?["locked_until"] as Int64?, Self.millis(attemptTime) < lockedUntil {
+                    return .locked(Self.date(millis: lockedUntil))
+                }
+                try loadPatronKey(patron.pseudonym)
+                let registration = try registration(of: patron, in: db)
+                if let hash = registration.pinHash, Argon2id.verify(pin, against: hash) {
+                    try db.execute(sql: "DELETE FROM pin_attempt WHERE pseudonym = ?", arguments: [key])
+                    return .accepted(patron.pseudonym)
+                }
+                let failures = (attempt?["failures"] as Int? ?? 0) + 1
+                if failures >= configuration.pinFailureLimit {
+                    let until = Self.millis(attemptTime.addingTimeInterval(configuration.pinLockout))
+                    try db.execute(sql: "INSERT OR REPLACE INTO pin_attempt(pseudonym, failures, locked_until) VALUES (?, 0, ?)", arguments: [key, until])
+                } else {
+                    try db.execute(sql: "INSERT OR REPLACE INTO pin_attempt(pseudonym, failures, locked_until) VALUES (?, ?, NULL)", arguments: [key, failures])
+                }
+                return .rejected
+            }
+        }
+        switch outcome {
+        case .accepted(let pseudonym):
+            return .patron(pseudonym)
+        case .rejected:
+            throw failure
+        case .locked(let until):
+            let minutes = max(1, Int((until.timeIntervalSince(attemptTime) / 60).rounded(.up)))
+            throw VaultError(.lockedOut, "this card is locked after too many wrong PINs; try again in \(minutes) minute\(minutes == 1 ? "" : "s")")
+        }
+    }
+
+    /// A real Argon2id hash of a random secret: unknown cards are checked against it so their
+    /// answer takes as long as a known card's.
+    private static let decoyPINHash: String = (try? Argon2id.hash(SecureRandom.bytes(16))) ?? ""
+
+    /// The patron's own account: registration and the loans they have out.
+    public func myProfile(by principal: Principal) throws(VaultError) -> PatronProfile {
+        let pseudonym = try Self.patronIdentity(principal)
+        return try gatedWrite { db in
+            try authorize(principal, .patronRead, .registration, patron: pseudonym, state: RecordState.open.name, in: db)
+            try authorize(principal, .loanReadOpen, .loan, patron: pseudonym, state: RecordState.open.name, in: db)
+            return try profile(of: ownRow(pseudonym, in: db), in: db)
+        }
+    }
+
+    /// The patron's reading history: returned loans kept because they opted in. Nobody else
+    /// can read it.
+    public func myHistory(by principal: Principal) throws(VaultError) -> [Loan] {
+        let pseudonym = try Self.patronIdentity(principal)
+        return try gatedWrite { db in
+            try authorize(principal, .historyRead, .history, patron: pseudonym, state: RecordState.closed.name, in: db)
+            return try history(of: ownRow(pseudonym, in: db), in: db)
+        }
+    }
+
+    func history(of patron: PatronRow, in db: Database) throws -> [Loan] {
+        try loadPatronKey(patron.pseudonym)
+        return try openAll(sealedRecords(patron: patron.pseudonym, kind: .loan, state: .closed, in: db), patron: patron.pseudonym)
+            .map { try Loan(decoding: $0.1) }
+            .sorted { $0.checkedOutAt < $1.checkedOutAt }
+    }
+
+    private func ownRow(_ pseudonym: PatronPseudonym, in db: Database) throws -> PatronRow {
+        guard let row = try Row.fetchOne(db, sql: "SELECT \(PatronRow.columns) FROM patron WHERE pseudonym = ?", arguments: [Data(pseudonym.bytes)]) else {
+            throw VaultError.notFound("this patron account no longer exists")
+        }
+        return PatronRow(row)
+    }
+
+    private static func patronIdentity(_ principal: Principal) throws(VaultError) -> PatronPseudonym {
+        guard let pseudonym = principal.pseudonym else {
+            throw VaultError(.permissionDenied, "access denied: only a patron signed in with card and PIN can use their own account")
+        }
+        return pseudonym
+    }
+
+    /// The anonymous circulation statistics: no patron link survives in them.
+    public func statistics(by principal: Principal) throws(VaultError) -> [CirculationStatistic] {
+        try gatedWrite { db in
+            try authorize(principal, .statsRead, .statistics, in: db)
+            return try Row.fetchAll(db, sql: "SELECT item_barcode, branch, month, returns FROM circulation_stat ORDER BY month, branch, item_barcode").map {
+                CirculationStatistic(itemBarcode: $0["item_barcode"], branch: $0["branch"], month: $0["month"], returns: $0["returns"])
+            }
+        }
+    }
+}
