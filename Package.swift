@@ -53,6 +53,9 @@ let package = Package(
             name: "PatronVaultCoreTests",
             dependencies: ["PatronVaultCore", "PatronVaultCrypto", .product(name: "GRDB", package: "GRDB.swift")]
         ),
-        .testTarget(name: "EndToEndTests", dependencies: ["patronvault"]),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["patronvault", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
     ]
 )

@@ -1,5 +1,8 @@
 import Foundation
 import GRDB
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The two SQLite files of a vault. `vault.db` holds sealed records, blind indexes, staff and the
 /// audit trail; `keys.db` holds every wrapped key. Keeping keys apart means a backup of records
@@ -23,6 +26,15 @@ struct VaultStorage: Sendable {
         if !create {
             guard fm.fileExists(atPath: recordsPath), fm.fileExists(atPath: keysPath) else {
                 throw VaultError(.notInitialized, "no vault at \(directory.path); run 'patronvault init' first")
+            }
+        }
+        if create {
+            // SQLite gives -wal and -shm the mode of the main file, so creating both files 0600
+            // first keeps every vault file private to its owner.
+            for path in [recordsPath, keysPath] {
+                let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+                guard fd >= 0 else { throw VaultError(.alreadyInitialized, "a vault already exists at \(directory.path)") }
+                close(fd)
             }
         }
         do {

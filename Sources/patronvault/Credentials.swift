@@ -1,0 +1,51 @@
+import ArgumentParser
+import Foundation
+import PatronVaultCore
+
+/// How a staff member proves who they are: a bearer token from the environment or a file,
+/// never from the command line where `ps` and shell history would show it.
+struct StaffCredentials: ParsableArguments {
+    @Option(name: .long, help: "A file holding the staff token (default: $PATRONVAULT_TOKEN).")
+    var tokenFile: String?
+
+    func principal(in vault: Vault) throws -> Principal {
+        let token: String
+        if let tokenFile {
+            guard let data = FileManager.default.contents(atPath: tokenFile) else {
+                throw ValidationError("the token file \(tokenFile) cannot be read")
+            }
+            token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        } else if let value = Environment.value("PATRONVAULT_TOKEN") {
+            token = value.trimmingCharacters(in: .whitespacesAndNewlines)
+        } else {
+            throw ValidationError("no staff token: set PATRONVAULT_TOKEN or pass --token-file")
+        }
+        return try vault.authenticateStaff(token: token)
+    }
+}
+
+/// How a patron proves who they are: card barcode and a PIN read from stdin or the environment.
+struct PatronCredentials: ParsableArguments {
+    @Option(name: .long, help: "Your library card barcode.")
+    var card: String
+
+    @Flag(name: .long, help: "Read the PIN from standard input (else $PATRONVAULT_PIN).")
+    var pinStdin = false
+
+    func principal(in vault: Vault) throws -> Principal {
+        try vault.authenticatePatron(card: card, pin: try PIN.read(fromStdin: pinStdin))
+    }
+}
+
+enum PIN {
+    static func read(fromStdin: Bool) throws -> [UInt8] {
+        if fromStdin {
+            guard let line = readLine(strippingNewline: true), !line.isEmpty else {
+                throw ValidationError("no PIN on standard input")
+            }
+            return Array(line.utf8)
+        }
+        if let value = Environment.value("PATRONVAULT_PIN") { return Array(value.utf8) }
+        throw ValidationError("no PIN: pass --pin-stdin or set PATRONVAULT_PIN")
+    }
+}

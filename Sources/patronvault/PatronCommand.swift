@@ -1,0 +1,117 @@
+import ArgumentParser
+import Foundation
+import PatronVaultCore
+
+struct PatronCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "patron", abstract: "Register, look up and update patrons (staff).",
+        subcommands: [Register.self, Show.self, Find.self, Update.self])
+
+    struct Register: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Register a patron. History is discarded unless --history keep.")
+        @OptionGroup var options: VaultOptions
+        @OptionGroup var credentials: StaffCredentials
+        @Option(name: .long) var card: String
+        @Option(name: .long) var name: String
+        @Option(name: .long) var email: String
+        @Option(name: .long) var phone: String?
+        @Option(name: .long) var address: String?
+        @Option(name: .long, help: "YYYY-MM-DD") var birthDate: String?
+        @Option(name: .long) var branch: String?
+        @Option(name: .long) var category: String?
+        @Option(name: .long, help: "Card expiry, YYYY-MM-DD") var expires: String?
+        @Option(name: .long, help: "keep or discard (default: discard; history is opt-in)") var history = "discard"
+        @Flag(name: .long, help: "Read the patron's new PIN from stdin (else $PATRONVAULT_PIN, else no PIN).") var pinStdin = false
+
+        func run() throws {
+            try Terminal.report {
+                guard let preference = HistoryPreference(rawValue: history) else {
+                    throw ValidationError("history must be keep or discard")
+                }
+                let form = PatronRegistration(
+                    cardBarcode: card, fullName: name, email: email, phone: phone, postalAddress: address,
+                    birthDate: try CalendarDay.option(birthDate, name: "birth date"), homeBranch: branch, category: category,
+                    cardExpiry: try CalendarDay.option(expires, name: "expiry date"), history: preference)
+                let pin: [UInt8]? = pinStdin || Environment.value("PATRONVAULT_PIN") != nil ? try PIN.read(fromStdin: pinStdin) : nil
+                let vault = try options.openVault()
+                try vault.registerPatron(form, pin: pin, by: try credentials.principal(in: vault))
+                if options.json {
+                    Terminal.json(["registered": true, "history": preference.rawValue, "hasPIN": pin != nil])
+                } else {
+                    Terminal.line("Registered patron (history: \(preference.rawValue)\(pin == nil ? ", no PIN set" : "")).")
+                }
+            }
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show a patron's registration and open loans (never reading history).")
+        @OptionGroup var options: VaultOptions
+        @OptionGroup var credentials: StaffCredentials
+        @Argument(help: "Card barcode.") var card: String
+        @Option(name: .long, help: "Why you are looking: circulation, account-help, fines, holds, patron-request.") var purpose: String?
+
+        func run() throws {
+            try Terminal.report {
+                let vault = try options.openVault()
+                let profile = try vault.patronProfile(card: card, purpose: purpose, by: try credentials.principal(in: vault))
+                if options.json { Terminal.json(Rendering.profile(profile)) } else { Terminal.line(Rendering.profileText(profile)) }
+            }
+        }
+    }
+
+    struct Find: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Find patrons by exact email or by name.")
+        @OptionGroup var options: VaultOptions
+        @OptionGroup var credentials: StaffCredentials
+        @Option(name: .long) var email: String?
+        @Option(name: .long) var name: String?
+        @Option(name: .long, help: "Why you are looking.") var purpose: String?
+
+        func run() throws {
+            try Terminal.report {
+                let vault = try options.openVault()
+                let matches = try vault.findPatrons(email: email, name: name, purpose: purpose, by: try credentials.principal(in: vault))
+                if options.json {
+                    Terminal.json(["matches": matches.map { ["card": $0.cardBarcode, "name": $0.fullName] }])
+                } else if matches.isEmpty {
+                    Terminal.line("No patron matches.")
+                } else {
+                    for m in matches { Terminal.line("\(m.cardBarcode)\t\(m.fullName)") }
+                }
+            }
+        }
+    }
+
+    struct Update: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Change a patron's registration details.")
+        @OptionGroup var options: VaultOptions
+        @OptionGroup var credentials: StaffCredentials
+        @Argument(help: "Card barcode.") var card: String
+        @Option(name: .long) var name: String?
+        @Option(name: .long) var email: String?
+        @Option(name: .long) var phone: String?
+        @Option(name: .long) var address: String?
+        @Option(name: .long, help: "YYYY-MM-DD") var birthDate: String?
+        @Option(name: .long) var branch: String?
+        @Option(name: .long) var category: String?
+        @Option(name: .long, help: "Card expiry, YYYY-MM-DD") var expires: String?
+
+        func run() throws {
+            try Terminal.report {
+                var update = PatronUpdate()
+                update.fullName = name
+                update.email = email
+                update.phone = phone
+                update.postalAddress = address
+                update.birthDate = try CalendarDay.option(birthDate, name: "birth date")
+                update.homeBranch = branch
+                update.category = category
+                update.cardExpiry = try CalendarDay.option(expires, name: "expiry date")
+                let vault = try options.openVault()
+                let registration = try vault.updatePatron(card: card, with: update, by: try credentials.principal(in: vault))
+                if options.json { Terminal.json(["registration": Rendering.registration(registration)]) } else { Terminal.line("Updated.") }
+            }
+        }
+    }
+}

@@ -1,0 +1,12 @@
+import ArgumentParser
+
+@main
+struct PatronVaultCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "patronvault",
+        abstract: "A vault for public-library patron records: sealed per record, erased for real.",
+        subcommands: [
+            InitCommand.self, StaffCommand.self, PatronCommand.self, LoanCommand.self, MeCommand.self, StatsCommand.self,
+        ]
+    )
+}

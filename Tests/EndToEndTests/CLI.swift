@@ -1,0 +1,98 @@
+import Foundation
+import GRDB
+
+/// Runs the built `patronvault` binary as a user would, in a temporary folder with a fixed clock.
+struct CLI {
+    struct Result {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+
+        var json: [String: Any] {
+            (try? JSONSerialization.jsonObject(with: Data(stdout.utf8))) as? [String: Any] ?? [:]
+        }
+    }
+
+    let home: URL
+    var environment: [String: String]
+
+    static var binary: URL {
+        Bundle.main.bundleURL.appendingPathComponent("patronvault")
+    }
+
+    /// A fresh temporary folder; the vault lives in `home/vault`.
+    init(now: String = "2026-11-22T10:00:00Z") throws {
+        home = FileManager.default.temporaryDirectory.appendingPathComponent("pv-e2e-\(UUID().uuidString)", isDirectory: true)
+        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+        environment = [
+            "PATRONVAULT_HOME": home.appendingPathComponent("vault").path,
+            "PATRONVAULT_NOW": now,
+            "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
+        ]
+    }
+
+    var vault: URL { home.appendingPathComponent("vault") }
+
+    @discardableResult
+    func run(_ arguments: [String], stdin: String? = nil, env extra: [String: String] = [:]) throws -> Result {
+        let process = Process()
+        process.executableURL = Self.binary
+        process.arguments = arguments
+        process.environment = environment.merging(extra) { _, new in new }
+        let output = Pipe()
+        let errors = Pipe()
+        let input = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        process.standardInput = input
+        try process.run()
+        if let stdin { input.fileHandleForWriting.write(Data((stdin + "\n").utf8)) }
+        try input.fileHandleForWriting.close()
+        let out = output.fileHandleForReading.readDataToEndOfFile()
+        let err = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdout: String(decoding: out, as: UTF8.self), stderr: String(decoding: err, as: UTF8.self))
+    }
+
+    /// Initialises a vault and returns a CLI whose staff token is the first admin's.
+    static func initialized(now: String = "2026-11-22T10:00:00Z") throws -> CLI {
+        var cli = try CLI(now: now)
+        let result = try cli.run(["init", "--json"])
+        guard result.status == 0, let token = result.json["token"] as? String else {
+            throw CLIFailure(message: "init failed: \(result.stderr)")
+        }
+        cli.environment["PATRONVAULT_TOKEN"] = token
+        return cli
+    }
+
+    /// Every byte of the vault's SQLite files, WAL and shared memory included.
+    func rawDatabaseBytes() throws -> [(String, Data)] {
+        try FileManager.default.contentsOfDirectory(atPath: vault.path)
+            .filter { $0.hasPrefix("vault.db") || $0.hasPrefix("keys.db") }
+            .sorted()
+            .map { ($0, try Data(contentsOf: vault.appendingPathComponent($0))) }
+    }
+
+    func database(_ name: String) throws -> DatabaseQueue {
+        try DatabaseQueue(path: vault.appendingPathComponent(name).path)
+    }
+
+    func removeHome() {
+        try? FileManager.default.removeItem(at: home)
+    }
+}
+
+struct CLIFailure: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
+}
+
+extension Data {
+    func contains(_ needle: String) -> Bool {
+        range(of: Data(needle.utf8)) != nil
+    }
+
+    func contains(bytes needle: Data) -> Bool {
+        range(of: needle) != nil
+    }
+}
