@@ -1,1 +1,91 @@
-print("placeholder")
+import Foundation
+import GRDB
+import PatronVaultCore
+
+/// `patronvault-bench [--patrons N] [--loans-per-patron N] [--lookups N] [--returns N]`
+/// Prints each vault operation's rate beside the same operation on plain SQLite, measured in
+/// this run. Build in release: `swift run -c release patronvault-bench`.
+func argument(_ name: String, default value: Int) -> Int {
+    let args = CommandLine.arguments
+    guard let index = args.firstIndex(of: name), index + 1 < args.count, let parsed = Int(args[index + 1]), parsed > 0 else { return value }
+    return parsed
+}
+
+func seconds(_ body: () throws -> Void) rethrows -> Double {
+    let clock = ContinuousClock()
+    let elapsed = try clock.measure(body)
+    return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+}
+
+func rate(_ count: Int, _ time: Double) -> String {
+    let perSecond = Double(count) / time
+    return perSecond >= 10_000 ? String(format: "%.0f K", perSecond / 1000) : String(format: "%.0f", perSecond)
+}
+
+func row(_ label: String, _ count: Int, vault: Double, plain: Double) {
+    let ratio = (Double(count) / vault) / (Double(count) / plain)
+    print("\(label.padding(toLength: 34, withPad: " ", startingAt: 0))\(rate(count, vault).leftPadded(10))/s \(rate(count, plain).leftPadded(10))/s \(String(format: "%8.2f", ratio))×")
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String { String(repeating: " ", count: max(0, width - count)) + self }
+}
+
+let library = SyntheticLibrary(patrons: argument("--patrons", default: 20_000), loansPerPatron: argument("--loans-per-patron", default: 4))
+let lookups = argument("--lookups", default: 20_000)
+let returns = argument("--returns", default: 2_000)
+let batchSize = argument("--batch", default: 1_000)
+
+let workspace = FileManager.default.temporaryDirectory.appendingPathComponent("patronvault-bench-\(UUID().uuidString)")
+try FileManager.default.createDirectory(at: workspace, withIntermediateDirectories: true)
+defer { try? FileManager.default.removeItem(at: workspace) }
+
+do {
+    let vaultDirectory = workspace.appendingPathComponent("vault")
+    var configuration = VaultConfiguration()
+    configuration.clock = FixedClock(library.start)
+    let (vault, admin) = try Vault.initialize(
+        at: vaultDirectory, masterKey: .keyFile(workspace.appendingPathComponent("master.key")), adminName: "bench", configuration: configuration)
+    let staff = try vault.authenticateStaff(token: admin.token)
+    let plain = try PlainBaseline(directory: workspace)
+    let sqliteVersion = try plain.queue.read { try String.fetchOne($0, sql: "SELECT sqlite_version()") } ?? "?"
+
+    print("PatronVault benchmark: \(library.patrons) patrons × (1 + \(library.loansPerPatron) loans) = \(library.recordCount) records")
+    print("SQLite \(sqliteVersion), \(ProcessInfo.processInfo.activeProcessorCount) cores, WAL, synchronous=NORMAL, both sides in the same run")
+    print("operation".padding(toLength: 34, withPad: " ", startingAt: 0) + "     vault".leftPadded(12) + "     plain".leftPadded(12) + "    ratio".leftPadded(10))
+
+    let batches = stride(from: 0, to: library.patrons, by: batchSize).map { $0..<min(library.patrons, $0 + batchSize) }
+    let vaultIngest = try seconds {
+        for range in batches {
+            let batch = range.map { i in PatronImport(registration: library.registration(i), loans: (0..<library.loansPerPatron).map { library.loan(i, $0) }) }
+            try vault.importPatrons(batch, by: staff)
+        }
+    }
+    let plainIngest = try seconds {
+        for range in batches { try plain.ingest(library, patrons: range) }
+    }
+    row("bulk ingest (records, sealed)", library.recordCount, vault: vaultIngest, plain: plainIngest)
+
+    var generator = SystemRandomNumberGenerator()
+    let cards = (0..<lookups).map { _ in library.card(Int.random(in: 0..<library.patrons, using: &generator)) }
+    let vaultLookup = try seconds {
+        for card in cards { _ = try vault.patronProfile(card: card, purpose: "circulation", by: staff) }
+    }
+    let plainLookup = try seconds {
+        for card in cards { _ = try plain.lookup(card: card) }
+    }
+    row("staff lookup by card (+open loans)", lookups, vault: vaultLookup, plain: plainLookup)
+
+    let discarders = (0..<min(returns, library.patrons / 2)).map { library.item(patron: 2 * $0 + 1, loan: 0) }
+    let vaultReturn = try seconds {
+        for item in discarders { _ = try vault.returnItem(item, by: staff) }
+    }
+    let plainReturn = try seconds {
+        for item in discarders { try plain.returnItem(item) }
+    }
+    row("return with shred (discard patron)", discarders.count, vault: vaultReturn, plain: plainReturn)
+    print("(return with shred commits vault.db, deletes the key in keys.db and truncates its WAL: fsync-bound)")
+} catch let error as VaultError {
+    FileHandle.standardError.write(Data("patronvault-bench: \(error.message)\n".utf8))
+    exit(error.exitCode)
+}

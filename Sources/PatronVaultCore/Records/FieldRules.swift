@@ -4,17 +4,20 @@ import Foundation
 /// its value, so a mistyped email never lands in a terminal log.
 enum FieldRules {
     static func barcode(_ raw: String, field: String) throws(VaultError) -> String {
-        let value = raw.trimmingCharacters(in: .whitespaces).uppercased()
-        guard (1...64).contains(value.utf8.count),
-              value.unicodeScalars.allSatisfy({ $0.isASCII && (CharacterSet.alphanumerics.contains($0) || $0 == "-") })
-        else {
-            throw .invalid("\(field) must be 1 to 64 letters, digits or hyphens")
+        var bytes = Array(trimmed(raw).utf8)
+        guard (1...64).contains(bytes.count) else { throw .invalid("\(field) must be 1 to 64 letters, digits or hyphens") }
+        for i in bytes.indices {
+            switch bytes[i] {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"): bytes[i] -= 32
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"): break
+            default: throw .invalid("\(field) must be 1 to 64 letters, digits or hyphens")
+            }
         }
-        return value
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     static func email(_ raw: String) throws(VaultError) -> String {
-        let value = raw.trimmingCharacters(in: .whitespaces).lowercased()
+        let value = trimmed(raw).lowercased()
         let parts = value.split(separator: "@", omittingEmptySubsequences: false)
         guard value.utf8.count <= 254, parts.count == 2, !parts[0].isEmpty,
               parts[1].contains("."), !parts[1].hasPrefix("."), !parts[1].hasSuffix("."),
@@ -26,10 +29,11 @@ enum FieldRules {
     }
 
     static func text(_ raw: String, field: String, maxLength: Int = 512) throws(VaultError) -> String {
-        let value = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+        let value = String(trimmed(raw))
         guard !value.isEmpty else { throw .invalid("\(field) must not be empty") }
         guard value.utf8.count <= maxLength else { throw .invalid("\(field) is longer than \(maxLength) bytes") }
-        guard !value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+        // General category Cc is exactly C0, DEL and C1.
+        guard !value.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) else {
             throw .invalid("\(field) contains control characters")
         }
         return value
@@ -52,9 +56,16 @@ enum FieldRules {
             .joined(separator: " ")
     }
 
+    /// Leading and trailing white space removed, without a round trip through Foundation.
+    static func trimmed(_ raw: String) -> Substring {
+        func isSpace(_ c: Character) -> Bool { c.isWhitespace }
+        guard let first = raw.firstIndex(where: { !isSpace($0) }), let last = raw.lastIndex(where: { !isSpace($0) }) else { return "" }
+        return raw[first...last]
+    }
+
     /// Staff account names appear in the audit trail, so they are short plain identifiers.
     static func accountName(_ raw: String) throws(VaultError) -> String {
-        let value = raw.trimmingCharacters(in: .whitespaces).lowercased()
+        let value = trimmed(raw).lowercased()
         guard (1...64).contains(value.utf8.count),
               value.unicodeScalars.allSatisfy({ $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "-_.".unicodeScalars.contains($0)) })
         else {

@@ -2,6 +2,11 @@ import GRDB
 
 /// The plaintext columns are only what lookups and retention need: random ids, the pseudonym,
 /// kind, state, day-granular dates and keyed blind indexes. Everything else is sealed.
+///
+/// The large tables are rowid tables: new rows append at the end of the B-tree and only their
+/// small secondary indexes take the random blind-index and pseudonym keys. Clustering them by a
+/// random key instead dirtied nearly every page of the table on each bulk transaction. A rowid
+/// reveals only the order rows were written in, which the day columns already show.
 extension VaultStorage {
     static var recordsMigrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -9,7 +14,7 @@ extension VaultStorage {
             try db.execute(sql: """
                 CREATE TABLE vault_meta (name TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
                 CREATE TABLE patron (
-                    pseudonym BLOB PRIMARY KEY,
+                    pseudonym BLOB NOT NULL UNIQUE,
                     card_index BLOB NOT NULL UNIQUE,
                     email_index BLOB NOT NULL,
                     name_index BLOB NOT NULL,
@@ -17,12 +22,12 @@ extension VaultStorage {
                     registration_id BLOB NOT NULL,
                     registered_day INTEGER NOT NULL,
                     expires_day INTEGER
-                ) WITHOUT ROWID;
+                );
                 CREATE INDEX patron_email ON patron(email_index);
                 CREATE INDEX patron_name ON patron(name_index);
                 CREATE TABLE record (
-                    id BLOB PRIMARY KEY,
-                    patron BLOB NOT NULL REFERENCES patron(pseudonym),
+                    patron BLOB NOT NULL,
+                    id BLOB NOT NULL,
                     kind INTEGER NOT NULL,
                     state INTEGER NOT NULL,
                     item_index BLOB,
@@ -30,8 +35,8 @@ extension VaultStorage {
                     due_day INTEGER,
                     closed_day INTEGER,
                     sealed BLOB NOT NULL
-                ) WITHOUT ROWID;
-                CREATE INDEX record_patron ON record(patron, kind, state);
+                );
+                CREATE UNIQUE INDEX record_owner ON record(patron, id);
                 CREATE UNIQUE INDEX record_open_item ON record(item_index) WHERE item_index IS NOT NULL;
                 CREATE TABLE pin_attempt (
                     pseudonym BLOB PRIMARY KEY,
@@ -53,7 +58,7 @@ extension VaultStorage {
                     returns INTEGER NOT NULL,
                     PRIMARY KEY (item_barcode, branch, month)
                 ) WITHOUT ROWID;
-                CREATE TABLE pending_shred (record_id BLOB PRIMARY KEY, patron BLOB) WITHOUT ROWID;
+                CREATE TABLE pending_shred (record_id BLOB PRIMARY KEY, patron BLOB NOT NULL) WITHOUT ROWID;
                 """)
         }
         return migrator
@@ -65,9 +70,9 @@ extension VaultStorage {
             try db.execute(sql: """
                 CREATE TABLE key_meta (name TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
                 CREATE TABLE system_key (name TEXT PRIMARY KEY, kek_version INTEGER NOT NULL, wrapped BLOB NOT NULL) WITHOUT ROWID;
-                CREATE TABLE patron_key (pseudonym BLOB PRIMARY KEY, kek_version INTEGER NOT NULL, wrapped BLOB NOT NULL) WITHOUT ROWID;
-                CREATE TABLE record_key (record_id BLOB PRIMARY KEY, pseudonym BLOB NOT NULL, wrapped BLOB NOT NULL) WITHOUT ROWID;
-                CREATE INDEX record_key_patron ON record_key(pseudonym);
+                CREATE TABLE patron_key (pseudonym BLOB NOT NULL UNIQUE, kek_version INTEGER NOT NULL, wrapped BLOB NOT NULL);
+                CREATE TABLE record_key (pseudonym BLOB NOT NULL, record_id BLOB NOT NULL, wrapped BLOB NOT NULL);
+                CREATE UNIQUE INDEX record_key_owner ON record_key(pseudonym, record_id);
                 """)
         }
         return migrator

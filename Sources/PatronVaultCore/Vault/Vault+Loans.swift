@@ -32,7 +32,7 @@ extension Vault {
             do {
                 try insertRecord(id: id, patron: patron.pseudonym, kind: .loan, itemIndex: itemIndex, opened: today, due: dueOn, sealed: sealed, in: db)
             } catch {
-                discardKeys(patron: nil, records: [id])
+                discardKeys(patron: patron.pseudonym, includingPatronKey: false, records: [id])
                 throw error
             }
             return loan
@@ -59,7 +59,7 @@ extension Vault {
             }
             try authorize(principal, .loanReturn, .loan, patron: pseudonym, state: RecordState.open.name, in: db)
             try loadPatronKey(pseudonym)
-            var loan = try Loan(decoding: open(record, wrappedKey: wrappedRecordKeys([record.id])[record.id], patron: pseudonym))
+            var loan = try Loan(decoding: open(record, wrappedKey: wrappedRecordKeys([record.id], patron: pseudonym)[record.id], patron: pseudonym))
             try db.execute(
                 sql: """
                     INSERT INTO circulation_stat(item_barcode, branch, month, returns) VALUES (?, ?, ?, 1)
@@ -70,11 +70,11 @@ extension Vault {
                 loan.returnedAt = returnedAt
                 let sealed = reseal(loan.encoded(), kind: .loan, id: record.id, patron: pseudonym)
                 try db.execute(
-                    sql: "UPDATE record SET state = 1, item_index = NULL, closed_day = ?, sealed = ? WHERE id = ?",
-                    arguments: [today.daysSinceEpoch, Data(sealed), Data(record.id.bytes)])
+                    sql: "UPDATE record SET state = 1, item_index = NULL, closed_day = ?, sealed = ? WHERE patron = ? AND id = ?",
+                    arguments: [today.daysSinceEpoch, Data(sealed), Data(pseudonym.bytes), Data(record.id.bytes)])
                 return LoanReturn(itemBarcode: item, outcome: .keptAsHistory)
             }
-            try db.execute(sql: "DELETE FROM record WHERE id = ?", arguments: [Data(record.id.bytes)])
+            try db.execute(sql: "DELETE FROM record WHERE patron = ? AND id = ?", arguments: [Data(pseudonym.bytes), Data(record.id.bytes)])
             try db.execute(sql: "INSERT INTO pending_shred(record_id, patron) VALUES (?, ?)", arguments: [Data(record.id.bytes), Data(pseudonym.bytes)])
             return LoanReturn(itemBarcode: item, outcome: .destroyed)
         }

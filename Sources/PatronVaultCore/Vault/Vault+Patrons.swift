@@ -41,7 +41,7 @@ extension Vault {
                     ])
                 try insertRecord(id: id, patron: patron, kind: .registration, itemIndex: nil, opened: registration.registeredOn, due: nil, sealed: sealed, in: db)
             } catch {
-                discardKeys(patron: patron, records: [id])
+                discardKeys(patron: patron, includingPatronKey: true, records: [id])
                 throw error
             }
         }
@@ -125,7 +125,7 @@ extension Vault {
                     Data(keyRing.name.index(of: FieldRules.normalizedName(registration.fullName))),
                     registration.cardExpiry?.daysSinceEpoch, Data(patron.pseudonym.bytes),
                 ])
-            try db.execute(sql: "UPDATE record SET sealed = ? WHERE id = ?", arguments: [Data(sealed), Data(patron.registrationID.bytes)])
+            try db.execute(sql: "UPDATE record SET sealed = ? WHERE patron = ? AND id = ?", arguments: [Data(sealed), Data(patron.pseudonym.bytes), Data(patron.registrationID.bytes)])
             return registration
         }
     }
@@ -135,9 +135,9 @@ extension Vault {
         sealed: [UInt8], in db: Database
     ) throws {
         try db.cachedStatement(sql: """
-            INSERT INTO record(id, patron, kind, state, item_index, opened_day, due_day, sealed) VALUES (?, ?, ?, 0, ?, ?, ?, ?)
+            INSERT INTO record(patron, id, kind, state, item_index, opened_day, due_day, sealed) VALUES (?, ?, ?, 0, ?, ?, ?, ?)
             """).execute(arguments: [
-                Data(id.bytes), Data(patron.bytes), kind.rawValue, itemIndex.map { Data($0) }, opened.daysSinceEpoch, due?.daysSinceEpoch, Data(sealed),
+                Data(patron.bytes), Data(id.bytes), kind.rawValue, itemIndex.map { Data($0) }, opened.daysSinceEpoch, due?.daysSinceEpoch, Data(sealed),
             ])
     }
 

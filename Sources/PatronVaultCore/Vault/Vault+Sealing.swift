@@ -68,14 +68,15 @@ extension Vault {
         XChaCha20Poly1305.seal(plaintext, using: slots.record, authenticating: RecordAssociatedData.bytes(kind: kind, id: id, patron: patron))
     }
 
-    /// Fetches the wrapped keys of several records in one read of `keys.db`.
-    func wrappedRecordKeys(_ ids: [RecordID]) throws -> [RecordID: [UInt8]] {
+    /// Fetches the wrapped keys of one patron's records in one read of `keys.db`.
+    func wrappedRecordKeys(_ ids: [RecordID], patron: PatronPseudonym) throws -> [RecordID: [UInt8]] {
         guard !ids.isEmpty else { return [:] }
+        let owner = Data(patron.bytes)
         return try storage.keys.read { kdb in
             var found: [RecordID: [UInt8]] = [:]
-            let statement = try kdb.cachedStatement(sql: "SELECT wrapped FROM record_key WHERE record_id = ?")
+            let statement = try kdb.cachedStatement(sql: "SELECT wrapped FROM record_key WHERE pseudonym = ? AND record_id = ?")
             for id in ids {
-                if let wrapped = try Data.fetchOne(statement, arguments: [Data(id.bytes)]) {
+                if let wrapped = try Data.fetchOne(statement, arguments: [owner, Data(id.bytes)]) {
                     found[id] = Array(wrapped)
                 }
             }
@@ -98,7 +99,7 @@ extension Vault {
 
     /// Opens every given record of one patron (patron key already loaded).
     func openAll(_ records: [SealedRecord], patron: PatronPseudonym) throws -> [(SealedRecord, [UInt8])] {
-        let keys = try wrappedRecordKeys(records.map(\.id))
+        let keys = try wrappedRecordKeys(records.map(\.id), patron: patron)
         return try records.map { ($0, try open($0, wrappedKey: keys[$0.id], patron: patron)) }
     }
 
@@ -122,8 +123,10 @@ extension Vault {
         ).map(SealedRecord.init)
     }
 
-    func sealedRecord(id: RecordID, in db: Database) throws -> SealedRecord {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT id, kind, sealed FROM record WHERE id = ?"), arguments: [Data(id.bytes)]) else {
+    func sealedRecord(id: RecordID, patron: PatronPseudonym, in db: Database) throws -> SealedRecord {
+        guard let row = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT id, kind, sealed FROM record WHERE patron = ? AND id = ?"), arguments: [Data(patron.bytes), Data(id.bytes)])
+        else {
             throw VaultError(.corruptVault, "a patron's registration record is missing from the vault")
         }
         return SealedRecord(row)
@@ -131,9 +134,9 @@ extension Vault {
 
     /// Reads and opens a patron's registration (patron key already loaded).
     func registration(of patron: PatronRow, in db: Database) throws -> PatronRegistration {
-        let record = try sealedRecord(id: patron.registrationID, in: db)
+        let record = try sealedRecord(id: patron.registrationID, patron: patron.pseudonym, in: db)
         guard record.kind == .registration else { throw VaultError.integrity }
-        let keys = try wrappedRecordKeys([record.id])
+        let keys = try wrappedRecordKeys([record.id], patron: patron.pseudonym)
         return try PatronRegistration(decoding: open(record, wrappedKey: keys[record.id], patron: patron.pseudonym))
     }
 
@@ -146,18 +149,19 @@ extension Vault {
                     sql: "INSERT INTO patron_key(pseudonym, kek_version, wrapped) VALUES (?, ?, ?)",
                     arguments: [Data(patron.bytes), keyRing.kekVersion, Data(wrapped)])
             }
-            let statement = try kdb.cachedStatement(sql: "INSERT INTO record_key(record_id, pseudonym, wrapped) VALUES (?, ?, ?)")
+            let statement = try kdb.cachedStatement(sql: "INSERT INTO record_key(pseudonym, record_id, wrapped) VALUES (?, ?, ?)")
             for (id, patron, wrapped) in recordKeys {
-                try statement.execute(arguments: [Data(id.bytes), Data(patron.bytes), Data(wrapped)])
+                try statement.execute(arguments: [Data(patron.bytes), Data(id.bytes), Data(wrapped)])
             }
         }
     }
 
     /// Removes keys stored for records whose own write then failed.
-    func discardKeys(patron: PatronPseudonym?, records: [RecordID]) {
+    func discardKeys(patron: PatronPseudonym, includingPatronKey: Bool, records: [RecordID]) {
         try? storage.keys.write { kdb in
-            if let patron { try kdb.execute(sql: "DELETE FROM patron_key WHERE pseudonym = ?", arguments: [Data(patron.bytes)]) }
-            for id in records { try kdb.execute(sql: "DELETE FROM record_key WHERE record_id = ?", arguments: [Data(id.bytes)]) }
+            let owner = Data(patron.bytes)
+            if includingPatronKey { try kdb.execute(sql: "DELETE FROM patron_key WHERE pseudonym = ?", arguments: [owner]) }
+            for id in records { try kdb.execute(sql: "DELETE FROM record_key WHERE pseudonym = ? AND record_id = ?", arguments: [owner, Data(id.bytes)]) }
         }
     }
 }

@@ -13,9 +13,9 @@ extension Vault {
             }
             guard !pending.isEmpty else { return }
             try storage.keys.write { kdb in
-                let recordKey = try kdb.cachedStatement(sql: "DELETE FROM record_key WHERE record_id = ?")
+                let recordKey = try kdb.cachedStatement(sql: "DELETE FROM record_key WHERE pseudonym = ? AND record_id = ?")
                 for row in pending {
-                    try recordKey.execute(arguments: [row["record_id"] as Data])
+                    try recordKey.execute(arguments: [row["patron"] as Data, row["record_id"] as Data])
                 }
             }
             let truncated = try storage.keys.writeWithoutTransaction { kdb in

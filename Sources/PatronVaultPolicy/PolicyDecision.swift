@@ -1,0 +1,19 @@
+/// The gate's answer, with the rules that decided and words a person can read, so an audit
+/// entry or a refused operation can say *why* and not only *no*.
+public struct PolicyDecision: Sendable, Equatable {
+    /// `.forbid` also when no rule permits (deny by default); `ruleIDs` is empty then.
+    public let effect: PolicyEffect
+    /// The rules that decided, sorted by id: every matching forbid if there is one, otherwise
+    /// every matching permit.
+    public let ruleIDs: [String]
+    /// The deciding rules' descriptions, or why nothing permitted the request.
+    public let reason: String
+
+    public init(effect: PolicyEffect, ruleIDs: [String], reason: String) {
+        self.effect = effect
+        self.ruleIDs = ruleIDs
+        self.reason = reason
+    }
+
+    public var isPermitted: Bool { effect == .permit }
+}

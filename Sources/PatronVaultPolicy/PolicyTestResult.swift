@@ -1,0 +1,34 @@
+/// The outcome of one policy test case, with enough to show a privacy officer where the case
+/// is and what went differently.
+public struct PolicyTestResult: Sendable {
+    public let file: String
+    public let line: Int
+    public let name: String
+    public let expected: PolicyEffect
+    /// Rules the case says must be among the deciding rules (`expect: forbid by x`); empty when
+    /// the case names none.
+    public let expectedRuleIDs: [String]
+    /// True for `expect: forbid by default`: no rule may match at all.
+    public let expectsDefaultDenial: Bool
+    public let actual: PolicyDecision
+
+    public var passed: Bool {
+        guard actual.effect == expected else { return false }
+        if expectsDefaultDenial { return actual.ruleIDs.isEmpty }
+        return expectedRuleIDs.allSatisfy(actual.ruleIDs.contains)
+    }
+
+    /// `file:line: name: passed`, or what was expected and what happened instead.
+    public var summary: String {
+        let location = "\(file):\(line): \(name)"
+        if passed { return "\(location): passed" }
+        var wanted = expected.rawValue
+        if expectsDefaultDenial {
+            wanted += " by default"
+        } else if !expectedRuleIDs.isEmpty {
+            wanted += " by \(expectedRuleIDs.joined(separator: ", "))"
+        }
+        let got = actual.ruleIDs.isEmpty ? actual.effect.rawValue : "\(actual.effect.rawValue) by \(actual.ruleIDs.joined(separator: ", "))"
+        return "\(location): expected \(wanted), got \(got) (\(actual.reason))"
+    }
+}

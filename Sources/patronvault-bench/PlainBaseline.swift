@@ -1,0 +1,79 @@
+import Foundation
+import GRDB
+
+/// The same operations on a plain, unencrypted SQLite schema with comparable indexes: what a
+/// library system does today, measured in the same run as the vault.
+struct PlainBaseline {
+    let queue: DatabaseQueue
+
+    init(directory: URL) throws {
+        var config = Configuration()
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            try db.execute(sql: "PRAGMA cache_size = -65536")
+        }
+        queue = try DatabaseQueue(path: directory.appendingPathComponent("plain.db").path, configuration: config)
+        try queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = WAL") }
+        try queue.write { db in
+            try db.execute(sql: """
+                CREATE TABLE patron (
+                    id INTEGER PRIMARY KEY, card TEXT NOT NULL UNIQUE, name TEXT NOT NULL, name_norm TEXT NOT NULL, email TEXT NOT NULL,
+                    phone TEXT, address TEXT, birth_day INTEGER, branch TEXT, category TEXT, expires_day INTEGER, history_keep INTEGER NOT NULL,
+                    registered_day INTEGER NOT NULL);
+                CREATE INDEX patron_email ON patron(email);
+                CREATE INDEX patron_name ON patron(name_norm);
+                CREATE TABLE loan (
+                    id INTEGER PRIMARY KEY, patron_id INTEGER NOT NULL, item TEXT NOT NULL, title TEXT NOT NULL, author TEXT, branch TEXT NOT NULL,
+                    checked_out INTEGER NOT NULL, due_day INTEGER NOT NULL, returned INTEGER, state INTEGER NOT NULL);
+                CREATE INDEX loan_patron ON loan(patron_id, state);
+                CREATE UNIQUE INDEX loan_open_item ON loan(item) WHERE state = 0;
+                CREATE TABLE circulation_stat (item TEXT NOT NULL, branch TEXT NOT NULL, month TEXT NOT NULL, returns INTEGER NOT NULL,
+                    PRIMARY KEY (item, branch, month)) WITHOUT ROWID;
+                """)
+        }
+    }
+
+    func ingest(_ library: SyntheticLibrary, patrons range: Range<Int>) throws {
+        try queue.write { db in
+            let patron = try db.cachedStatement(sql: """
+                INSERT INTO patron(id, card, name, name_norm, email, phone, address, birth_day, branch, category, expires_day, history_keep, registered_day)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            let loan = try db.cachedStatement(sql: """
+                INSERT INTO loan(patron_id, item, title, author, branch, checked_out, due_day, state) VALUES (?, ?, ?, ?, ?, ?, ?, 0)
+                """)
+            for i in range {
+                let r = library.registration(i)
+                try patron.execute(arguments: [
+                    i, r.cardBarcode, r.fullName, r.fullName.lowercased(), r.email, r.phone, r.postalAddress, r.birthDate?.daysSinceEpoch,
+                    r.homeBranch, r.category, r.cardExpiry?.daysSinceEpoch, r.history == .keep, 20_000,
+                ])
+                for j in 0..<library.loansPerPatron {
+                    let l = library.loan(i, j)
+                    try loan.execute(arguments: [i, l.itemBarcode, l.title, l.author, l.branch, Int64(l.checkedOutAt.timeIntervalSince1970 * 1000), l.dueOn.daysSinceEpoch])
+                }
+            }
+        }
+    }
+
+    /// A desk lookup: the patron row by card and their open loans.
+    func lookup(card: String) throws -> Int {
+        try queue.read { db in
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM patron WHERE card = ?"), arguments: [card]) else { return 0 }
+            let loans = try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM loan WHERE patron_id = ? AND state = 0"), arguments: [row["id"] as Int64])
+            return loans.count
+        }
+    }
+
+    /// A return that "anonymises" the way library systems do today: delete the row, count the statistic.
+    func returnItem(_ item: String) throws {
+        try queue.write { db in
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT id, branch FROM loan WHERE item = ? AND state = 0"), arguments: [item]) else { return }
+            try db.cachedStatement(sql: "DELETE FROM loan WHERE id = ?").execute(arguments: [row["id"] as Int64])
+            try db.cachedStatement(sql: """
+                INSERT INTO circulation_stat(item, branch, month, returns) VALUES (?, ?, '2026-11', 1)
+                ON CONFLICT(item, branch, month) DO UPDATE SET returns = returns + 1
+                """).execute(arguments: [item, row["branch"] as String])
+        }
+    }
+}
