@@ -29,6 +29,7 @@ let package = Package(
             name: "PatronVaultCore",
             dependencies: [
                 "PatronVaultCrypto",
+                "PatronVaultPolicy",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
@@ -36,12 +37,13 @@ let package = Package(
             name: "patronvault",
             dependencies: [
                 "PatronVaultCore",
+                "PatronVaultPolicy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
             name: "patronvault-bench",
-            dependencies: ["PatronVaultCore", "PatronVaultCrypto", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["PatronVaultCore", "PatronVaultCrypto", "PatronVaultPolicy", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(name: "PatronVaultCryptoTests", dependencies: ["PatronVaultCrypto"]),
         .testTarget(name: "PatronVaultPolicyTests", dependencies: ["PatronVaultPolicy"]),
@@ -51,7 +53,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PatronVaultCoreTests",
-            dependencies: ["PatronVaultCore", "PatronVaultCrypto", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["PatronVaultCore", "PatronVaultCrypto", "PatronVaultPolicy", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(
             name: "EndToEndTests",

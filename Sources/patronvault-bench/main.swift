@@ -35,6 +35,7 @@ let library = SyntheticLibrary(patrons: argument("--patrons", default: 20_000), 
 let lookups = argument("--lookups", default: 20_000)
 let returns = argument("--returns", default: 2_000)
 let batchSize = argument("--batch", default: 1_000)
+let policyDirectory = URL(fileURLWithPath: ProcessInfo.processInfo.environment["PATRONVAULT_POLICIES"] ?? "Policies", isDirectory: true)
 
 let workspace = FileManager.default.temporaryDirectory.appendingPathComponent("patronvault-bench-\(UUID().uuidString)")
 try FileManager.default.createDirectory(at: workspace, withIntermediateDirectories: true)
@@ -45,7 +46,8 @@ do {
     var configuration = VaultConfiguration()
     configuration.clock = FixedClock(library.start)
     let (vault, admin) = try Vault.initialize(
-        at: vaultDirectory, masterKey: .keyFile(workspace.appendingPathComponent("master.key")), adminName: "bench", configuration: configuration)
+        at: vaultDirectory, masterKey: .keyFile(workspace.appendingPathComponent("master.key")), adminName: "bench",
+        policies: try Vault.loadPolicies(from: policyDirectory), configuration: configuration)
     let staff = try vault.authenticateStaff(token: admin.token)
     let plain = try PlainBaseline(directory: workspace)
     let sqliteVersion = try plain.queue.read { try String.fetchOne($0, sql: "SELECT sqlite_version()") } ?? "?"

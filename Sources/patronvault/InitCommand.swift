@@ -29,8 +29,9 @@ struct InitCommand: ParsableCommand {
                 }
                 source = .passphrase(Array(line.utf8))
             }
+            let policies = try Vault.loadPolicies(from: options.policyDirectory)
             let (_, issued) = try Vault.initialize(
-                at: options.directory, masterKey: source, adminName: admin, configuration: try options.vaultConfiguration)
+                at: options.directory, masterKey: source, adminName: admin, policies: policies, configuration: try options.vaultConfiguration)
             if options.json {
                 var out: [String: Any] = ["vault": options.directory.path, "admin": Rendering.staff(issued.account), "token": issued.token]
                 if case .keyFile(let url) = source { out["keyFile"] = url.path }

@@ -5,7 +5,7 @@ import PatronVaultCore
 struct PatronCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "patron", abstract: "Register, look up and update patrons (staff).",
-        subcommands: [Register.self, Show.self, Find.self, Update.self])
+        subcommands: [Register.self, Show.self, Find.self, Update.self, History.self])
 
     struct Register: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Register a patron. History is discarded unless --history keep.")
@@ -56,6 +56,25 @@ struct PatronCommand: ParsableCommand {
                 let vault = try options.openVault()
                 let profile = try vault.patronProfile(card: card, purpose: purpose, by: try credentials.principal(in: vault))
                 if options.json { Terminal.json(Rendering.profile(profile)) } else { Terminal.line(Rendering.profileText(profile)) }
+            }
+        }
+    }
+
+    struct History: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Ask for a patron's reading history: refused to staff unless an approved legal order covers it.")
+        @OptionGroup var options: VaultOptions
+        @OptionGroup var credentials: StaffCredentials
+        @Argument(help: "Card barcode.") var card: String
+        @Option(name: .long, help: "Why you are asking.") var purpose: String?
+
+        func run() throws {
+            try Terminal.report {
+                let vault = try options.openVault()
+                let loans = try vault.patronHistory(card: card, purpose: purpose, by: try credentials.principal(in: vault))
+                if options.json { Terminal.json(["history": loans.map(Rendering.loan)]) } else {
+                    for loan in loans { Terminal.line(Rendering.loanText(loan)) }
+                }
             }
         }
     }

@@ -11,8 +11,15 @@ struct VaultOptions: ParsableArguments {
     @Option(name: .long, help: "The master key file (default: $PATRONVAULT_KEY_FILE or VAULT/master.key).")
     var keyFile: String?
 
+    @Option(name: .long, help: "The policy folder (default: $PATRONVAULT_POLICIES or ./Policies).")
+    var policies: String?
+
     @Flag(name: .long, help: "Print machine-readable JSON.")
     var json = false
+
+    var policyDirectory: URL {
+        URL(fileURLWithPath: policies ?? Environment.value("PATRONVAULT_POLICIES") ?? "Policies", isDirectory: true)
+    }
 
     var directory: URL {
         URL(fileURLWithPath: vault ?? Environment.value("PATRONVAULT_HOME") ?? "vault", isDirectory: true)
@@ -47,7 +54,7 @@ struct VaultOptions: ParsableArguments {
     }
 
     func openVault() throws -> Vault {
-        try Vault.open(at: directory, masterKey: masterKey, configuration: vaultConfiguration)
+        try Vault.open(at: directory, masterKey: masterKey, policies: try Vault.loadPolicies(from: policyDirectory), configuration: vaultConfiguration)
     }
 }
 

@@ -16,6 +16,12 @@ struct CLI {
     let home: URL
     var environment: [String: String]
 
+    /// The shipped policy folder at the top of the repository.
+    static var policies: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Policies", isDirectory: true)
+    }
+
     static var binary: URL {
         Bundle.main.bundleURL.appendingPathComponent("patronvault")
     }
@@ -27,6 +33,7 @@ struct CLI {
         environment = [
             "PATRONVAULT_HOME": home.appendingPathComponent("vault").path,
             "PATRONVAULT_NOW": now,
+            "PATRONVAULT_POLICIES": Self.policies.path,
             "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
         ]
     }

@@ -77,10 +77,10 @@ struct VaultFlowTests {
         #expect(open == [Self.titles[1]])
         #expect(!shown.stdout.contains(Self.titles[0]))
 
-        let found = try cli.run(["patron", "find", "--name", "  ottoline   MARCHBANKS ", "--json"])
+        let found = try cli.run(["patron", "find", "--name", "  ottoline   MARCHBANKS ", "--purpose", "account-help", "--json"])
         #expect(found.status == 0, "\(found.stderr)")
         #expect((found.json["matches"] as? [[String: Any]])?.first?["card"] as? String == Self.keeper.card)
-        let byEmail = try cli.run(["patron", "find", "--email", Self.discarder.email.uppercased(), "--json"])
+        let byEmail = try cli.run(["patron", "find", "--email", Self.discarder.email.uppercased(), "--purpose", "holds", "--json"])
         #expect((byEmail.json["matches"] as? [[String: Any]])?.first?["card"] as? String == Self.discarder.card)
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import PatronVaultPolicy
 
 /// A denial raised inside a write: the transaction still commits (so the record of the denied
 /// attempt survives) and the front end gets the error once the transaction is over.
@@ -8,20 +9,21 @@ struct AccessDenial: Error {
 }
 
 extension Vault {
-    /// The one place every operation on patron data asks the gate. It runs inside the
+    /// The one place every operation on patron data asks the policy engine. It runs inside the
     /// operation's write transaction, so the decision and the change it allows commit together.
     func authorize(
         _ principal: Principal, _ action: AccessAction, _ resource: ResourceKind,
         patron: PatronPseudonym? = nil, state: String? = nil, purpose: String? = nil, legalOrder: Bool = false,
         in db: Database
     ) throws {
-        let query = AccessQuery(
-            principal: principal, action: action, resourceKind: resource, patron: patron, state: state,
-            purpose: purpose, legalOrder: legalOrder, time: now, frontEnd: configuration.frontEnd)
-        let verdict = gate.decide(query)
-        guard verdict.permitted else {
-            let rules = verdict.ruleIDs.isEmpty ? "" : " [\(verdict.ruleIDs.joined(separator: ", "))]"
-            throw AccessDenial(error: VaultError(.permissionDenied, "access denied\(rules): \(verdict.reason)"))
+        let request = PolicyRequest(
+            principalKind: principal.kind.rawValue, principalRole: principal.roleName, principalID: principal.id,
+            principalPatron: principal.pseudonym?.description, action: action.rawValue, resourceKind: resource.rawValue,
+            resourcePatron: patron?.description, resourceState: state, purpose: purpose, consent: false, legalOrder: legalOrder,
+            time: now, frontEnd: configuration.frontEnd.rawValue)
+        let decision = policies.decide(request)
+        guard decision.isPermitted else {
+            throw AccessDenial(error: VaultError(.permissionDenied, "access denied: \(decision.reason)"))
         }
     }
 

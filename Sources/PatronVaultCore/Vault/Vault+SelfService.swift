@@ -76,6 +76,19 @@ extension Vault {
         }
     }
 
+    /// A staff request for a patron's reading history. The shipped policy forbids it to every
+    /// staff role unless an approved legal order covers it; it exists so that such a request is
+    /// decided, refused with its reason, and recorded like any other.
+    public func patronHistory(card: String, purpose: String?, by principal: Principal) throws(VaultError) -> [Loan] {
+        let card = try FieldRules.barcode(card, field: "card barcode")
+        let purpose = try FieldRules.optionalText(purpose, field: "purpose")
+        return try gatedWrite { db in
+            let patron = try patronRow(card: card, in: db)
+            try authorize(principal, .historyRead, .history, patron: patron.pseudonym, state: RecordState.closed.name, purpose: purpose, in: db)
+            return try history(of: patron, in: db)
+        }
+    }
+
     func history(of patron: PatronRow, in db: Database) throws -> [Loan] {
         try loadPatronKey(patron.pseudonym)
         return try openAll(sealedRecords(patron: patron.pseudonym, kind: .loan, state: .closed, in: db), patron: patron.pseudonym)

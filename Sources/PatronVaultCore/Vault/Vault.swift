@@ -1,10 +1,11 @@
 import Foundation
 import GRDB
 import PatronVaultCrypto
+import PatronVaultPolicy
 
-/// An open vault: the two SQLite files, the unwrapped system keys and the access gate. Every
-/// public operation takes the authenticated principal and passes the gate before it touches a
-/// patron's data; front ends never see keys or SQL.
+/// An open vault: the two SQLite files, the unwrapped system keys and the policy set. Every
+/// public operation takes the authenticated principal and asks the policy engine (in
+/// `Vault+Authorization.swift`) before it touches a patron's data; front ends never see keys or SQL.
 public final class Vault: Sendable {
     /// The file name of the master key `init` creates inside the vault folder by default.
     public static let defaultKeyFileName = "master.key"
@@ -13,16 +14,17 @@ public final class Vault: Sendable {
     let storage: VaultStorage
     let keyRing: KeyRing
     let configuration: VaultConfiguration
-    let gate: any AccessGate
+    /// The rules every access is decided by, loaded from `Policies/`.
+    public let policies: PolicySet
     /// Reusable key slots; touched only inside `storage.records` closures, which are serialised.
     let slots: KeySlots
 
-    private init(directory: URL, storage: VaultStorage, keyRing: KeyRing, configuration: VaultConfiguration, gate: any AccessGate) throws(VaultError) {
+    private init(directory: URL, storage: VaultStorage, keyRing: KeyRing, configuration: VaultConfiguration, policies: PolicySet) throws(VaultError) {
         self.directory = directory
         self.storage = storage
         self.keyRing = keyRing
         self.configuration = configuration
-        self.gate = gate
+        self.policies = policies
         do { slots = try KeySlots() } catch { throw Vault.secureMemoryFailure }
     }
 
@@ -34,8 +36,8 @@ public final class Vault: Sendable {
     /// With `.keyFile`, the key file is created (mode 0600) at that path; with `.passphrase`, the
     /// master key is derived with Argon2id and a random salt kept in `keys.db`.
     public static func initialize(
-        at directory: URL, masterKey source: MasterKeySource, adminName: String,
-        configuration: VaultConfiguration = VaultConfiguration(), gate: (any AccessGate)? = nil
+        at directory: URL, masterKey source: MasterKeySource, adminName: String, policies: PolicySet,
+        configuration: VaultConfiguration = VaultConfiguration()
     ) throws(VaultError) -> (vault: Vault, adminToken: IssuedToken) {
         let adminName = try FieldRules.accountName(adminName)
         let fm = FileManager.default
@@ -90,7 +92,7 @@ public final class Vault: Sendable {
             } catch {
                 throw VaultStorage.translate(error)
             }
-            let vault = try Vault(directory: directory, storage: storage, keyRing: keyRing, configuration: configuration, gate: gate ?? BuiltInAccessRules())
+            let vault = try Vault(directory: directory, storage: storage, keyRing: keyRing, configuration: configuration, policies: policies)
             let token = try vault.createFirstAdmin(name: adminName)
             return (vault, token)
         } catch let error as VaultError {
@@ -105,8 +107,8 @@ public final class Vault: Sendable {
     /// Opens an existing vault. A wrong key file or passphrase is refused before anything is
     /// read, and deletions interrupted by a crash are finished.
     public static func open(
-        at directory: URL, masterKey source: MasterKeySource,
-        configuration: VaultConfiguration = VaultConfiguration(), gate: (any AccessGate)? = nil
+        at directory: URL, masterKey source: MasterKeySource, policies: PolicySet,
+        configuration: VaultConfiguration = VaultConfiguration()
     ) throws(VaultError) -> Vault {
         let storage = try VaultStorage.open(directory: directory, create: false)
         let keyRing: KeyRing
@@ -133,9 +135,19 @@ public final class Vault: Sendable {
         } catch {
             throw VaultStorage.translate(error)
         }
-        let vault = try Vault(directory: directory, storage: storage, keyRing: keyRing, configuration: configuration, gate: gate ?? BuiltInAccessRules())
+        let vault = try Vault(directory: directory, storage: storage, keyRing: keyRing, configuration: configuration, policies: policies)
         try vault.finishPendingShreds()
         return vault
+    }
+
+    /// Loads and validates a policy folder; a vault never opens with rules it cannot read, and
+    /// the error points at the file, line and column.
+    public static func loadPolicies(from directory: URL) throws(VaultError) -> PolicySet {
+        do {
+            return try PolicySet.load(directory: directory)
+        } catch {
+            throw VaultError.policy(error.description)
+        }
     }
 
     /// The time every operation records, from the injected clock.

@@ -1,0 +1,97 @@
+import ArgumentParser
+import Foundation
+import PatronVaultCore
+import PatronVaultPolicy
+
+struct PolicyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "policy", abstract: "Check, test and explain the access rules in Policies/.",
+        subcommands: [Check.self, Test.self, Explain.self])
+
+    struct Location: ParsableArguments {
+        @Option(name: .long, help: "The policy folder (default: $PATRONVAULT_POLICIES or ./Policies).")
+        var policies: String?
+
+        @Flag(name: .long, help: "Print machine-readable JSON.")
+        var json = false
+
+        var directory: URL {
+            URL(fileURLWithPath: policies ?? Environment.value("PATRONVAULT_POLICIES") ?? "Policies", isDirectory: true)
+        }
+    }
+
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Validate the policy files against their schema.")
+        @OptionGroup var location: Location
+
+        func run() throws {
+            try Terminal.report {
+                let set = try Vault.loadPolicies(from: location.directory)
+                if location.json {
+                    Terminal.json(["valid": true, "rules": set.ruleIDs, "digest": set.digest])
+                } else {
+                    Terminal.line("\(set.ruleIDs.count) rules valid; policy digest \(set.digest)")
+                }
+            }
+        }
+    }
+
+    struct Test: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Run the policy test cases in Policies/tests and print pass/fail per case.")
+        @OptionGroup var location: Location
+
+        func run() throws {
+            try Terminal.report {
+                let set = try Vault.loadPolicies(from: location.directory)
+                let suite: PolicyTestSuite
+                do {
+                    suite = try PolicyTestSuite.load(directory: location.directory.appendingPathComponent("tests"), schema: set.schema)
+                } catch let error as PolicyLoadError {
+                    throw VaultError.policy(error.description)
+                }
+                let results = suite.run(against: set)
+                let failed = results.filter { !$0.passed }
+                if location.json {
+                    Terminal.json([
+                        "cases": results.map { ["file": $0.file, "line": $0.line, "name": $0.name, "passed": $0.passed] as [String: Any] },
+                        "passed": results.count - failed.count, "failed": failed.count,
+                    ])
+                } else {
+                    for result in results { Terminal.line("\(result.passed ? "PASS" : "FAIL")  \(result.summary)") }
+                    Terminal.line("\(results.count - failed.count) passed, \(failed.count) failed")
+                }
+                if !failed.isEmpty { throw ExitCode.failure }
+            }
+        }
+    }
+
+    struct Explain: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Decide one request and show the rules that decided.",
+            discussion: "Example: patronvault policy explain --principal role=staff,id=s1 --action history.read --resource kind=history,patron=p1,state=closed")
+        @OptionGroup var location: Location
+        @Option(name: .long, help: "Who asks, as key=value pairs: role, id, kind, patron.") var principal: String
+        @Option(name: .long, help: "An action from the schema, such as patron.read.") var action: String
+        @Option(name: .long, help: "What is asked about: kind, patron, state.") var resource: String
+        @Option(name: .long, help: "Circumstances: purpose, consent, legalOrder, time, frontEnd.") var context = ""
+
+        func run() throws {
+            try Terminal.report {
+                let set = try Vault.loadPolicies(from: location.directory)
+                let request: PolicyRequest
+                do {
+                    request = try PolicyRequest.parse(principal: principal, action: action, resource: resource, context: context, schema: set.schema)
+                } catch let error as PolicyRequestError {
+                    throw ValidationError(error.description)
+                }
+                let decision = set.decide(request)
+                if location.json {
+                    Terminal.json(["effect": decision.effect.rawValue, "rules": decision.ruleIDs, "reason": decision.reason, "digest": set.digest])
+                } else {
+                    Terminal.line("\(decision.effect.rawValue)\(decision.ruleIDs.isEmpty ? " (deny by default)" : " by \(decision.ruleIDs.joined(separator: ", "))")")
+                    Terminal.line(decision.reason)
+                }
+            }
+        }
+    }
+}
