@@ -14,8 +14,10 @@ struct SyntheticLibrary {
 
     func card(_ i: Int) -> String { "C\(String(format: "%09d", i))" }
     func item(patron i: Int, loan j: Int) -> String { "I\(String(format: "%09d", i))-\(j)" }
-    func name(_ i: Int) -> String { "\(Self.given[i % Self.given.count]) \(Self.family[(i / 7) % Self.family.count]) \(i)" }
-    func email(_ i: Int) -> String { "patron\(i)@mail.example.org" }
+    /// Cards are issued in order, as libraries do; names and emails arrive in no order.
+    func scrambled(_ i: Int) -> String { String(UInt32(truncatingIfNeeded: i &* 2_654_435_761), radix: 36) }
+    func name(_ i: Int) -> String { "\(Self.given[(i / 3) % Self.given.count]) \(Self.family[(i / 7) % Self.family.count])-\(scrambled(i))" }
+    func email(_ i: Int) -> String { "\(scrambled(i)).\(i % 97)@mail.example.org" }
     func title(_ i: Int, _ j: Int) -> String {
         "The \(Self.words[(i + j) % Self.words.count]) of \(Self.words[(i * 3 + j) % Self.words.count]) volume \(j)"
     }

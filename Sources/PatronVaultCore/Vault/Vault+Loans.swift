@@ -25,7 +25,7 @@ extension Vault {
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM record WHERE item_index = ?", arguments: [Data(itemIndex)]) == true {
                 throw VaultError(.alreadyExists, "that item is already checked out; return it first")
             }
-            try loadPatronKey(patron.pseudonym)
+            _ = try unlock(patron.pseudonym)
             let id = RecordID.random()
             let (sealed, wrappedKey) = sealNew(loan.encoded(), kind: .loan, id: id, patron: patron.pseudonym)
             try storeKeys(patronKey: nil, recordKeys: [(id, patron.pseudonym, wrappedKey)])
@@ -58,8 +58,7 @@ extension Vault {
                 throw VaultError(.corruptVault, "a loan belongs to a patron missing from the vault")
             }
             try authorize(principal, .loanReturn, .loan, patron: pseudonym, state: RecordState.open.name, in: db)
-            try loadPatronKey(pseudonym)
-            var loan = try Loan(decoding: open(record, wrappedKey: wrappedRecordKeys([record.id], patron: pseudonym)[record.id], patron: pseudonym))
+            var loan = try Loan(decoding: openRecords([record], of: pseudonym)[0])
             try db.execute(
                 sql: """
                     INSERT INTO circulation_stat(item_barcode, branch, month, returns) VALUES (?, ?, ?, 1)

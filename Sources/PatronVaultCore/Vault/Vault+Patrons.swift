@@ -61,12 +61,13 @@ extension Vault {
     }
 
     func profile(of patron: PatronRow, in db: Database) throws -> PatronProfile {
-        try loadPatronKey(patron.pseudonym)
-        let registration = try registration(of: patron, in: db)
-        let loans = try openAll(sealedRecords(patron: patron.pseudonym, kind: .loan, state: .open, in: db), patron: patron.pseudonym)
-            .map { try Loan(decoding: $0.1) }
-            .sorted { $0.checkedOutAt < $1.checkedOutAt }
-        return PatronProfile(registration: registration, openLoans: loans)
+        let record = try sealedRecord(id: patron.registrationID, patron: patron.pseudonym, in: db)
+        guard record.kind == .registration else { throw VaultError.integrity }
+        let loans = try sealedRecords(patron: patron.pseudonym, kind: .loan, state: .open, in: db)
+        let opened = try openRecords([record] + loans, of: patron.pseudonym)
+        return PatronProfile(
+            registration: try PatronRegistration(decoding: opened[0]),
+            openLoans: try opened.dropFirst().map { try Loan(decoding: $0) }.sorted { $0.checkedOutAt < $1.checkedOutAt })
     }
 
     /// Finds patrons by exact email or by name (case, accents and spacing ignored) through blind
@@ -90,7 +91,6 @@ extension Vault {
             var matches: [PatronMatch] = []
             for patron in rows {
                 try authorize(principal, .patronFind, .registration, patron: patron.pseudonym, purpose: purpose, in: db)
-                try loadPatronKey(patron.pseudonym)
                 let registration = try registration(of: patron, in: db)
                 matches.append(PatronMatch(cardBarcode: registration.cardBarcode, fullName: registration.fullName))
             }
@@ -106,7 +106,6 @@ extension Vault {
         return try gatedWrite { db in
             let patron = try patronRow(card: card, in: db)
             try authorize(principal, .patronUpdate, .registration, patron: patron.pseudonym, in: db)
-            try loadPatronKey(patron.pseudonym)
             var registration = try registration(of: patron, in: db)
             if let value = update.fullName { registration.fullName = value }
             if let value = update.email { registration.email = value }

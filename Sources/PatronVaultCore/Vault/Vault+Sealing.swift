@@ -33,11 +33,21 @@ struct SealedRecord {
 /// Sealing and opening through the key slots. These run only inside a `storage.records`
 /// closure, which serialises every use of the slots.
 extension Vault {
-    /// Unwraps a patron's key into the patron slot; a missing or altered wrapped key is an
-    /// integrity failure, never a silent empty answer.
-    func loadPatronKey(_ patron: PatronPseudonym) throws {
-        let row = try storage.keys.read { kdb in
-            try Row.fetchOne(kdb, sql: "SELECT kek_version, wrapped FROM patron_key WHERE pseudonym = ?", arguments: [Data(patron.bytes)])
+    /// Unwraps a patron's key into the patron slot and fetches the wrapped keys of the given
+    /// records, in one read of `keys.db`. A missing or altered patron key is an integrity
+    /// failure, never a silent empty answer.
+    func unlock(_ patron: PatronPseudonym, records ids: [RecordID] = []) throws -> [RecordID: [UInt8]] {
+        let owner = Data(patron.bytes)
+        let (row, recordKeys) = try storage.keys.read { kdb in
+            let row = try Row.fetchOne(kdb.cachedStatement(sql: "SELECT kek_version, wrapped FROM patron_key WHERE pseudonym = ?"), arguments: [owner])
+            var found: [RecordID: [UInt8]] = [:]
+            let statement = try kdb.cachedStatement(sql: "SELECT wrapped FROM record_key WHERE pseudonym = ? AND record_id = ?")
+            for id in ids {
+                if let wrapped = try Data.fetchOne(statement, arguments: [owner, Data(id.bytes)]) {
+                    found[id] = Array(wrapped)
+                }
+            }
+            return (row, found)
         }
         guard let row else { throw VaultError.integrity }
         let version: Int64 = row["kek_version"]
@@ -47,6 +57,7 @@ extension Vault {
         } catch {
             throw VaultError.integrity
         }
+        return recordKeys
     }
 
     /// A new random patron key in the patron slot, and its wrapped form for `keys.db`.
@@ -68,22 +79,6 @@ extension Vault {
         XChaCha20Poly1305.seal(plaintext, using: slots.record, authenticating: RecordAssociatedData.bytes(kind: kind, id: id, patron: patron))
     }
 
-    /// Fetches the wrapped keys of one patron's records in one read of `keys.db`.
-    func wrappedRecordKeys(_ ids: [RecordID], patron: PatronPseudonym) throws -> [RecordID: [UInt8]] {
-        guard !ids.isEmpty else { return [:] }
-        let owner = Data(patron.bytes)
-        return try storage.keys.read { kdb in
-            var found: [RecordID: [UInt8]] = [:]
-            let statement = try kdb.cachedStatement(sql: "SELECT wrapped FROM record_key WHERE pseudonym = ? AND record_id = ?")
-            for id in ids {
-                if let wrapped = try Data.fetchOne(statement, arguments: [owner, Data(id.bytes)]) {
-                    found[id] = Array(wrapped)
-                }
-            }
-            return found
-        }
-    }
-
     /// Opens a record with its wrapped key and the loaded patron key. Any mismatch (altered
     /// bytes, a box moved to another row or patron, a missing key) is an integrity failure.
     func open(_ record: SealedRecord, wrappedKey: [UInt8]?, patron: PatronPseudonym) throws -> [UInt8] {
@@ -97,10 +92,10 @@ extension Vault {
         }
     }
 
-    /// Opens every given record of one patron (patron key already loaded).
-    func openAll(_ records: [SealedRecord], patron: PatronPseudonym) throws -> [(SealedRecord, [UInt8])] {
-        let keys = try wrappedRecordKeys(records.map(\.id), patron: patron)
-        return try records.map { ($0, try open($0, wrappedKey: keys[$0.id], patron: patron)) }
+    /// Opens records of one patron: one read of `keys.db`, then one unwrap and one open each.
+    func openRecords(_ records: [SealedRecord], of patron: PatronPseudonym) throws -> [[UInt8]] {
+        let keys = try unlock(patron, records: records.map(\.id))
+        return try records.map { try open($0, wrappedKey: keys[$0.id], patron: patron) }
     }
 
     func patronRow(cardIndex: [UInt8], in db: Database) throws -> PatronRow? {
@@ -132,12 +127,11 @@ extension Vault {
         return SealedRecord(row)
     }
 
-    /// Reads and opens a patron's registration (patron key already loaded).
+    /// Reads and opens a patron's registration, leaving the patron and record keys in the slots.
     func registration(of patron: PatronRow, in db: Database) throws -> PatronRegistration {
         let record = try sealedRecord(id: patron.registrationID, patron: patron.pseudonym, in: db)
         guard record.kind == .registration else { throw VaultError.integrity }
-        let keys = try wrappedRecordKeys([record.id], patron: patron.pseudonym)
-        return try PatronRegistration(decoding: open(record, wrappedKey: keys[record.id], patron: patron.pseudonym))
+        return try PatronRegistration(decoding: openRecords([record], of: patron.pseudonym)[0])
     }
 
     /// Writes wrapped keys before the records that need them; if the records then fail, the

@@ -25,7 +25,6 @@ extension Vault {
                 if let lockedUntil = attempt?["locked_until"] as Int64?, Self.millis(attemptTime) < lockedUntil {
                     return .locked(Self.date(millis: lockedUntil))
                 }
-                try loadPatronKey(patron.pseudonym)
                 let registration = try registration(of: patron, in: db)
                 if let hash = registration.pinHash, Argon2id.verify(pin, against: hash) {
                     try db.execute(sql: "DELETE FROM pin_attempt WHERE pseudonym = ?", arguments: [key])
@@ -90,9 +89,8 @@ extension Vault {
     }
 
     func history(of patron: PatronRow, in db: Database) throws -> [Loan] {
-        try loadPatronKey(patron.pseudonym)
-        return try openAll(sealedRecords(patron: patron.pseudonym, kind: .loan, state: .closed, in: db), patron: patron.pseudonym)
-            .map { try Loan(decoding: $0.1) }
+        try openRecords(sealedRecords(patron: patron.pseudonym, kind: .loan, state: .closed, in: db), of: patron.pseudonym)
+            .map { try Loan(decoding: $0) }
             .sorted { $0.checkedOutAt < $1.checkedOutAt }
     }
 
