@@ -58,7 +58,8 @@ struct PlainBaseline {
 
     /// A desk lookup: the patron row by card and their open loans.
     func lookup(card: String) throws -> Int {
-        try queue.read { db in
+        // The same read path as the vault: one deferred transaction, no query_only toggling.
+        try queue.inDatabase { db in
             guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM patron WHERE card = ?"), arguments: [card]) else { return 0 }
             let loans = try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM loan WHERE patron_id = ? AND state = 0"), arguments: [row["id"] as Int64])
             return loans.count

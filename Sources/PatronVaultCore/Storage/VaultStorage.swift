@@ -56,6 +56,20 @@ struct VaultStorage: Sendable {
         }
     }
 
+    /// Reads in one deferred transaction without GRDB's read-only guard: that guard toggles
+    /// `PRAGMA query_only`, and SQLite expires every prepared statement of the connection on
+    /// each flag pragma, so cached statements would be recompiled on every read.
+    static func read<T>(_ queue: DatabaseQueue, _ body: (Database) throws -> T) throws -> T {
+        try queue.inDatabase { db in
+            var result: T?
+            try db.inTransaction(.deferred) {
+                result = try body(db)
+                return .commit
+            }
+            return result!
+        }
+    }
+
     private static func configuration() -> Configuration {
         var config = Configuration()
         config.busyMode = .timeout(15)

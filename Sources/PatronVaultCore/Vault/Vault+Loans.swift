@@ -22,7 +22,7 @@ extension Vault {
         return try gatedWrite { db in
             let patron = try patronRow(card: card, in: db)
             try authorize(principal, .loanCheckout, .loan, patron: patron.pseudonym, state: RecordState.open.name, in: db)
-            if try Bool.fetchOne(db, sql: "SELECT 1 FROM record WHERE item_index = ?", arguments: [Data(itemIndex)]) == true {
+            if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM record WHERE item_index = ?"), arguments: [Data(itemIndex)]) == true {
                 throw VaultError(.alreadyExists, "that item is already checked out; return it first")
             }
             _ = try unlock(patron.pseudonym)
@@ -49,12 +49,12 @@ extension Vault {
         let returnedAt = now
         let today = CalendarDay(returnedAt)
         let result: LoanReturn = try gatedWrite { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT id, kind, sealed, patron FROM record WHERE item_index = ?", arguments: [Data(itemIndex)]) else {
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT id, kind, sealed, patron FROM record WHERE item_index = ?"), arguments: [Data(itemIndex)]) else {
                 throw VaultError.notFound("that item is not checked out")
             }
             let record = SealedRecord(row)
             let pseudonym = PatronPseudonym(bytes: Array(row["patron"] as Data))
-            guard let patronRow = try Row.fetchOne(db, sql: "SELECT \(PatronRow.columns) FROM patron WHERE pseudonym = ?", arguments: [Data(pseudonym.bytes)]).map(PatronRow.init) else {
+            guard let patronRow = try Row.fetchOne(db.cachedStatement(sql: "SELECT \(PatronRow.columns) FROM patron WHERE pseudonym = ?"), arguments: [Data(pseudonym.bytes)]).map(PatronRow.init) else {
                 throw VaultError(.corruptVault, "a loan belongs to a patron missing from the vault")
             }
             try authorize(principal, .loanReturn, .loan, patron: pseudonym, state: RecordState.open.name, in: db)

@@ -38,7 +38,7 @@ extension Vault {
     /// failure, never a silent empty answer.
     func unlock(_ patron: PatronPseudonym, records ids: [RecordID] = []) throws -> [RecordID: [UInt8]] {
         let owner = Data(patron.bytes)
-        let (row, recordKeys) = try storage.keys.read { kdb in
+        let (row, recordKeys) = try VaultStorage.read(storage.keys) { kdb in
             let row = try Row.fetchOne(kdb.cachedStatement(sql: "SELECT kek_version, wrapped FROM patron_key WHERE pseudonym = ?"), arguments: [owner])
             var found: [RecordID: [UInt8]] = [:]
             let statement = try kdb.cachedStatement(sql: "SELECT wrapped FROM record_key WHERE pseudonym = ? AND record_id = ?")

@@ -21,7 +21,7 @@ extension Vault {
                     return .rejected
                 }
                 let key = Data(patron.pseudonym.bytes)
-                let attempt = try Row.fetchOne(db, sql: "SELECT failures, locked_until FROM pin_attempt WHERE pseudonym = ?", arguments: [key])
+                let attempt = try Row.fetchOne(db.cachedStatement(sql: "SELECT failures, locked_until FROM pin_attempt WHERE pseudonym = ?"), arguments: [key])
                 if let lockedUntil = attempt?["locked_until"] as Int64?, Self.millis(attemptTime) < lockedUntil {
                     return .locked(Self.date(millis: lockedUntil))
                 }
@@ -95,7 +95,7 @@ extension Vault {
     }
 
     private func ownRow(_ pseudonym: PatronPseudonym, in db: Database) throws -> PatronRow {
-        guard let row = try Row.fetchOne(db, sql: "SELECT \(PatronRow.columns) FROM patron WHERE pseudonym = ?", arguments: [Data(pseudonym.bytes)]) else {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT \(PatronRow.columns) FROM patron WHERE pseudonym = ?"), arguments: [Data(pseudonym.bytes)]) else {
             throw VaultError.notFound("this patron account no longer exists")
         }
         return PatronRow(row)
@@ -112,7 +112,7 @@ extension Vault {
     public func statistics(by principal: Principal) throws(VaultError) -> [CirculationStatistic] {
         try gatedWrite { db in
             try authorize(principal, .statsRead, .statistics, in: db)
-            return try Row.fetchAll(db, sql: "SELECT item_barcode, branch, month, returns FROM circulation_stat ORDER BY month, branch, item_barcode").map {
+            return try Row.fetchAll(db.cachedStatement(sql: "SELECT item_barcode, branch, month, returns FROM circulation_stat ORDER BY month, branch, item_barcode")).map {
                 CirculationStatistic(itemBarcode: $0["item_barcode"], branch: $0["branch"], month: $0["month"], returns: $0["returns"])
             }
         }

@@ -8,8 +8,8 @@ extension Vault {
     /// a crash between the two files only delays a shred, never loses it.
     func finishPendingShreds() throws(VaultError) {
         try run {
-            let pending = try storage.records.read { db in
-                try Row.fetchAll(db, sql: "SELECT record_id, patron FROM pending_shred")
+            let pending = try VaultStorage.read(storage.records) { db in
+                try Row.fetchAll(db.cachedStatement(sql: "SELECT record_id, patron FROM pending_shred"))
             }
             guard !pending.isEmpty else { return }
             try storage.keys.write { kdb in
@@ -19,7 +19,7 @@ extension Vault {
                 }
             }
             let truncated = try storage.keys.writeWithoutTransaction { kdb in
-                try Row.fetchOne(kdb, sql: "PRAGMA wal_checkpoint(TRUNCATE)").map { ($0[0] as Int) == 0 } ?? false
+                try Row.fetchOne(kdb.cachedStatement(sql: "PRAGMA wal_checkpoint(TRUNCATE)")).map { ($0[0] as Int) == 0 } ?? false
             }
             // A reader kept the WAL alive: leave the shreds pending so the next run truncates it.
             guard truncated else { return }

@@ -10,8 +10,8 @@ extension Vault {
         guard AccessToken.looksValid(token) else { throw failure }
         let hash = Data(AccessToken.hash(token))
         let row = try run {
-            try storage.records.read { db in
-                try Row.fetchOne(db, sql: "SELECT id, name, role, revoked_at FROM staff WHERE token_hash = ?", arguments: [hash])
+            try VaultStorage.read(storage.records) { db in
+                try Row.fetchOne(db.cachedStatement(sql: "SELECT id, name, role, revoked_at FROM staff WHERE token_hash = ?"), arguments: [hash])
             }
         }
         guard let row, row["revoked_at"] as Int64? == nil, let role = StaffRole(rawValue: row["role"]) else { throw failure }
@@ -35,7 +35,7 @@ extension Vault {
     public func listStaff(by principal: Principal) throws(VaultError) -> [StaffAccount] {
         try gatedWrite { db in
             try authorize(principal, .staffManage, .staff, in: db)
-            return try Row.fetchAll(db, sql: "SELECT id, name, role, created_at, revoked_at FROM staff ORDER BY name").map(Self.staffAccount)
+            return try Row.fetchAll(db.cachedStatement(sql: "SELECT id, name, role, created_at, revoked_at FROM staff ORDER BY name")).map(Self.staffAccount)
         }
     }
 
@@ -44,7 +44,7 @@ extension Vault {
         let name = try FieldRules.accountName(name)
         return try gatedWrite { db in
             try authorize(principal, .staffManage, .staff, in: db)
-            guard let row = try Row.fetchOne(db, sql: "SELECT id, name, role, created_at, revoked_at FROM staff WHERE name = ?", arguments: [name]) else {
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT id, name, role, created_at, revoked_at FROM staff WHERE name = ?"), arguments: [name]) else {
                 throw VaultError.notFound("no staff account is named \(name)")
             }
             let account = Self.staffAccount(row)
@@ -57,7 +57,7 @@ extension Vault {
     }
 
     private func insertStaff(name: String, role: StaffRole, in db: Database) throws -> IssuedToken {
-        if try Bool.fetchOne(db, sql: "SELECT 1 FROM staff WHERE name = ?", arguments: [name]) == true {
+        if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM staff WHERE name = ?"), arguments: [name]) == true {
             throw VaultError(.alreadyExists, "a staff account named \(name) already exists")
         }
         let token = AccessToken.generate()

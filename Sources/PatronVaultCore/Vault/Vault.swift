@@ -113,7 +113,7 @@ public final class Vault: Sendable {
         let storage = try VaultStorage.open(directory: directory, create: false)
         let keyRing: KeyRing
         do {
-            let meta = try storage.keys.read { db in try KeyRing.keySource(in: db) }
+            let meta = try VaultStorage.read(storage.keys) { db in try KeyRing.keySource(in: db) }
             let kek: SymmetricKey
             switch source {
             case .keyFile(let url):
@@ -131,7 +131,7 @@ public final class Vault: Sendable {
                     throw VaultError.storage("the passphrase could not be stretched (not enough memory for Argon2id)")
                 }
             }
-            keyRing = try storage.keys.read { db in try KeyRing.open(kek: kek, in: db) }
+            keyRing = try VaultStorage.read(storage.keys) { db in try KeyRing.open(kek: kek, in: db) }
         } catch {
             throw VaultStorage.translate(error)
         }
