@@ -23,13 +23,18 @@ let package = Package(
         .target(name: "PatronVaultPolicy", dependencies: ["PatronVaultCrypto"]),
         .target(
             name: "PatronVaultAudit",
-            dependencies: ["PatronVaultCrypto", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "PatronVaultCrypto",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ]
         ),
         .target(
             name: "PatronVaultCore",
             dependencies: [
                 "PatronVaultCrypto",
                 "PatronVaultPolicy",
+                "PatronVaultAudit",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
@@ -43,7 +48,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "patronvault-bench",
-            dependencies: ["PatronVaultCore", "PatronVaultCrypto", "PatronVaultPolicy", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "PatronVaultCore", "PatronVaultCrypto", "PatronVaultPolicy", "PatronVaultAudit",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
         ),
         .testTarget(name: "PatronVaultCryptoTests", dependencies: ["PatronVaultCrypto"]),
         .testTarget(name: "PatronVaultPolicyTests", dependencies: ["PatronVaultPolicy"]),
@@ -53,7 +61,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PatronVaultCoreTests",
-            dependencies: ["PatronVaultCore", "PatronVaultCrypto", "PatronVaultPolicy", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["PatronVaultCore", "PatronVaultCrypto", "PatronVaultPolicy", "PatronVaultAudit", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(
             name: "EndToEndTests",

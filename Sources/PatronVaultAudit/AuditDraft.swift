@@ -1,0 +1,87 @@
+import Foundation
+
+/// What the vault knows about one operation before the trail numbers, chains and stores it.
+/// Patrons appear only as pseudonyms (lowercase hex): the trail must never become a second copy
+/// of the patron records it is meant to watch over.
+public struct AuditDraft: Sendable, Equatable {
+    public var time: Date
+    /// "staff" or "patron".
+    public var principalKind: String
+    /// A staff id, or a patron's pseudonym when a patron acts on their own record.
+    public var principalID: String
+    public var principalRole: String
+    /// For example "patron.read".
+    public var action: String
+    public var resourceKind: String
+    /// The pseudonym of the patron whose data the operation touched, if any.
+    public var patron: String?
+    /// The purpose the principal stated, if the policy asked for one.
+    public var purpose: String?
+    public var decision: AuditDecision
+    /// The policy rules that decided; recorded so a decision can be explained later.
+    public var ruleIDs: [String]
+    /// Digest of the policy set in force, so the decision can be replayed against it.
+    public var policyDigest: String
+    /// "cli" or "daemon".
+    public var frontEnd: String
+    /// The key-encryption-key version in force, so a key compromise maps to the patrons exposed.
+    public var keyVersion: Int
+
+    public init(
+        time: Date,
+        principalKind: String,
+        principalID: String,
+        principalRole: String,
+        action: String,
+        resourceKind: String,
+        patron: String?,
+        purpose: String?,
+        decision: AuditDecision,
+        ruleIDs: [String],
+        policyDigest: String,
+        frontEnd: String,
+        keyVersion: Int
+    ) {
+        self.time = time
+        self.principalKind = principalKind
+        self.principalID = principalID
+        self.principalRole = principalRole
+        self.action = action
+        self.resourceKind = resourceKind
+        self.patron = patron
+        self.purpose = purpose
+        self.decision = decision
+        self.ruleIDs = ruleIDs
+        self.policyDigest = policyDigest
+        self.frontEnd = frontEnd
+        self.keyVersion = keyVersion
+    }
+}
+
+extension AuditDraft {
+    /// Rejects drafts that would store something the trail cannot encode canonically, or that
+    /// look like plaintext patron data where only a pseudonym belongs.
+    func validate() throws(AuditError) {
+        let required: [(String, String)] = [
+            ("principal kind", principalKind), ("principal id", principalID),
+            ("principal role", principalRole), ("action", action), ("resource kind", resourceKind),
+            ("policy digest", policyDigest), ("front end", frontEnd),
+        ]
+        for (name, value) in required where value.isEmpty {
+            throw .emptyField(name)
+        }
+        if let patron, !Self.isPseudonym(patron) {
+            throw .notAPseudonym("patron")
+        }
+        if principalKind == "patron", !Self.isPseudonym(principalID) {
+            throw .notAPseudonym("principal id of a patron")
+        }
+        for rule in ruleIDs where rule.isEmpty || rule.utf8.contains(AuditLeafEncoder.ruleSeparator) {
+            throw .invalidRuleID
+        }
+    }
+
+    static func isPseudonym(_ value: String) -> Bool {
+        !value.isEmpty && value.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
+    }
+}

@@ -1,0 +1,53 @@
+import Foundation
+
+/// One recorded operation as stored: a draft plus its place in the trail. `time` is the stored
+/// time (microsecond precision, never earlier than the entry before it).
+public struct AuditEntry: Sendable, Equatable {
+    /// 1-based and contiguous; the first entry is 1.
+    public let sequence: Int64
+    public let time: Date
+    public let principalKind: String
+    public let principalID: String
+    public let principalRole: String
+    public let action: String
+    public let resourceKind: String
+    public let patron: String?
+    public let purpose: String?
+    public let decision: AuditDecision
+    public let ruleIDs: [String]
+    public let policyDigest: String
+    public let frontEnd: String
+    public let keyVersion: Int
+
+    public init(
+        sequence: Int64,
+        time: Date,
+        principalKind: String,
+        principalID: String,
+        principalRole: String,
+        action: String,
+        resourceKind: String,
+        patron: String?,
+        purpose: String?,
+        decision: AuditDecision,
+        ruleIDs: [String],
+        policyDigest: String,
+        frontEnd: String,
+        keyVersion: Int
+    ) {
+        self.sequence = sequence
+        self.time = time
+        self.principalKind = principalKind
+        self.principalID = principalID
+        self.principalRole = principalRole
+        self.action = action
+        self.resourceKind = resourceKind
+        self.patron = patron
+        self.purpose = purpose
+        self.decision = decision
+        self.ruleIDs = ruleIDs
+        self.policyDigest = policyDigest
+        self.frontEnd = frontEnd
+        self.keyVersion = keyVersion
+    }
+}

@@ -1,0 +1,196 @@
+import Foundation
+import GRDB
+import PatronVaultCrypto
+import Testing
+@testable import PatronVaultAudit
+
+@Suite("Tampering with the audit trail is detected")
+struct AuditTamperTests {
+    @Test("editing one field of one entry is pinned to that entry")
+    func editedField() throws {
+        let fixture = try AuditFixture()
+        try fixture.append(100)
+        try fixture.execute("UPDATE audit_entry SET purpose = 'routine' WHERE seq = 37")
+        let result = try fixture.verify()
+        #expect(!result.isIntact)
+        #expect(result.firstBadSequence == 37)
+        #expect(result.problem != nil)
+    }
+
+    @Test("an edit is still pinned when the attacker recomputes the plain hashes")
+    func editedWithRecomputedHashes() throws {
+        let fixture = try AuditFixture()
+        try fixture.append(100)
+        try fixture.execute("UPDATE audit_entry SET principal_id = 'staff-1' WHERE seq = 88")
+        try fixture.forgeConsistentState()
+        #expect(try fixture.verify().firstBadSequence == 88)
+    }
+
+    @Test("deleting one entry is pinned to it")
+    func deletedEntry() throws {
+        let fixture = try AuditFixture()
+        try fixture.append(100)
+        try fixture.execute("DELETE FROM audit_entry WHERE seq = 37")
+        #expect(try fixture.verify().firstBadSequence == 37)
+        #expect(try fixture.verify(withMAC: false).firstBadSequence == 37)
+    }
+
+    @Test("swapping two entries' contents is pinned to the earlier one")
+    func swappedEntries() throws {
+        let fixture = try AuditFixture()
+        try fixture.append(100)
+        try fixture.queue.write { db in
+            let columns = "time, principal_kind, principal_id, principal_role, action, resource_kind, patron, purpose, decision, rule_ids, policy_digest, front_end, key_version, mac"
+            let first = try Row.fetchOne(db, sql: "SELECT \(columns) FROM audit_entry WHERE seq = 40")!
+            let second = try Row.fetchOne(db, sql: "SELECT \(columns) FROM audit_entry WHERE seq = 41")!
+            let assignments = columns.split(separator: ",").map { "\($0.trimmingCharacters(in: .whitespaces)) = ?" }.joined(separator: ", ")
+            try db.execute(sql: "UPDATE audit_entry SET \(assignments) WHERE seq = 40", arguments: StatementArguments(second.databaseValues))
+            try db.execute(sql: "UPDATE audit_entry SET \(assignments) WHERE seq = 41", arguments: StatementArguments(first.databaseValues))
+        }
+        #expect(try fixture.verify().firstBadSequence == 40)
+    }
+
+    @Test("a forged entry appended with plausible values is pinned to it")
+    func forgedAppend() throws {
+        let fixture = try AuditFixture()
+        try fixture.append(100)
+        try fixture.execute(
+            """
+            INSERT INTO audit_entry VALUES (101, (SELECT time FROM audit_entry WHERE seq = 100) + 1, 'staff', 'staff-7',
+                'circulation', 'patron.read', 'patron', ?, 'hold pickup', 'permit', 'staff-read,purpose-stated', '9f2c0e',
+                'cli', 1, ?)
+            """,
+            [AuditFixture.pseudonym(3), Data(SecureRandom.bytes(32))])
+        #expect(try fixture.verify().firstBadSequence == 101)
+        #expect(try fixture.verify(withMAC: false).firstBadSequence == 101)
+
+        try fixture.forgeConsistentState()
+        #expect(try fixture.verify().firstBadSequence == 101)
+    }
+
+    @Test("an entry inserted in the middle is pinned to where it went in")
+    func insertedEntry() throws {
+        let fixture = try AuditFixture()
+        try fixture.append(20)
+        try fixture.queue.write { db in
+            for seq in stride(from: 20, through: 10, by: -1) {
+                try db.execute(sql: "UPDATE audit_entry SET seq = seq + 1 WHERE seq = ?", arguments: [seq])
+            }
+            try db.execute(sql: """
+                INSERT INTO audit_entry SELECT 10, time, principal_kind, principal_id, principal_role, 'patron.export',
+                    resource_kind, patron, purpose, decision, rule_ids, policy_digest, front_end, key_version, mac
+                FROM audit_entry WHERE seq = 9
+                """)
+        }
+        try fixture.forgeConsistentState()
+        #expect(try fixture.verify().firstBadSequence == 10)
+    }
+
+    @Test("a time moved earlier than the entry before it is pinned")
+    func backdatedEntry() throws {
+        let fixture = try AuditFixture()
+        try fixture.append(20)
+        try fixture.execute("UPDATE audit_entry SET time = (SELECT time FROM audit_entry WHERE seq = 1) - 1 WHERE seq = 12")
+        #expect(try fixture.verify(withMAC: false).firstBadSequence == 12)
+    }
+
+    @Test("truncating the last 10 entries is caught by a stored checkpoint that covers them")
+    func truncationUnderStoredCheckpoint() throws {
+        let fixture = try AuditFixture(checkpointInterval: 50)
+        try fixture.append(100)
+        try fixture.execute("DELETE FROM audit_entry WHERE seq > 90")
+        try fixture.forgeConsistentState()
+        let result = try fixture.verify()
+        #expect(!result.isIntact)
+        #expect(result.firstBadSequence == 91)
+        #expect(try fixture.verify(withMAC: false).firstBadSequence == 91)
+    }
+
+    @Test("truncation that also removes the checkpoints and rewinds the state needs an external checkpoint")
+    func truncationCaughtByExternalCheckpoint() throws {
+        let fixture = try AuditFixture()
+        try fixture.append(100)
+        let exported = try fixture.queue.write { try fixture.trail.checkpoint(at: Date(), in: $0) }.text
+
+        try fixture.execute("DELETE FROM audit_entry WHERE seq > 90")
+        try fixture.execute("DELETE FROM audit_checkpoint")
+        try fixture.forgeConsistentState()
+
+        #expect(try fixture.verify().isIntact, "without an outside copy, a rewound trail is indistinguishable from a shorter one")
+        let external = try AuditCheckpoint.parse(text: exported)
+        let result = try fixture.verify(against: external)
+        #expect(!result.isIntact)
+        #expect(result.firstBadSequence == 91)
+        #expect(try fixture.verify(withMAC: false, against: external).firstBadSequence == 91)
+    }
+
+    @Test("a rewrite that keeps the size is caught by an external checkpoint without the MAC key")
+    func rewriteCaughtByExternalCheckpoint() throws {
+        let fixture = try AuditFixture()
+        try fixture.append(100)
+        let external = try fixture.queue.write { try fixture.trail.checkpoint(at: Date(), in: $0) }
+        try fixture.execute("DELETE FROM audit_checkpoint")
+        try fixture.execute("UPDATE audit_entry SET action = 'patron.export' WHERE seq = 64")
+        try fixture.forgeConsistentState()
+        #expect(try fixture.verify(withMAC: false).isIntact)
+        let result = try fixture.verify(withMAC: false, against: external)
+        #expect(!result.isIntact)
+        #expect(result.firstBadSequence.map { $0 <= 64 } == true)
+    }
+
+    @Test("a replaced checkpoint signature fails, naming the checkpoint's size")
+    func replacedCheckpointSignature() throws {
+        let fixture = try AuditFixture(checkpointInterval: 50)
+        try fixture.append(100)
+        try fixture.execute("UPDATE audit_checkpoint SET signature = ? WHERE size = 50", [Data(SecureRandom.bytes(64))])
+        let result = try fixture.verify()
+        #expect(!result.isIntact)
+        #expect(result.firstBadSequence == 50)
+        #expect(try fixture.verify(withMAC: false).firstBadSequence == 50)
+    }
+
+    @Test("a checkpoint re-signed with another key fails")
+    func checkpointSignedByAnotherKey() throws {
+        let fixture = try AuditFixture(checkpointInterval: 50)
+        try fixture.append(50)
+        let intruder = AuditTrail(signingKey: try SigningKey(seed: try SymmetricKey.random()), macKey: try SymmetricKey.random())
+        let forged = try fixture.queue.write { db in
+            try db.execute(sql: "DELETE FROM audit_checkpoint")
+            return try intruder.checkpoint(at: Date(), in: db)
+        }
+        #expect(forged.size == 50)
+        #expect(try fixture.verify(withMAC: false).firstBadSequence == 50)
+    }
+
+    @Test("without the MAC key, an edit covered by a signed checkpoint is still caught")
+    func publicVerifierCatchesCoveredEdit() throws {
+        let fixture = try AuditFixture(checkpointInterval: 50)
+        try fixture.append(120)
+        try fixture.execute("UPDATE audit_entry SET decision = 'forbid' WHERE seq = 77")
+        try fixture.forgeConsistentState()
+        let result = try fixture.verify(withMAC: false)
+        #expect(!result.isIntact)
+        #expect(!result.macChainChecked)
+        #expect(result.firstBadSequence == 51, "the verifier can narrow it to the entries after the last good checkpoint")
+        #expect(try fixture.verify().firstBadSequence == 77)
+    }
+
+    @Test("without the MAC key, a naive edit after the last checkpoint is caught by the state")
+    func publicVerifierCatchesUncoveredNaiveEdit() throws {
+        let fixture = try AuditFixture(checkpointInterval: 50)
+        try fixture.append(60)
+        try fixture.execute("UPDATE audit_entry SET action = 'patron.export' WHERE seq = 55")
+        let result = try fixture.verify(withMAC: false)
+        #expect(!result.isIntact)
+        #expect(result.firstBadSequence == 51)
+    }
+
+    @Test("an external checkpoint not signed by the audit key is refused")
+    func unsignedExternalCheckpoint() throws {
+        let fixture = try AuditFixture()
+        try fixture.append(10)
+        let intruder = AuditTrail(signingKey: try SigningKey(seed: try SymmetricKey.random()), macKey: try SymmetricKey.random())
+        let foreign = try fixture.queue.write { try intruder.checkpoint(at: Date(), in: $0) }
+        #expect(throws: AuditError.self) { try fixture.verify(against: foreign) }
+    }
+}
