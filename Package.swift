@@ -43,6 +43,7 @@ let package = Package(
             dependencies: [
                 "PatronVaultCore",
                 "PatronVaultPolicy",
+                "PatronVaultAudit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

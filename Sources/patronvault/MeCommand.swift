@@ -4,7 +4,7 @@ import PatronVaultCore
 
 struct MeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "me", abstract: "Your own account, with your card and PIN.", subcommands: [Show.self, History.self])
+        commandName: "me", abstract: "Your own account, with your card and PIN.", subcommands: [Show.self, History.self, Accesses.self])
 
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Your registration and the items you have out.")
@@ -16,6 +16,33 @@ struct MeCommand: ParsableCommand {
                 let vault = try options.openVault()
                 let profile = try vault.myProfile(by: try credentials.principal(in: vault))
                 if options.json { Terminal.json(Rendering.profile(profile)) } else { Terminal.line(Rendering.profileText(profile)) }
+            }
+        }
+    }
+
+    struct Accesses: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Who looked at your record, when, and for what purpose.")
+        @OptionGroup var options: VaultOptions
+        @OptionGroup var credentials: PatronCredentials
+
+        func run() throws {
+            try Terminal.report {
+                let vault = try options.openVault()
+                let accesses = try vault.myAccesses(by: try credentials.principal(in: vault))
+                if options.json {
+                    Terminal.json(["accesses": accesses.map { a -> [String: Any] in
+                        var out: [String: Any] = ["time": Terminal.time(a.time), "staffID": a.staffID, "role": a.role, "action": a.action, "permitted": a.permitted]
+                        out["staff"] = a.staffName
+                        out["purpose"] = a.purpose
+                        return out
+                    }])
+                } else if accesses.isEmpty {
+                    Terminal.line("No staff member has accessed your record.")
+                } else {
+                    for a in accesses {
+                        Terminal.line("\(Terminal.time(a.time))  \(a.staffName ?? a.staffID) (\(a.role))  \(a.action)  purpose: \(a.purpose ?? "none")  \(a.permitted ? "allowed" : "refused")")
+                    }
+                }
             }
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import PatronVaultAudit
 import PatronVaultPolicy
 import Testing
 @testable import PatronVaultCore
@@ -27,6 +28,12 @@ struct NoBypassTests {
             "myProfile": { _ = try vault.myProfile(by: patron) },
             "myHistory": { _ = try vault.myHistory(by: patron) },
             "statistics": { _ = try vault.statistics(by: staff) },
+            "verifyAudit": { _ = try vault.verifyAudit(against: nil, by: staff) },
+            "auditCheckpoint": { _ = try vault.auditCheckpoint(by: staff) },
+            "auditVerifyingKey": { _ = try vault.auditVerifyingKey(by: staff) },
+            "auditLog": { _ = try vault.auditLog(AuditLogFilter(), by: staff) },
+            "auditExposure": { _ = try vault.auditExposure(staffName: "desk", keyVersion: nil, since: nil, until: nil, by: staff) },
+            "myAccesses": { _ = try vault.myAccesses(by: patron) },
         ]
     }
 
@@ -45,6 +52,10 @@ struct NoBypassTests {
             #expect(throws: VaultError.self, "\(name) ran under forbid-everything") { try operation() }
             do { try operation() } catch let error as VaultError { #expect(error.kind == .permissionDenied, "\(name): \(error.message)") }
         }
+        // Every refusal was recorded, and the trail still verifies.
+        let trail = try vault.verifyAudit(against: nil, by: fixture.admin)
+        #expect(trail.isIntact)
+        #expect(try vault.auditLog(AuditLogFilter(), by: fixture.admin).filter { $0.decision == .forbid }.count >= Self.operations(locked, staff: fixture.admin, patron: patron).count)
         // Nothing changed: the open vault still shows the one loan and one patron.
         let profile = try vault.patronProfile(card: "P1", purpose: "circulation", by: fixture.admin)
         #expect(profile.openLoans.count == 1)

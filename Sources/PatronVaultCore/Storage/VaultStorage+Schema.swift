@@ -1,4 +1,5 @@
 import GRDB
+import PatronVaultAudit
 
 /// The plaintext columns are only what lookups and retention need: random ids, the pseudonym,
 /// kind, state, day-granular dates and keyed blind indexes. Everything else is sealed.
@@ -60,6 +61,7 @@ extension VaultStorage {
                 ) WITHOUT ROWID;
                 CREATE TABLE pending_shred (record_id BLOB PRIMARY KEY, patron BLOB NOT NULL) WITHOUT ROWID;
                 """)
+            try AuditTrail.createSchema(db)
         }
         return migrator
     }

@@ -87,6 +87,7 @@ extension Vault {
             throw VaultError.invalid("search by exactly one of email or name")
         }
         return try gatedWrite { db in
+            try authorize(principal, .patronFind, .registration, purpose: purpose, in: db)
             let rows = try Row.fetchAll(db, sql: "SELECT \(PatronRow.columns) FROM patron WHERE \(column) = ?", arguments: [Data(index)]).map(PatronRow.init)
             var matches: [PatronMatch] = []
             for patron in rows {

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import PatronVaultCrypto
 import PatronVaultPolicy
+import PatronVaultAudit
 
 /// An open vault: the two SQLite files, the unwrapped system keys and the policy set. Every
 /// public operation takes the authenticated principal and asks the policy engine (in
@@ -16,6 +17,10 @@ public final class Vault: Sendable {
     let configuration: VaultConfiguration
     /// The rules every access is decided by, loaded from `Policies/`.
     public let policies: PolicySet
+    /// Purposes the schema lists; anything else a person typed is not copied into the audit trail.
+    let listedPurposes: Set<String>
+    /// Records every access decision in the same transaction as the operation.
+    let audit: AuditTrail
     /// Reusable key slots; touched only inside `storage.records` closures, which are serialised.
     let slots: KeySlots
 
@@ -25,6 +30,9 @@ public final class Vault: Sendable {
         self.keyRing = keyRing
         self.configuration = configuration
         self.policies = policies
+        audit = AuditTrail(
+            signingKey: keyRing.auditSigningKey, macKey: keyRing.auditMACKey, checkpointInterval: configuration.auditCheckpointInterval)
+        listedPurposes = Set(policies.schema.members(of: "purpose"))
         do { slots = try KeySlots() } catch { throw Vault.secureMemoryFailure }
     }
 

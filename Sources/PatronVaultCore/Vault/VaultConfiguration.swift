@@ -19,6 +19,8 @@ public struct VaultConfiguration: Sendable {
     public var defaultBranch: String = "main"
     /// Loan period when a checkout names no due date.
     public var defaultLoanDays: Int = 21
+    /// The audit trail signs a checkpoint every this many entries.
+    public var auditCheckpointInterval: Int = 1000
 
     public init() {}
 }

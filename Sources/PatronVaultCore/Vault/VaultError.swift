@@ -38,6 +38,8 @@ public struct VaultError: Error, Equatable, Sendable, CustomStringConvertible {
     static let integrity = VaultError(
         .integrityFailure, "a sealed record failed its integrity check: it was altered, moved or opened with the wrong key")
     static func storage(_ message: String) -> VaultError { VaultError(.storageFailure, message) }
+    /// The audit trail failed verification; the message names the first bad entry.
+    public static func auditBroken(_ message: String) -> VaultError { VaultError(.integrityFailure, message) }
     /// A policy or policy test file that does not load; `location` is `file:line:column: message`.
     public static func policy(_ location: String) -> VaultError { VaultError(.invalidPolicy, "invalid policy: \(location)") }
 }

@@ -1,0 +1,163 @@
+import ArgumentParser
+import Foundation
+import PatronVaultAudit
+import PatronVaultCore
+
+struct AuditCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit", abstract: "Verify and read the tamper-evident audit trail (admins and privacy officers).",
+        subcommands: [Verify.self, Checkpoint.self, Key.self, Log.self, Exposure.self])
+
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Recompute the whole trail; exit 0 only if every entry and checkpoint holds.")
+        @OptionGroup var options: VaultOptions
+        @OptionGroup var credentials: StaffCredentials
+        @Option(name: .long, help: "A checkpoint file kept outside the vault (catches a truncated trail).") var checkpoint: String?
+
+        func run() throws {
+            try Terminal.report {
+                let text = try checkpoint.map { path -> String in
+                    guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("the checkpoint file \(path) cannot be read") }
+                    return String(decoding: data, as: UTF8.self)
+                }
+                let vault = try options.openVault()
+                let result = try vault.verifyAudit(against: text, by: try credentials.principal(in: vault))
+                if options.json {
+                    var out: [String: Any] = ["intact": result.isIntact, "entries": result.entryCount, "checkpoints": result.checkpointsVerified]
+                    out["firstBadSequence"] = result.firstBadSequence
+                    out["problem"] = result.problem
+                    Terminal.json(out)
+                } else if result.isIntact {
+                    Terminal.line("Audit trail intact: \(result.entryCount) entries, \(result.checkpointsVerified) signed checkpoints verified.")
+                }
+                guard result.isIntact else {
+                    let at = result.firstBadSequence.map { " at entry \($0)" } ?? ""
+                    throw VaultError.auditBroken("audit trail verification failed\(at): \(result.problem ?? "unknown problem")")
+                }
+            }
+        }
+    }
+
+    struct Checkpoint: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Sign a checkpoint of the trail now; keep the output outside the vault.")
+        @OptionGroup var options: VaultOptions
+        @OptionGroup var credentials: StaffCredentials
+        @Option(name: .long, help: "Write the checkpoint to this file instead of stdout.") var output: String?
+
+        func run() throws {
+            try Terminal.report {
+                let vault = try options.openVault()
+                let checkpoint = try vault.auditCheckpoint(by: try credentials.principal(in: vault))
+                if let output {
+                    guard FileManager.default.createFile(atPath: output, contents: Data(checkpoint.text.utf8)) else {
+                        throw ValidationError("the checkpoint file \(output) cannot be written")
+                    }
+                    Terminal.line("Checkpoint of \(checkpoint.size) entries written to \(output).")
+                } else {
+                    print(checkpoint.text, terminator: checkpoint.text.hasSuffix("\n") ? "" : "\n")
+                }
+            }
+        }
+    }
+
+    struct Key: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print the public key that signs checkpoints, for an outside verifier.")
+        @OptionGroup var options: VaultOptions
+        @OptionGroup var credentials: StaffCredentials
+
+        func run() throws {
+            try Terminal.report {
+                let vault = try options.openVault()
+                let key = try vault.auditVerifyingKey(by: try credentials.principal(in: vault))
+                let encoded = Data(key.bytes).base64EncodedString()
+                if options.json { Terminal.json(["algorithm": "ed25519", "publicKey": encoded]) } else { Terminal.line("ed25519 \(encoded)") }
+            }
+        }
+    }
+
+    struct Log: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List audit entries (pseudonyms, never patrons).")
+        @OptionGroup var options: VaultOptions
+        @OptionGroup var credentials: StaffCredentials
+        @Option(name: .long, help: "From this time (YYYY-MM-DD or ISO 8601), included.") var since: String?
+        @Option(name: .long, help: "Up to this time, excluded.") var until: String?
+        @Option(name: .long, help: "Only this staff account's accesses.") var staff: String?
+        @Option(name: .long, help: "Only this action, such as patron.read.") var action: String?
+        @Option(name: .long, help: "At most this many entries.") var limit: Int?
+
+        func run() throws {
+            try Terminal.report {
+                let filter = AuditLogFilter(
+                    since: try TimeOption.parse(since, name: "--since"), until: try TimeOption.parse(until, name: "--until"),
+                    staffName: staff, action: action, limit: limit)
+                let vault = try options.openVault()
+                let entries = try vault.auditLog(filter, by: try credentials.principal(in: vault))
+                if options.json {
+                    Terminal.json(["entries": entries.map(AuditRendering.entry)])
+                } else {
+                    for e in entries {
+                        let purpose = e.purpose.map { " purpose=\($0)" } ?? ""
+                        let patron = e.patron.map { " patron=\($0)" } ?? ""
+                        Terminal.line("\(e.sequence)\t\(Terminal.time(e.time))\t\(e.principalRole):\(e.principalID)\t\(e.action)\(patron)\(purpose)\t\(e.decision.rawValue) \(e.ruleIDs.joined(separator: ","))")
+                    }
+                }
+            }
+        }
+    }
+
+    struct Exposure: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List the patrons whose data a staff account or key version touched in a window (for breach notification).")
+        @OptionGroup var options: VaultOptions
+        @OptionGroup var credentials: StaffCredentials
+        @Option(name: .long, help: "The staff account.") var staff: String?
+        @Option(name: .long, help: "The master-key version.") var keyVersion: Int?
+        @Option(name: .long, help: "From this time, included.") var since: String?
+        @Option(name: .long, help: "Up to this time, excluded.") var until: String?
+
+        func run() throws {
+            try Terminal.report {
+                let since = try TimeOption.parse(since, name: "--since")
+                let until = try TimeOption.parse(until, name: "--until")
+                let vault = try options.openVault()
+                let patrons = try vault.auditExposure(staffName: staff, keyVersion: keyVersion, since: since, until: until, by: try credentials.principal(in: vault))
+                if options.json {
+                    Terminal.json(["patrons": patrons.map { p -> [String: Any] in
+                        var out: [String: Any] = ["pseudonym": p.pseudonym]
+                        out["card"] = p.card
+                        return out
+                    }])
+                } else {
+                    for p in patrons { Terminal.line(p.card.map { "\($0)\t\(p.pseudonym)" } ?? p.pseudonym) }
+                    Terminal.line("\(patrons.count) patrons")
+                }
+            }
+        }
+    }
+}
+
+enum AuditRendering {
+    static func entry(_ e: AuditEntry) -> [String: Any] {
+        var out: [String: Any] = [
+            "sequence": e.sequence, "time": Terminal.time(e.time), "principalKind": e.principalKind, "principal": e.principalID,
+            "role": e.principalRole, "action": e.action, "resource": e.resourceKind, "decision": e.decision.rawValue, "rules": e.ruleIDs,
+            "policyDigest": e.policyDigest, "frontEnd": e.frontEnd, "keyVersion": e.keyVersion,
+        ]
+        out["patron"] = e.patron
+        out["purpose"] = e.purpose
+        return out
+    }
+}
+
+/// Times on the command line: a day (`YYYY-MM-DD`, midnight UTC) or an ISO 8601 instant.
+enum TimeOption {
+    static func parse(_ text: String?, name: String) throws -> Date? {
+        guard let text else { return nil }
+        if let instant = ISO8601DateFormatter().date(from: text) { return instant }
+        guard let day = try? CalendarDay(parsing: text, field: name) else {
+            throw ValidationError("\(name) is not a date (YYYY-MM-DD) or an ISO 8601 time")
+        }
+        return Date(timeIntervalSince1970: Double(day.daysSinceEpoch) * 86_400)
+    }
+}
