@@ -34,6 +34,7 @@ extension String {
 let library = SyntheticLibrary(patrons: argument("--patrons", default: 20_000), loansPerPatron: argument("--loans-per-patron", default: 4))
 let lookups = argument("--lookups", default: 20_000)
 let returns = argument("--returns", default: 2_000)
+let auditEntries = argument("--audit-entries", default: 1_000_000)
 let batchSize = argument("--batch", default: 1_000)
 let policyDirectory = URL(fileURLWithPath: ProcessInfo.processInfo.environment["PATRONVAULT_POLICIES"] ?? "Policies", isDirectory: true)
 
@@ -87,6 +88,26 @@ do {
     }
     row("return with shred (discard patron)", discarders.count, vault: vaultReturn, plain: plainReturn)
     print("(return with shred commits vault.db, deletes the key in keys.db and truncates its WAL: fsync-bound)")
+
+    let allowAll = try Vault.open(
+        at: vaultDirectory, masterKey: .keyFile(workspace.appendingPathComponent("master.key")), policies: .permitEverything(),
+        configuration: configuration)
+    let allowAllStaff = try allowAll.authenticateStaff(token: admin.token)
+    let allowAllLookup = try seconds {
+        for card in cards { _ = try allowAll.patronProfile(card: card, purpose: "circulation", by: allowAllStaff) }
+    }
+    print("")
+    print("Policy engine (shipped rules, \(vault.policies.ruleIDs.count) rules)")
+    let decisions = PolicyBenchmark.run(vault.policies)
+    print(String(format: "  decisions: %.1f M/s, p50 %.2f µs, p99 %.2f µs", decisions.perSecond / 1e6, decisions.p50 / 1000, decisions.p99 / 1000))
+    print(String(format: "  lookup with the shipped rules %@/s vs an allow-all rule set %@/s: gate overhead ratio %.2f×",
+                 rate(lookups, vaultLookup), rate(lookups, allowAllLookup), vaultLookup / allowAllLookup))
+
+    print("")
+    print("Audit trail (every lookup above appended two entries in its transaction)")
+    let audit = try AuditBenchmark.run(entries: auditEntries, directory: workspace)
+    print(String(format: "  append: %.0f K entries/s (10,000 per transaction)", audit.appendPerSecond / 1000))
+    print(String(format: "  audit verify of a %d-entry trail: %.0f K entries/s%@", auditEntries, audit.verifyPerSecond / 1000, audit.intact ? "" : " (NOT INTACT)"))
 } catch let error as VaultError {
     FileHandle.standardError.write(Data("patronvault-bench: \(error.message)\n".utf8))
     exit(error.exitCode)

@@ -1,0 +1,92 @@
+import Foundation
+import GRDB
+import PatronVaultAudit
+import PatronVaultCrypto
+import PatronVaultPolicy
+
+/// Latency percentiles of a fast operation, timed in batches so the clock's own cost does not
+/// swamp the figure.
+struct Percentiles {
+    let p50: Double
+    let p99: Double
+    let perSecond: Double
+
+    static func measure(batches: Int, batchSize: Int, _ body: () -> Void) -> Percentiles {
+        let clock = ContinuousClock()
+        var samples: [Double] = []
+        samples.reserveCapacity(batches)
+        for _ in 0..<batches {
+            let elapsed = clock.measure { for _ in 0..<batchSize { body() } }
+            samples.append((Double(elapsed.components.seconds) * 1e9 + Double(elapsed.components.attoseconds) / 1e9) / Double(batchSize))
+        }
+        samples.sort()
+        let mean = samples.reduce(0, +) / Double(samples.count)
+        return Percentiles(p50: samples[samples.count / 2], p99: samples[min(samples.count - 1, samples.count * 99 / 100)], perSecond: 1e9 / mean)
+    }
+}
+
+enum PolicyBenchmark {
+    /// The shipped rules on a mix of the requests the vault makes most.
+    static func run(_ policies: PolicySet) -> Percentiles {
+        let time = Date(timeIntervalSince1970: 1_795_000_000)
+        let requests = [
+            PolicyRequest(principalKind: "staff", principalRole: "staff", principalID: "stf-1", principalPatron: nil, action: "patron.read",
+                          resourceKind: "registration", resourcePatron: "aa", resourceState: "open", purpose: "circulation", consent: false,
+                          legalOrder: false, time: time, frontEnd: "cli"),
+            PolicyRequest(principalKind: "staff", principalRole: "staff", principalID: "stf-1", principalPatron: nil, action: "history.read",
+                          resourceKind: "history", resourcePatron: "aa", resourceState: "closed", purpose: "circulation", consent: false,
+                          legalOrder: false, time: time, frontEnd: "cli"),
+            PolicyRequest(principalKind: "patron", principalRole: "patron", principalID: "aa", principalPatron: "aa", action: "history.read",
+                          resourceKind: "history", resourcePatron: "aa", resourceState: "closed", purpose: nil, consent: false,
+                          legalOrder: false, time: time, frontEnd: "cli"),
+            PolicyRequest(principalKind: "staff", principalRole: "admin", principalID: "stf-2", principalPatron: nil, action: "keys.manage",
+                          resourceKind: "keys", resourcePatron: nil, resourceState: nil, purpose: nil, consent: false,
+                          legalOrder: false, time: time, frontEnd: "cli"),
+        ]
+        var index = 0
+        var permitted = 0
+        let result = Percentiles.measure(batches: 2_000, batchSize: 100) {
+            if policies.decide(requests[index & 3]).isPermitted { permitted += 1 }
+            index += 1
+        }
+        precondition(permitted > 0)
+        return result
+    }
+}
+
+enum AuditBenchmark {
+    static func draft(_ i: Int, time: Date) -> AuditDraft {
+        AuditDraft(
+            time: time, principalKind: "staff", principalID: "stf-\(i % 7)", principalRole: "staff", action: "patron.read",
+            resourceKind: "registration", patron: String(format: "%032x", i % 50_000), purpose: "circulation", decision: .permit,
+            ruleIDs: ["staff-lookup-with-purpose"], policyDigest: String(repeating: "ab", count: 32), frontEnd: "cli", keyVersion: 1)
+    }
+
+    /// Appends `entries` (10,000 per transaction) to a fresh trail, then verifies it whole.
+    static func run(entries: Int, directory: URL) throws -> (appendPerSecond: Double, verifyPerSecond: Double, intact: Bool) {
+        var config = Configuration()
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            try db.execute(sql: "PRAGMA cache_size = -65536")
+        }
+        let queue = try DatabaseQueue(path: directory.appendingPathComponent("audit.db").path, configuration: config)
+        try queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = WAL") }
+        try queue.write { db in try AuditTrail.createSchema(db) }
+        let macKey = try SymmetricKey.random()
+        let trail = AuditTrail(signingKey: try SigningKey(seed: try SymmetricKey.random()), macKey: macKey)
+        let time = Date(timeIntervalSince1970: 1_795_000_000)
+        let append = try seconds {
+            for start in stride(from: 0, to: entries, by: 10_000) {
+                try queue.write { db in
+                    for i in start..<min(entries, start + 10_000) { try trail.append(draft(i, time: time), in: db) }
+                }
+            }
+        }
+        let verifier = AuditVerifier(verifyingKey: trail.verifyingKey, macKey: macKey)
+        var intact = false
+        let verify = try seconds {
+            intact = try queue.inDatabase { db in try verifier.verify(db).isIntact }
+        }
+        return (Double(entries) / append, Double(entries) / verify, intact)
+    }
+}
