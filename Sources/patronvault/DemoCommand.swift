@@ -57,8 +57,12 @@ struct DemoCommand: ParsableCommand {
             } catch let error as VaultError {
                 step("desk-1 asks for Ada's reading history: \(error.message)")
             }
-            let adaHistory = try vault.myHistory(by: try vault.authenticatePatron(card: "D1001", pin: Array("2468".utf8)))
+            let adaPrincipal = try vault.authenticatePatron(card: "D1001", pin: Array("2468".utf8))
+            let adaHistory = try vault.myHistory(by: adaPrincipal)
             step("Ada, with her card and PIN, reads her history: \(adaHistory.map(\.title).joined(separator: "; ")).")
+            let accesses = try vault.myAccesses(by: adaPrincipal)
+            let seen = accesses.map { "\($0.staffName ?? $0.staffID) \($0.action) for \($0.purpose ?? "no stated purpose") (\($0.permitted ? "allowed" : "refused"))" }
+            step("Ada asks who looked at her record: \(seen.joined(separator: "; ")).")
             let bobHistory = try vault.myHistory(by: try vault.authenticatePatron(card: "D1002", pin: Array("1357".utf8)))
             step("Bob reads his: \(bobHistory.isEmpty ? "nothing is kept" : "\(bobHistory.count) loans").")
             do {
@@ -69,6 +73,9 @@ struct DemoCommand: ParsableCommand {
 
             let stats = try vault.statistics(by: desk)
             step("Anonymous statistics keep what the branch needs: \(stats.map { "\($0.itemBarcode) \($0.branch) \($0.month) ×\($0.returns)" }.joined(separator: ", ")).")
+
+            let trail = try vault.verifyAudit(against: nil, by: admin)
+            step("The admin verifies the audit trail: \(trail.isIntact ? "intact" : "BROKEN"), \(trail.entryCount) entries, each decision chained and MACed, checkpoints signed.")
 
             let needles = ["Ada Lovelace", "Bob Reader", "ada@example.org", "bob@example.org", "D1001", "D1002", "Notes on the Analytical Engine", "Living With Illness"]
             var found: [String] = []
