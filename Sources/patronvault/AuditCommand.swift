@@ -80,17 +80,15 @@ struct AuditCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List audit entries (pseudonyms, never patrons).")
         @OptionGroup var options: VaultOptions
         @OptionGroup var credentials: StaffCredentials
-        @Option(name: .long, help: "From this time (YYYY-MM-DD or ISO 8601), included.") var since: String?
-        @Option(name: .long, help: "Up to this time, excluded.") var until: String?
+        @OptionGroup var window: TimeWindow
         @Option(name: .long, help: "Only this staff account's accesses.") var staff: String?
         @Option(name: .long, help: "Only this action, such as patron.read.") var action: String?
         @Option(name: .long, help: "At most this many entries.") var limit: Int?
 
         func run() throws {
             try Terminal.report {
-                let filter = AuditLogFilter(
-                    since: try TimeOption.parse(since, name: "--since"), until: try TimeOption.parse(until, name: "--until"),
-                    staffName: staff, action: action, limit: limit)
+                let (since, until) = try window.dates()
+                let filter = AuditLogFilter(since: since, until: until, staffName: staff, action: action, limit: limit)
                 let vault = try options.openVault()
                 let entries = try vault.auditLog(filter, by: try credentials.principal(in: vault))
                 if options.json {
@@ -113,13 +111,11 @@ struct AuditCommand: ParsableCommand {
         @OptionGroup var credentials: StaffCredentials
         @Option(name: .long, help: "The staff account.") var staff: String?
         @Option(name: .long, help: "The master-key version.") var keyVersion: Int?
-        @Option(name: .long, help: "From this time, included.") var since: String?
-        @Option(name: .long, help: "Up to this time, excluded.") var until: String?
+        @OptionGroup var window: TimeWindow
 
         func run() throws {
             try Terminal.report {
-                let since = try TimeOption.parse(since, name: "--since")
-                let until = try TimeOption.parse(until, name: "--until")
+                let (since, until) = try window.dates()
                 let vault = try options.openVault()
                 let patrons = try vault.auditExposure(staffName: staff, keyVersion: keyVersion, since: since, until: until, by: try credentials.principal(in: vault))
                 if options.json {
@@ -150,9 +146,17 @@ enum AuditRendering {
     }
 }
 
-/// Times on the command line: a day (`YYYY-MM-DD`, midnight UTC) or an ISO 8601 instant.
-enum TimeOption {
-    static func parse(_ text: String?, name: String) throws -> Date? {
+/// A time window on the command line; each end is a day (`YYYY-MM-DD`, midnight UTC) or an
+/// ISO 8601 instant.
+struct TimeWindow: ParsableArguments {
+    @Option(name: .long, help: "From this time (YYYY-MM-DD or ISO 8601), included.") var since: String?
+    @Option(name: .long, help: "Up to this time, excluded.") var until: String?
+
+    func dates() throws -> (since: Date?, until: Date?) {
+        (try Self.parse(since, name: "--since"), try Self.parse(until, name: "--until"))
+    }
+
+    private static func parse(_ text: String?, name: String) throws -> Date? {
         guard let text else { return nil }
         if let instant = ISO8601DateFormatter().date(from: text) { return instant }
         guard let day = try? CalendarDay(parsing: text, field: name) else {

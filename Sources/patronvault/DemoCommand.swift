@@ -18,8 +18,7 @@ struct DemoCommand: ParsableCommand {
         try Terminal.report {
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent("patronvault-demo-\(UUID().uuidString.prefix(8))")
             defer { if !keep { try? FileManager.default.removeItem(at: folder) } }
-            let policyFolder = URL(fileURLWithPath: policies ?? Environment.value("PATRONVAULT_POLICIES") ?? "Policies", isDirectory: true)
-            let rules = try Vault.loadPolicies(from: policyFolder)
+            let rules = try Vault.loadPolicies(from: Environment.policyDirectory(policies))
             let vaultFolder = folder.appendingPathComponent("vault")
             let (vault, adminToken) = try Vault.initialize(
                 at: vaultFolder, masterKey: .keyFile(folder.appendingPathComponent("master.key")), adminName: "admin", policies: rules)

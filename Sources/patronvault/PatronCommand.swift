@@ -14,12 +14,7 @@ struct PatronCommand: ParsableCommand {
         @Option(name: .long) var card: String
         @Option(name: .long) var name: String
         @Option(name: .long) var email: String
-        @Option(name: .long) var phone: String?
-        @Option(name: .long) var address: String?
-        @Option(name: .long, help: "YYYY-MM-DD") var birthDate: String?
-        @Option(name: .long) var branch: String?
-        @Option(name: .long) var category: String?
-        @Option(name: .long, help: "Card expiry, YYYY-MM-DD") var expires: String?
+        @OptionGroup var details: RegistrationDetails
         @Option(name: .long, help: "keep or discard (default: discard; history is opt-in)") var history = "discard"
         @Flag(name: .long, help: "Read the patron's new PIN from stdin (else $PATRONVAULT_PIN, else no PIN).") var pinStdin = false
 
@@ -28,10 +23,11 @@ struct PatronCommand: ParsableCommand {
                 guard let preference = HistoryPreference(rawValue: history) else {
                     throw ValidationError("history must be keep or discard")
                 }
+                let details = try details.update()
                 let form = PatronRegistration(
-                    cardBarcode: card, fullName: name, email: email, phone: phone, postalAddress: address,
-                    birthDate: try CalendarDay.option(birthDate, name: "birth date"), homeBranch: branch, category: category,
-                    cardExpiry: try CalendarDay.option(expires, name: "expiry date"), history: preference)
+                    cardBarcode: card, fullName: name, email: email, phone: details.phone, postalAddress: details.postalAddress,
+                    birthDate: details.birthDate, homeBranch: details.homeBranch, category: details.category,
+                    cardExpiry: details.cardExpiry, history: preference)
                 let pin: [UInt8]? = pinStdin || Environment.value("PATRONVAULT_PIN") != nil ? try PIN.read(fromStdin: pinStdin) : nil
                 let vault = try options.openVault()
                 try vault.registerPatron(form, pin: pin, by: try credentials.principal(in: vault))
@@ -109,28 +105,39 @@ struct PatronCommand: ParsableCommand {
         @Argument(help: "Card barcode.") var card: String
         @Option(name: .long) var name: String?
         @Option(name: .long) var email: String?
-        @Option(name: .long) var phone: String?
-        @Option(name: .long) var address: String?
-        @Option(name: .long, help: "YYYY-MM-DD") var birthDate: String?
-        @Option(name: .long) var branch: String?
-        @Option(name: .long) var category: String?
-        @Option(name: .long, help: "Card expiry, YYYY-MM-DD") var expires: String?
+        @OptionGroup var details: RegistrationDetails
 
         func run() throws {
             try Terminal.report {
-                var update = PatronUpdate()
+                var update = try details.update()
                 update.fullName = name
                 update.email = email
-                update.phone = phone
-                update.postalAddress = address
-                update.birthDate = try CalendarDay.option(birthDate, name: "birth date")
-                update.homeBranch = branch
-                update.category = category
-                update.cardExpiry = try CalendarDay.option(expires, name: "expiry date")
                 let vault = try options.openVault()
                 let registration = try vault.updatePatron(card: card, with: update, by: try credentials.principal(in: vault))
                 if options.json { Terminal.json(["registration": Rendering.registration(registration)]) } else { Terminal.line("Updated.") }
             }
         }
+    }
+}
+
+/// The optional registration fields, shared by `register` and `update`.
+struct RegistrationDetails: ParsableArguments {
+    @Option(name: .long) var phone: String?
+    @Option(name: .long) var address: String?
+    @Option(name: .long, help: "YYYY-MM-DD") var birthDate: String?
+    @Option(name: .long) var branch: String?
+    @Option(name: .long) var category: String?
+    @Option(name: .long, help: "Card expiry, YYYY-MM-DD") var expires: String?
+
+    /// The fields as an update; dates are checked here, naming the option when malformed.
+    func update() throws -> PatronUpdate {
+        var update = PatronUpdate()
+        update.phone = phone
+        update.postalAddress = address
+        update.birthDate = try CalendarDay.option(birthDate, name: "birth date")
+        update.homeBranch = branch
+        update.category = category
+        update.cardExpiry = try CalendarDay.option(expires, name: "expiry date")
+        return update
     }
 }

@@ -15,9 +15,7 @@ struct PolicyCommand: ParsableCommand {
         @Flag(name: .long, help: "Print machine-readable JSON.")
         var json = false
 
-        var directory: URL {
-            URL(fileURLWithPath: policies ?? Environment.value("PATRONVAULT_POLICIES") ?? "Policies", isDirectory: true)
-        }
+        var directory: URL { Environment.policyDirectory(policies) }
     }
 
     struct Check: ParsableCommand {

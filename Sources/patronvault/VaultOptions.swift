@@ -17,9 +17,7 @@ struct VaultOptions: ParsableArguments {
     @Flag(name: .long, help: "Print machine-readable JSON.")
     var json = false
 
-    var policyDirectory: URL {
-        URL(fileURLWithPath: policies ?? Environment.value("PATRONVAULT_POLICIES") ?? "Policies", isDirectory: true)
-    }
+    var policyDirectory: URL { Environment.policyDirectory(policies) }
 
     var directory: URL {
         URL(fileURLWithPath: vault ?? Environment.value("PATRONVAULT_HOME") ?? "vault", isDirectory: true)
@@ -59,6 +57,11 @@ struct VaultOptions: ParsableArguments {
 }
 
 enum Environment {
+    /// The policy folder: the option if given, else `$PATRONVAULT_POLICIES`, else `./Policies`.
+    static func policyDirectory(_ option: String?) -> URL {
+        URL(fileURLWithPath: option ?? value("PATRONVAULT_POLICIES") ?? "Policies", isDirectory: true)
+    }
+
     static func value(_ name: String) -> String? {
         guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else { return nil }
         return value
