@@ -93,15 +93,21 @@ do {
         at: vaultDirectory, masterKey: .keyFile(workspace.appendingPathComponent("master.key")), policies: .permitEverything(),
         configuration: configuration)
     let allowAllStaff = try allowAll.authenticateStaff(token: admin.token)
-    let allowAllLookup = try seconds {
-        for card in cards { _ = try allowAll.patronProfile(card: card, purpose: "circulation", by: allowAllStaff) }
+    // Alternate the two rule sets over the same cards and keep each one's best round, so the
+    // growing audit trail and the disk do not favour whichever runs last.
+    var shippedBest = Double.infinity
+    var allowAllBest = Double.infinity
+    let round = Array(cards.prefix(max(1, lookups / 4)))
+    for _ in 0..<3 {
+        shippedBest = min(shippedBest, try seconds { for card in round { _ = try vault.patronProfile(card: card, purpose: "circulation", by: staff) } })
+        allowAllBest = min(allowAllBest, try seconds { for card in round { _ = try allowAll.patronProfile(card: card, purpose: "circulation", by: allowAllStaff) } })
     }
     print("")
     print("Policy engine (shipped rules, \(vault.policies.ruleIDs.count) rules)")
     let decisions = PolicyBenchmark.run(vault.policies)
     print(String(format: "  decisions: %.1f M/s, p50 %.2f µs, p99 %.2f µs", decisions.perSecond / 1e6, decisions.p50 / 1000, decisions.p99 / 1000))
-    print(String(format: "  lookup with the shipped rules %@/s vs an allow-all rule set %@/s: gate overhead ratio %.2f×",
-                 rate(lookups, vaultLookup), rate(lookups, allowAllLookup), vaultLookup / allowAllLookup))
+    print(String(format: "  lookup with the shipped rules %@/s vs an allow-all rule set %@/s: time ratio %.2f×",
+                 rate(round.count, shippedBest), rate(round.count, allowAllBest), shippedBest / allowAllBest))
 
     print("")
     print("Audit trail (every lookup above appended two entries in its transaction)")
