@@ -62,14 +62,13 @@ extension AuditDraft {
     /// Rejects drafts that would store something the trail cannot encode canonically, or that
     /// look like plaintext patron data where only a pseudonym belongs.
     func validate() throws(AuditError) {
-        let required: [(String, String)] = [
-            ("principal kind", principalKind), ("principal id", principalID),
-            ("principal role", principalRole), ("action", action), ("resource kind", resourceKind),
-            ("policy digest", policyDigest), ("front end", frontEnd),
-        ]
-        for (name, value) in required where value.isEmpty {
-            throw .emptyField(name)
-        }
+        try Self.require("principal kind", principalKind)
+        try Self.require("principal id", principalID)
+        try Self.require("principal role", principalRole)
+        try Self.require("action", action)
+        try Self.require("resource kind", resourceKind)
+        try Self.require("policy digest", policyDigest)
+        try Self.require("front end", frontEnd)
         if let patron, !Self.isPseudonym(patron) {
             throw .notAPseudonym("patron")
         }
@@ -78,6 +77,13 @@ extension AuditDraft {
         }
         for rule in ruleIDs where rule.isEmpty || rule.utf8.contains(AuditLeafEncoder.ruleSeparator) {
             throw .invalidRuleID
+        }
+    }
+
+    /// Checked field by field rather than through a list, so validation allocates nothing.
+    private static func require(_ name: String, _ value: String) throws(AuditError) {
+        if value.isEmpty {
+            throw .emptyField(name)
         }
     }
 

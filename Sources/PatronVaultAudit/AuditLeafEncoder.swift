@@ -1,7 +1,7 @@
 import PatronVaultCrypto
 
 /// Canonical, length-prefixed binary encoding of one entry, prefixed with RFC 6962's leaf byte
-/// so the buffer hashes straight to the leaf hash.
+/// so the bytes hash straight to the leaf hash.
 ///
 /// Layout after the 0x00 leaf prefix: format version (1 byte), sequence (Int64 big-endian),
 /// time in microseconds (Int64 big-endian), then the text fields in the order principal kind,
@@ -10,47 +10,79 @@ import PatronVaultCrypto
 /// bytes (optional fields carry a presence byte first), and finally the key version (Int64
 /// big-endian). Length prefixes make the encoding injective: no two entries share one.
 ///
-/// The buffer is reused across entries so verification does not allocate per row for encoding.
+/// The buffer is reused, and can hold many entries back to back (the verifier fills a batch of
+/// them for its hashing thread), so encoding does not allocate per entry.
 struct AuditLeafEncoder {
     static let formatVersion: UInt8 = 1
     static let ruleSeparator: UInt8 = 0x2C
+    /// Leaf prefix, format version, sequence and time.
+    static let headerByteCount = 18
+    static let textFieldCount = 11
+    static let patronField = 5
+    static let purposeField = 6
 
-    private(set) var buffer: [UInt8] = []
+    /// Zero-filled beyond `count`; grown by doubling so appends stay amortised O(1).
+    private var storage: [UInt8]
+    /// Bytes written.
+    private(set) var count = 0
+    /// Where the entry being encoded begins.
+    private(set) var entryStart = 0
 
-    init() {
-        buffer.reserveCapacity(512)
+    init(capacity: Int = 512) {
+        storage = [UInt8](repeating: 0, count: max(capacity, 64))
     }
 
+    /// Forgets every entry but keeps the memory.
+    mutating func removeAll() {
+        count = 0
+        entryStart = 0
+    }
+
+    /// Drops whatever was written after `offset`.
+    mutating func truncate(to offset: Int) {
+        count = min(count, offset)
+        entryStart = min(entryStart, count)
+    }
+
+    /// Starts the only entry in the buffer.
     mutating func begin(sequence: Int64, time: Int64) {
-        buffer.removeAll(keepingCapacity: true)
-        buffer.append(0x00)
-        buffer.append(Self.formatVersion)
-        append(sequence)
-        append(time)
+        removeAll()
+        beginEntry(sequence: sequence, time: time)
+    }
+
+    /// Starts another entry after those already in the buffer.
+    mutating func beginEntry(sequence: Int64, time: Int64) {
+        entryStart = count
+        reserve(Self.headerByteCount)
+        storage.withUnsafeMutableBytes { bytes in
+            let base = bytes.baseAddress! + count
+            base.storeBytes(of: 0x00, as: UInt8.self)
+            base.storeBytes(of: Self.formatVersion, toByteOffset: 1, as: UInt8.self)
+            base.storeBytes(of: UInt64(bitPattern: sequence).bigEndian, toByteOffset: 2, as: UInt64.self)
+            base.storeBytes(of: UInt64(bitPattern: time).bigEndian, toByteOffset: 10, as: UInt64.self)
+        }
+        count += Self.headerByteCount
     }
 
     mutating func append(_ value: Int64) {
-        let bits = UInt64(bitPattern: value)
-        for shift in stride(from: 56, through: 0, by: -8) {
-            buffer.append(UInt8(truncatingIfNeeded: bits >> UInt64(shift)))
+        reserve(8)
+        storage.withUnsafeMutableBytes { bytes in
+            (bytes.baseAddress! + count).storeBytes(of: UInt64(bitPattern: value).bigEndian, as: UInt64.self)
         }
+        count += 8
     }
 
     mutating func appendText(_ bytes: UnsafeRawBufferPointer) {
-        let count = UInt32(truncatingIfNeeded: bytes.count)
-        buffer.append(UInt8(truncatingIfNeeded: count >> 24))
-        buffer.append(UInt8(truncatingIfNeeded: count >> 16))
-        buffer.append(UInt8(truncatingIfNeeded: count >> 8))
-        buffer.append(UInt8(truncatingIfNeeded: count))
-        buffer.append(contentsOf: bytes)
+        appendLength(bytes.count)
+        appendRaw(bytes)
     }
 
     mutating func appendOptionalText(_ bytes: UnsafeRawBufferPointer?) {
         if let bytes {
-            buffer.append(1)
+            appendByte(1)
             appendText(bytes)
         } else {
-            buffer.append(0)
+            appendByte(0)
         }
     }
 
@@ -61,20 +93,42 @@ struct AuditLeafEncoder {
 
     mutating func appendOptionalText(_ text: String?) {
         if let text {
-            buffer.append(1)
+            appendByte(1)
             appendText(text)
         } else {
-            buffer.append(0)
+            appendByte(0)
         }
     }
 
-    /// SHA-256(0x00 ‖ encoding).
+    /// Bytes outside the encoding proper, such as the stored MAC a verifier batch carries along.
+    mutating func appendRaw(_ bytes: UnsafeRawBufferPointer) {
+        guard !bytes.isEmpty else { return }
+        reserve(bytes.count)
+        storage.withUnsafeMutableBytes { ($0.baseAddress! + count).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count) }
+        count += bytes.count
+    }
+
+    /// SHA-256(0x00 ‖ encoding) of the entry being encoded.
     func leafHash() -> [UInt8] {
-        Digest.sha256(buffer)
+        var leaf = [UInt8](repeating: 0, count: MerkleFrontier.hashByteCount)
+        leaf.withUnsafeMutableBytes { out in
+            withBytes { Self.hashLeaf(UnsafeRawBufferPointer(rebasing: $0[entryStart...]), into: out.baseAddress!) }
+        }
+        return leaf
+    }
+
+    /// Lends everything written so far.
+    func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try storage.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
+    }
+
+    /// SHA-256 of an encoding that already starts with the leaf prefix.
+    static func hashLeaf(_ encoding: UnsafeRawBufferPointer, into out: UnsafeMutableRawPointer) {
+        Digest.sha256(encoding, into: out)
     }
 
     /// Encodes a draft that has been given its sequence number and stored time.
-    mutating func encode(_ draft: AuditDraft, sequence: Int64, time: Int64, ruleIDs: String) {
+    mutating func encode(_ draft: AuditDraft, sequence: Int64, time: Int64) {
         begin(sequence: sequence, time: time)
         appendText(draft.principalKind)
         appendText(draft.principalID)
@@ -84,9 +138,66 @@ struct AuditLeafEncoder {
         appendOptionalText(draft.patron)
         appendOptionalText(draft.purpose)
         appendText(draft.decision.rawValue)
-        appendText(ruleIDs)
+        appendRuleIDs(draft.ruleIDs)
         appendText(draft.policyDigest)
         appendText(draft.frontEnd)
         append(Int64(draft.keyVersion))
+    }
+
+    /// Walks the text fields of one encoding in order (principal kind through front end),
+    /// handing each its bytes, or nil for an absent optional field. The encoding must have been
+    /// written by `encode`, which this mirrors.
+    static func forEachText(in encoding: UnsafeRawBufferPointer, _ body: (Int, UnsafeRawBufferPointer?) throws -> Void) rethrows {
+        var offset = headerByteCount
+        for field in 0..<textFieldCount {
+            if field == patronField || field == purposeField {
+                let isPresent = encoding[offset] != 0
+                offset += 1
+                guard isPresent else {
+                    try body(field, nil)
+                    continue
+                }
+            }
+            let length = Int(UInt32(bigEndian: encoding.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
+            offset += 4
+            try body(field, UnsafeRawBufferPointer(rebasing: encoding[offset..<(offset + length)]))
+            offset += length
+        }
+    }
+
+    /// The rule ids comma-joined, written without building the joined string.
+    private mutating func appendRuleIDs(_ ruleIDs: [String]) {
+        var length = max(ruleIDs.count - 1, 0)
+        for rule in ruleIDs {
+            length += rule.utf8.count
+        }
+        appendLength(length)
+        for (index, rule) in ruleIDs.enumerated() {
+            if index > 0 {
+                appendByte(Self.ruleSeparator)
+            }
+            var rule = rule
+            rule.withUTF8 { appendRaw(UnsafeRawBufferPointer($0)) }
+        }
+    }
+
+    private mutating func appendLength(_ length: Int) {
+        reserve(4)
+        storage.withUnsafeMutableBytes { bytes in
+            (bytes.baseAddress! + count).storeBytes(of: UInt32(truncatingIfNeeded: length).bigEndian, as: UInt32.self)
+        }
+        count += 4
+    }
+
+    private mutating func appendByte(_ byte: UInt8) {
+        reserve(1)
+        storage[count] = byte
+        count += 1
+    }
+
+    private mutating func reserve(_ extra: Int) {
+        if count + extra > storage.count {
+            storage.append(contentsOf: repeatElement(0, count: max(storage.count, count + extra - storage.count)))
+        }
     }
 }

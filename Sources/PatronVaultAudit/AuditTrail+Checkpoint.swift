@@ -8,8 +8,8 @@ extension AuditTrail {
     @discardableResult
     public func checkpoint(at time: Date, in db: Database) throws -> AuditCheckpoint {
         guard db.isInsideTransaction else { throw AuditError.outsideTransaction }
-        var state = try AuditState.read(db)
-        return try storeCheckpoint(frontier: &state.frontier, time: max(try time.auditMicroseconds(), state.lastTime), in: db)
+        let state = try AuditState.read(db)
+        return try storeCheckpoint(frontier: state.frontier, time: max(try time.auditMicroseconds(), state.lastTime), in: db)
     }
 
     /// The checkpoint covering the most entries, if any.
@@ -18,7 +18,7 @@ extension AuditTrail {
     }
 
     @discardableResult
-    func storeCheckpoint(frontier: inout MerkleFrontier, time: Int64, in db: Database) throws -> AuditCheckpoint {
+    func storeCheckpoint(frontier: MerkleFrontier, time: Int64, in db: Database) throws -> AuditCheckpoint {
         let root = frontier.root()
         let existing = try Self.checkpoints(
             sql: "SELECT size, root, time, key_id, signature FROM audit_checkpoint WHERE size = ?",

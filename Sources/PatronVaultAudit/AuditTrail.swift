@@ -40,40 +40,59 @@ public struct AuditTrail: Sendable {
         var state = try AuditState.read(db)
         let sequence = state.frontier.size + 1
         let time = max(try draft.time.auditMicroseconds(), state.lastTime)
-        let ruleIDs = draft.ruleIDs.joined(separator: ",")
 
         var encoder = AuditLeafEncoder()
-        encoder.encode(draft, sequence: sequence, time: time, ruleIDs: ruleIDs)
-        let leaf = encoder.leafHash()
-        var chain = AuditChain(key: macKey)
-        let mac = chain.mac(sequence: sequence, leaf: leaf, previous: state.lastMAC)
-
+        encoder.encode(draft, sequence: sequence, time: time)
+        let chain = AuditChain(key: macKey)
         let insert = try db.cachedStatement(sql: Self.insertEntrySQL)
-        let values: [DatabaseValue] = [
-            sequence.databaseValue, time.databaseValue, draft.principalKind.databaseValue,
-            draft.principalID.databaseValue, draft.principalRole.databaseValue, draft.action.databaseValue,
-            draft.resourceKind.databaseValue, draft.patron.databaseValue, draft.purpose.databaseValue,
-            draft.decision.rawValue.databaseValue, ruleIDs.databaseValue, draft.policyDigest.databaseValue,
-            draft.frontEnd.databaseValue, Int64(draft.keyVersion).databaseValue, Data(mac).databaseValue,
-        ]
-        do {
-            try insert.execute(arguments: StatementArguments(values))
-        } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
-            throw AuditError.stateOutOfStep(sequence)
+        try encoder.withBytes { encoding in
+            try state.lastMAC.withUnsafeMutableBytes { mac in
+                try withUnsafeTemporaryAllocation(byteCount: MerkleFrontier.hashByteCount, alignment: 8) { leaf in
+                    AuditLeafEncoder.hashLeaf(encoding, into: leaf.baseAddress!)
+                    chain.mac(sequence: sequence, leaf: leaf.baseAddress!, previous: mac.baseAddress!, into: mac.baseAddress!)
+                    try Self.insert(
+                        encoding, sequence: sequence, time: time, keyVersion: Int64(draft.keyVersion),
+                        mac: UnsafeRawBufferPointer(mac), with: insert)
+                    state.frontier.append(leaf: leaf.baseAddress!)
+                }
+            }
         }
-
-        state.frontier.append(leaf: leaf)
-        state.lastMAC = mac
         state.lastTime = time
         try state.write(db)
 
         if sequence % Int64(checkpointInterval) == 0 {
-            try storeCheckpoint(frontier: &state.frontier, time: time, in: db)
+            try storeCheckpoint(frontier: state.frontier, time: time, in: db)
         }
         return AuditEntry(
             sequence: sequence, time: Date(auditMicroseconds: time), principalKind: draft.principalKind,
             principalID: draft.principalID, principalRole: draft.principalRole, action: draft.action,
             resourceKind: draft.resourceKind, patron: draft.patron, purpose: draft.purpose, decision: draft.decision,
             ruleIDs: draft.ruleIDs, policyDigest: draft.policyDigest, frontEnd: draft.frontEnd, keyVersion: draft.keyVersion)
+    }
+
+    /// Stores the row, binding each text column to its bytes inside the canonical encoding, so
+    /// the stored text is byte for byte what was hashed and nothing is copied to bind it.
+    private static func insert(
+        _ encoding: UnsafeRawBufferPointer, sequence: Int64, time: Int64, keyVersion: Int64, mac: UnsafeRawBufferPointer,
+        with statement: Statement
+    ) throws {
+        do {
+            try statement.executeBinding { raw in
+                try Statement.bind(raw, 1, int64: sequence)
+                try Statement.bind(raw, 2, int64: time)
+                try AuditLeafEncoder.forEachText(in: encoding) { field, text in
+                    let index = Int32(3 + field)
+                    if let text {
+                        try Statement.bind(raw, index, text: text)
+                    } else {
+                        try Statement.bindNull(raw, index)
+                    }
+                }
+                try Statement.bind(raw, 14, int64: keyVersion)
+                try Statement.bind(raw, 15, blob: mac)
+            }
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+            throw AuditError.stateOutOfStep(sequence)
+        }
     }
 }

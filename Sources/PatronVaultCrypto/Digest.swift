@@ -19,6 +19,14 @@ public enum Digest {
         return out
     }
 
+    /// SHA-256 into a caller's 32-byte buffer, for hot paths (hashing an audit trail) that must
+    /// not allocate per item.
+    public static func sha256(_ bytes: UnsafeRawBufferPointer, into out: UnsafeMutableRawPointer) {
+        Sodium.ensureReady()
+        _ = crypto_hash_sha256(
+            out.assumingMemoryBound(to: UInt8.self), bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(bytes.count))
+    }
+
     public static func sha256(_ bytes: [UInt8]) -> [UInt8] {
         bytes.withUnsafeBytes { sha256($0) }
     }

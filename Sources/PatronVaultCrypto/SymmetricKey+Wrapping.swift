@@ -65,3 +65,16 @@ extension SymmetricKey {
         return slot
     }
 }
+
+extension SymmetricKey {
+    /// Keyed BLAKE2b-256 of `bytes` into a caller's 32-byte buffer: a MAC without allocation,
+    /// for chaining audit entries.
+    public func authenticationCode(for bytes: UnsafeRawBufferPointer, into out: UnsafeMutableRawPointer) {
+        storage.withUnsafeBytes { secret in
+            _ = crypto_generichash(
+                out.assumingMemoryBound(to: UInt8.self), 32,
+                bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(bytes.count),
+                secret.baseAddress!.assumingMemoryBound(to: UInt8.self), secret.count)
+        }
+    }
+}

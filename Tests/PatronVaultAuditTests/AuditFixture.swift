@@ -91,7 +91,7 @@ final class AuditFixture {
                     principalRole: entry.principalRole, action: entry.action, resourceKind: entry.resourceKind,
                     patron: entry.patron, purpose: entry.purpose, decision: entry.decision, ruleIDs: entry.ruleIDs,
                     policyDigest: entry.policyDigest, frontEnd: entry.frontEnd, keyVersion: entry.keyVersion)
-                encoder.encode(draft, sequence: entry.sequence, time: time, ruleIDs: entry.ruleIDs.joined(separator: ","))
+                encoder.encode(draft, sequence: entry.sequence, time: time)
                 frontier.append(leaf: encoder.leafHash())
                 lastTime = time
             }

@@ -194,3 +194,37 @@ struct AuditTamperTests {
         #expect(throws: AuditError.self) { try fixture.verify(against: foreign) }
     }
 }
+
+@Suite("Tampering deep in a long trail is detected")
+struct AuditLongTrailTamperTests {
+    /// Longer than one verifier batch, so reading and hashing run on two threads.
+    static let length = 10_000
+
+    @Test("a long trail verifies, and an edit far into it is pinned with and without the MAC key")
+    func editedDeepEntry() throws {
+        let fixture = try AuditFixture()
+        try fixture.append(Self.length)
+        let intact = try fixture.verify()
+        #expect(intact.isIntact, "\(intact.problem ?? "")")
+        #expect(intact.entryCount == Int64(Self.length))
+        #expect(intact.checkpointsVerified == 10)
+
+        try fixture.execute("UPDATE audit_entry SET action = 'patron.export' WHERE seq = 9500")
+        let result = try fixture.verify()
+        #expect(result.firstBadSequence == 9500)
+        #expect(result.entryCount == 9499)
+        #expect(try fixture.verify(withMAC: false).firstBadSequence == 9001)
+    }
+
+    @Test("a malformed row in a later batch is pinned after every entry before it was hashed")
+    func malformedDeepEntry() throws {
+        let fixture = try AuditFixture()
+        try fixture.append(Self.length)
+        try fixture.execute("UPDATE audit_entry SET decision = 'maybe' WHERE seq = 6000")
+        let result = try fixture.verify()
+        #expect(!result.isIntact)
+        #expect(result.firstBadSequence == 6000)
+        #expect(result.entryCount == 5999)
+        #expect(result.checkpointsVerified == 5)
+    }
+}

@@ -31,7 +31,7 @@ struct MerkleFrontierTests {
 
     @Test("the empty tree's root is SHA-256 of the empty string")
     func emptyRoot() {
-        var frontier = MerkleFrontier()
+        let frontier = MerkleFrontier()
         let hex = frontier.root().map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
         #expect(hex == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
     }
