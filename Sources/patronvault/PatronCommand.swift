@@ -5,7 +5,7 @@ import PatronVaultCore
 struct PatronCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "patron", abstract: "Register, look up and update patrons (staff).",
-        subcommands: [Register.self, Show.self, Find.self, Update.self, History.self])
+        subcommands: [Register.self, Show.self, Find.self, Update.self, History.self, PatronImportCommand.self])
 
     struct Register: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Register a patron. History is discarded unless --history keep.")
@@ -106,12 +106,14 @@ struct PatronCommand: ParsableCommand {
         @Option(name: .long) var name: String?
         @Option(name: .long) var email: String?
         @OptionGroup var details: RegistrationDetails
+        @Flag(name: .long, help: "Set a new PIN, read from stdin (clears any lockout).") var pinStdin = false
 
         func run() throws {
             try Terminal.report {
                 var update = try details.update()
                 update.fullName = name
                 update.email = email
+                if pinStdin { update.pin = try PIN.read(fromStdin: true) }
                 let vault = try options.openVault()
                 let registration = try vault.updatePatron(card: card, with: update, by: try credentials.principal(in: vault))
                 if options.json { Terminal.json(["registration": Rendering.registration(registration)]) } else { Terminal.line("Updated.") }

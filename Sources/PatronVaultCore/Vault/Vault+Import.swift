@@ -38,24 +38,14 @@ extension Vault {
         prepared.reserveCapacity(batch.count)
         let today = CalendarDay(now)
         for (position, entry) in batch.enumerated() {
-            var registration = try Self.validated(entry.registration)
-            registration.pinHash = nil
-            if registration.registeredOn.daysSinceEpoch == 0 { registration.registeredOn = today }
-            if registration.history == .discard, entry.loans.contains(where: { $0.returnedAt != nil }) {
-                throw VaultError.invalid("patron \(position + 1) of the batch keeps no history but has returned loans")
+            do {
+                prepared.append(try Self.validated(entry, today: today))
+            } catch {
+                throw VaultError(error.kind, "patron \(position + 1) of the batch: \(error.message)")
             }
-            var loans: [Loan] = []
-            for loan in entry.loans {
-                var checked = loan
-                checked.itemBarcode = try FieldRules.barcode(loan.itemBarcode, field: "item barcode")
-                checked.title = try FieldRules.text(loan.title, field: "title")
-                checked.author = try FieldRules.optionalText(loan.author, field: "author")
-                checked.branch = try FieldRules.text(loan.branch, field: "branch")
-                loans.append(checked)
-            }
-            prepared.append(PatronImport(registration: registration, loans: loans))
         }
         let chunks = try seal(prepared)
+
         let written = chunks.reduce(0) { $0 + $1.records.count }
         try gatedWrite { db in
             try authorize(principal, .patronRegister, .registration, in: db)
@@ -105,6 +95,26 @@ extension Vault {
             }
         }
         return written
+    }
+
+    /// One imported patron, normalised and checked like a registration at the desk.
+    private static func validated(_ entry: PatronImport, today: CalendarDay) throws(VaultError) -> PatronImport {
+        var registration = try validated(entry.registration)
+        registration.pinHash = nil
+        if registration.registeredOn.daysSinceEpoch == 0 { registration.registeredOn = today }
+        if registration.history == .discard, entry.loans.contains(where: { $0.returnedAt != nil }) {
+            throw VaultError.invalid("keeps no history but has returned loans")
+        }
+        var loans: [Loan] = []
+        for loan in entry.loans {
+            var checked = loan
+            checked.itemBarcode = try FieldRules.barcode(loan.itemBarcode, field: "item barcode")
+            checked.title = try FieldRules.text(loan.title, field: "title")
+            checked.author = try FieldRules.optionalText(loan.author, field: "author")
+            checked.branch = try FieldRules.text(loan.branch, field: "branch")
+            loans.append(checked)
+        }
+        return PatronImport(registration: registration, loans: loans)
     }
 
     /// Seals every patron and loan, split across the cores; each worker owns its key slots.

@@ -104,6 +104,14 @@ extension Vault {
     public func updatePatron(card: String, with update: PatronUpdate, by principal: Principal) throws(VaultError) -> PatronRegistration {
         let card = try FieldRules.barcode(card, field: "card barcode")
         guard !update.isEmpty else { throw VaultError.invalid("nothing to update; name at least one field") }
+        var pinHash: String?
+        if let pin = update.pin {
+            do { pinHash = try Argon2id.hash(try FieldRules.pin(pin), limits: configuration.pinLimits) } catch let error as VaultError {
+                throw error
+            } catch {
+                throw VaultError.storage("the PIN could not be hashed (not enough memory for Argon2id)")
+            }
+        }
         return try gatedWrite { db in
             let patron = try patronRow(card: card, in: db)
             try authorize(principal, .patronUpdate, .registration, patron: patron.pseudonym, in: db)
@@ -116,6 +124,10 @@ extension Vault {
             if let value = update.homeBranch { registration.homeBranch = value }
             if let value = update.category { registration.category = value }
             if let value = update.cardExpiry { registration.cardExpiry = value }
+            if let pinHash {
+                registration.pinHash = pinHash
+                try db.execute(sql: "DELETE FROM pin_attempt WHERE pseudonym = ?", arguments: [Data(patron.pseudonym.bytes)])
+            }
             registration = try Self.validated(registration)
             let sealed = reseal(registration.encoded(), kind: .registration, id: patron.registrationID, patron: patron.pseudonym)
             try db.execute(

@@ -1,0 +1,104 @@
+import ArgumentParser
+import Foundation
+import PatronVaultCore
+
+/// `patron import FILE`: patrons and their loans from another library system, one JSON object a
+/// line, sealed in one transaction: the whole file lands or nothing does.
+struct PatronImportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Import patrons and loans from a JSON Lines file, all or nothing.",
+        discussion: """
+            One object a line: {"card","name","email", optional "phone","address","birthDate","branch",\
+            "category","expires","history" (keep|discard), "loans": [{"item","title", optional "author",\
+            "branch","checkedOut" (ISO 8601),"due" (YYYY-MM-DD),"returned" (ISO 8601)}]}. Imported \
+            patrons have no PIN yet. Errors name the line and the field, never the value.
+            """)
+
+    @OptionGroup var options: VaultOptions
+    @OptionGroup var credentials: StaffCredentials
+    @Argument(help: "The JSON Lines file.") var file: String
+
+    struct Line: Decodable {
+        struct LoanLine: Decodable {
+            var item: String
+            var title: String
+            var author: String?
+            var branch: String?
+            var checkedOut: String
+            var due: String
+            var returned: String?
+        }
+
+        var card: String
+        var name: String
+        var email: String
+        var phone: String?
+        var address: String?
+        var birthDate: String?
+        var branch: String?
+        var category: String?
+        var expires: String?
+        var history: String?
+        var loans: [LoanLine]?
+    }
+
+    func run() throws {
+        try Terminal.report {
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw ValidationError("the import file \(file) cannot be read")
+            }
+            var batch: [PatronImport] = []
+            for (index, raw) in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
+                guard raw.contains(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\r") }) else { continue }
+                batch.append(try Self.patron(from: Data(raw), line: index + 1))
+            }
+            guard !batch.isEmpty else { throw ValidationError("the import file \(file) holds no patrons") }
+            let vault = try options.openVault()
+            let written = try vault.importPatrons(batch, by: try credentials.principal(in: vault))
+            if options.json {
+                Terminal.json(["patrons": batch.count, "records": written])
+            } else {
+                Terminal.line("Imported \(batch.count) patrons (\(written) sealed records).")
+            }
+        }
+    }
+
+    static func patron(from data: Data, line: Int) throws -> PatronImport {
+        let entry: Line
+        do {
+            entry = try JSONDecoder().decode(Line.self, from: data)
+        } catch DecodingError.keyNotFound(let key, _) {
+            throw ValidationError("line \(line): the field \(key.stringValue) is missing")
+        } catch DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context) {
+            throw ValidationError("line \(line): the field \(context.codingPath.map(\.stringValue).joined(separator: ".")) has the wrong type")
+        } catch {
+            throw ValidationError("line \(line): not a JSON object")
+        }
+        func day(_ text: String?, _ field: String) throws -> CalendarDay? {
+            guard let text else { return nil }
+            guard let day = try? CalendarDay(parsing: text, field: field) else { throw ValidationError("line \(line): \(field) is not a date (YYYY-MM-DD)") }
+            return day
+        }
+        func instant(_ text: String?, _ field: String) throws -> Date? {
+            guard let text else { return nil }
+            guard let date = ISO8601DateFormatter().date(from: text) else { throw ValidationError("line \(line): \(field) is not an ISO 8601 time") }
+            return date
+        }
+        guard let history = HistoryPreference(rawValue: entry.history ?? "discard") else {
+            throw ValidationError("line \(line): history must be keep or discard")
+        }
+        let registration = PatronRegistration(
+            cardBarcode: entry.card, fullName: entry.name, email: entry.email, phone: entry.phone, postalAddress: entry.address,
+            birthDate: try day(entry.birthDate, "birthDate"), homeBranch: entry.branch, category: entry.category,
+            cardExpiry: try day(entry.expires, "expires"), history: history)
+        let loans = try (entry.loans ?? []).map { loan in
+            Loan(
+                itemBarcode: loan.item, title: loan.title, author: loan.author, branch: loan.branch ?? entry.branch ?? "main",
+                checkedOutAt: try instant(loan.checkedOut, "loans.checkedOut") ?? Date(),
+                dueOn: try day(loan.due, "loans.due") ?? CalendarDay(daysSinceEpoch: 0),
+                returnedAt: try instant(loan.returned, "loans.returned"))
+        }
+        return PatronImport(registration: registration, loans: loans)
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+import GRDB
+import Testing
+
+/// Bulk import from the CLI: all or nothing, sealed like desk registrations.
+@Suite("Import through the CLI")
+struct ImportTests {
+    static let lines = [
+        #"{"card":"IMP1","name":"Agnes Thornbury","email":"agnes@example.org","history":"keep","branch":"east","loans":[{"item":"IM-1","title":"A Kept Book","checkedOut":"2026-10-01T10:00:00Z","due":"2026-10-22","returned":"2026-10-20T09:00:00Z"},{"item":"IM-2","title":"An Open Book","checkedOut":"2026-11-20T10:00:00Z","due":"2026-12-11"}]}"#,
+        #"{"card":"IMP2","name":"Basil Wren","email":"basil@example.org","loans":[{"item":"IM-3","title":"Another Open Book","checkedOut":"2026-11-21T10:00:00Z","due":"2026-12-12"}]}"#,
+    ]
+
+    @Test("imported patrons and loans behave like registered ones; a PIN set at the desk opens self-service")
+    func importThenUse() throws {
+        let cli = try CLI.initialized()
+        defer { cli.removeHome() }
+        let file = cli.home.appendingPathComponent("patrons.jsonl")
+        try (Self.lines.joined(separator: "\n") + "\n").write(to: file, atomically: false, encoding: .utf8)
+        let imported = try cli.run(["patron", "import", file.path, "--json"])
+        #expect(imported.status == 0, "\(imported.stderr)")
+        #expect(imported.json["records"] as? Int == 5)
+
+        let shown = try cli.run(["patron", "show", "IMP1", "--purpose", "circulation", "--json"])
+        #expect((shown.json["openLoans"] as? [[String: Any]])?.compactMap { $0["title"] as? String } == ["An Open Book"])
+        #expect(try cli.run(["loan", "return", "--item", "IM-3", "--json"]).json["outcome"] as? String == "destroyed")
+
+        #expect(try cli.run(["me", "history", "--card", "IMP1", "--pin-stdin"], stdin: "7777").status == 68)
+        #expect(try cli.run(["patron", "update", "IMP1", "--pin-stdin"], stdin: "7777").status == 0)
+        let history = try cli.run(["me", "history", "--card", "IMP1", "--pin-stdin", "--json"], stdin: "7777")
+        #expect(history.status == 0, "\(history.stderr)")
+        #expect((history.json["history"] as? [[String: Any]])?.compactMap { $0["title"] as? String } == ["A Kept Book"])
+
+        for (file, bytes) in try cli.rawDatabaseBytes() {
+            for needle in ["Agnes Thornbury", "basil@example.org", "IMP1", "A Kept Book"] {
+                #expect(!bytes.contains(needle), "\(file) holds an imported field in plaintext")
+            }
+        }
+    }
+
+    @Test("a bad line stops the whole import, naming the line and field, and nothing is written")
+    func badLineWritesNothing() throws {
+        let cli = try CLI.initialized()
+        defer { cli.removeHome() }
+        let file = cli.home.appendingPathComponent("patrons.jsonl")
+        let bad = #"{"card":"IMP3","name":"Cora Vale","email":"not-an-email"}"#
+        try (Self.lines + [bad]).joined(separator: "\n").write(to: file, atomically: false, encoding: .utf8)
+        let result = try cli.run(["patron", "import", file.path])
+        #expect(result.status == 65)
+        #expect(result.stderr.contains("patron 3 of the batch: email"), "\(result.stderr)")
+        #expect(!result.stderr.contains("not-an-email"))
+        let missing = cli.home.appendingPathComponent("missing.jsonl")
+        try #"{"card":"IMP4","email":"d@example.org"}"#.write(to: missing, atomically: false, encoding: .utf8)
+        let noName = try cli.run(["patron", "import", missing.path])
+        #expect(noName.status == 64 && noName.stderr.contains("line 1: the field name is missing"), "\(noName.stderr)")
+        let count = try cli.database("vault.db").read { try Int.fetchOne($0, sql: "SELECT count(*) FROM patron") }
+        #expect(count == 0)
+        let keys = try cli.database("keys.db").read { try Int.fetchOne($0, sql: "SELECT count(*) FROM patron_key") }
+        #expect(keys == 0)
+    }
+}
