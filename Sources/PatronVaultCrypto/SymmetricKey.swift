@@ -48,3 +48,42 @@ public struct SymmetricKey: Sendable, Equatable {
         try storage.withUnsafeBytes(body)
     }
 }
+
+extension SymmetricKey {
+    /// The key as 64 lowercase hex digits in guarded memory, for writing a key file without a
+    /// copy of the key in ordinary, unwiped memory.
+    public func hexEncoded() throws(CryptoError) -> SecureBytes {
+        let hex = try SecureBytes(count: Self.byteCount * 2 + 1)
+        hex.withUnsafeMutableBytes { out in
+            storage.withUnsafeBytes { raw in
+                _ = sodium_bin2hex(
+                    out.baseAddress!.assumingMemoryBound(to: CChar.self), out.count,
+                    raw.baseAddress!.assumingMemoryBound(to: UInt8.self), raw.count)
+            }
+        }
+        return hex
+    }
+
+    /// Reads a key from hex text (surrounding white space ignored) straight into guarded memory.
+    public init(hex text: UnsafeRawBufferPointer) throws(CryptoError) {
+        Sodium.ensureReady()
+        var start = 0
+        var end = text.count
+        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || (0x09...0x0D).contains(byte) }
+        while start < end, isSpace(text[start]) { start += 1 }
+        while end > start, isSpace(text[end - 1]) { end -= 1 }
+        guard end - start == Self.byteCount * 2 else { throw .malformedInput }
+        let slot = try SymmetricKey.slot()
+        var written = 0
+        let status = slot.storage.withUnsafeMutableBytes { out in
+            sodium_hex2bin(
+                out.baseAddress!.assumingMemoryBound(to: UInt8.self), out.count,
+                text.baseAddress!.assumingMemoryBound(to: CChar.self) + start, end - start, nil, &written, nil)
+        }
+        guard status == 0, written == Self.byteCount else {
+            slot.wipe()
+            throw .malformedInput
+        }
+        self = slot
+    }
+}

@@ -44,6 +44,19 @@ import Testing
 }
 
 @Suite struct KeyTests {
+    @Test func hexRoundTripsThroughGuardedMemory() throws {
+        let key = try SymmetricKey.random()
+        let hex = try key.hexEncoded()
+        let text = hex.withUnsafeBytes { Array($0.prefix(64)) }
+        #expect(text.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) })
+        let padded = Array("  \n".utf8) + text + Array("\n".utf8)
+        let back = try padded.withUnsafeBytes { raw throws(CryptoError) in try SymmetricKey(hex: raw) }
+        #expect(back == key)
+        for bad in [Array(text.dropLast()), text.dropLast() + Array("g".utf8), text + Array("00".utf8)] {
+            #expect(throws: CryptoError.self) { try bad.withUnsafeBytes { raw throws(CryptoError) in try SymmetricKey(hex: raw) } }
+        }
+    }
+
     @Test func wrappedKeyUnwrapsIntoASlotOnlyForItsOwner() throws {
         let kek = try SymmetricKey.random()
         let patronKey = try SymmetricKey.random()

@@ -16,10 +16,14 @@ enum KeyFile {
             throw .storage("the key file could not be created at \(url.path)")
         }
         defer { close(fd) }
-        var text = key.withUnsafeBytes { Hex.encode(Array($0)) } + "\n"
-        let written = text.withUTF8 { write(fd, $0.baseAddress, $0.count) }
-        text.withUTF8 { _ = $0 }
-        guard written == 65, fsync(fd) == 0 else {
+        let written: Int
+        do {
+            let hex = try key.hexEncoded()
+            written = hex.withUnsafeBytes { write(fd, $0.baseAddress, $0.count - 1) } + write(fd, "\n", 1)
+        } catch {
+            written = -1
+        }
+        guard written == SymmetricKey.byteCount * 2 + 1, fsync(fd) == 0 else {
             unlink(url.path)
             throw .storage("the key file could not be written")
         }
@@ -36,14 +40,21 @@ enum KeyFile {
                 .keyFilePermissions,
                 "the key file \(url.path) is readable by group or others (mode \(String(info.st_mode & 0o777, radix: 8))); run chmod 600 on it")
         }
-        guard let data = FileManager.default.contents(atPath: url.path) else {
-            throw VaultError(.wrongMasterKey, "the key file \(url.path) cannot be read")
+        let fd = open(url.path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw VaultError(.wrongMasterKey, "the key file \(url.path) cannot be read") }
+        defer { close(fd) }
+        let malformed = VaultError(.wrongMasterKey, "the key file \(url.path) does not hold a 32-byte hex key")
+        // Read into guarded memory: the key never sits in an ordinary buffer.
+        let buffer: SecureBytes
+        do { buffer = try SecureBytes(count: 256) } catch { throw .storage("secure memory for the master key could not be allocated") }
+        let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+        guard count > 0, count < buffer.count else { throw malformed }
+        do {
+            return try buffer.withUnsafeBytes { raw throws(CryptoError) in try SymmetricKey(hex: UnsafeRawBufferPointer(rebasing: raw[..<count])) }
+        } catch .secureMemoryUnavailable {
+            throw .storage("secure memory for the master key could not be allocated")
+        } catch {
+            throw malformed
         }
-        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        guard var raw = Hex.decode(text), raw.count == SymmetricKey.byteCount else {
-            throw VaultError(.wrongMasterKey, "the key file \(url.path) does not hold a 32-byte hex key")
-        }
-        defer { for i in raw.indices { raw[i] = 0 } }
-        do { return try SymmetricKey(bytes: raw) } catch { throw .storage("secure memory for the master key could not be allocated") }
     }
 }
