@@ -44,6 +44,8 @@ struct LoanCommand: ParsableCommand {
                     switch result.outcome {
                     case .keptAsHistory: Terminal.line("Returned \(result.itemBarcode); kept in the patron's reading history (they opted in).")
                     case .destroyed: Terminal.line("Returned \(result.itemBarcode); the loan record was destroyed and its key shredded.")
+                    case .destroyedShredPending:
+                        Terminal.line("Returned \(result.itemBarcode); the loan record was deleted; its key's shred is queued and finishes on the next operation.")
                     }
                 }
             }

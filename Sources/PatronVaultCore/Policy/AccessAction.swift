@@ -5,6 +5,7 @@ public enum AccessAction: String, Sendable, CaseIterable {
     case patronRead = "patron.read"
     case patronFind = "patron.find"
     case patronUpdate = "patron.update"
+    case patronResetPIN = "patron.reset-pin"
     case patronErase = "patron.erase"
     case loanCheckout = "loan.checkout"
     case loanReturn = "loan.return"

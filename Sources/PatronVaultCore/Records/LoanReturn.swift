@@ -5,6 +5,9 @@ public struct LoanReturn: Sendable, Equatable {
         case keptAsHistory = "kept-as-history"
         /// Destroyed: row deleted and record key shredded; only the anonymous statistic remains.
         case destroyed
+        /// Row deleted and the key's deletion queued, but not yet complete (another process held
+        /// the key store's WAL, or it failed): it is finished by the next operation or open.
+        case destroyedShredPending = "destroyed-shred-pending"
     }
 
     public let itemBarcode: String

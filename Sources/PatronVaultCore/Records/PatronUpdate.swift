@@ -9,13 +9,11 @@ public struct PatronUpdate: Sendable {
     public var homeBranch: String?
     public var category: String?
     public var cardExpiry: CalendarDay?
-    /// A new PIN set at the desk (an imported patron has none; a patron who forgot theirs).
-    public var pin: [UInt8]?
 
     public init() {}
 
     public var isEmpty: Bool {
         fullName == nil && email == nil && phone == nil && postalAddress == nil && birthDate == nil
-            && homeBranch == nil && category == nil && cardExpiry == nil && pin == nil
+            && homeBranch == nil && category == nil && cardExpiry == nil
     }
 }

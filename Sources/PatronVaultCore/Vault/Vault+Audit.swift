@@ -130,13 +130,17 @@ extension Vault {
                 pseudonyms = try AuditExposure.patrons(keyVersion: keyVersion ?? 0, since: since, until: until, in: db)
             }
             guard principal.role == .privacyOfficer else { return pseudonyms.map { ExposedPatron(pseudonym: $0, card: nil) } }
+            // Resolving a pseudonym to a card is a disclosure about that patron: each one is
+            // decided and recorded against the patron, and shows in their own access list.
             return try pseudonyms.map { hex in
                 guard let bytes = Hex.decode(hex),
                       let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT \(PatronRow.columns) FROM patron WHERE pseudonym = ?"), arguments: [Data(bytes)])
                 else {
                     return ExposedPatron(pseudonym: hex, card: nil)
                 }
-                return ExposedPatron(pseudonym: hex, card: try registration(of: PatronRow(row), in: db).cardBarcode)
+                let patron = PatronRow(row)
+                try authorize(principal, .auditExposure, .registration, patron: patron.pseudonym, in: db)
+                return ExposedPatron(pseudonym: hex, card: try registration(of: patron, in: db).cardBarcode)
             }
         }
     }

@@ -23,11 +23,18 @@ extension Vault {
             resourcePatron: patron?.description, resourceState: state, purpose: purpose, consent: false, legalOrder: legalOrder,
             time: now, frontEnd: configuration.frontEnd.rawValue)
         let decision = policies.decide(request)
-        do {
+        if recordingRequired {
             try record(decision, principal: principal, action: action, resource: resource, patron: patron, purpose: purpose, in: db)
-        } catch let error as VaultError where error.kind == .auditFailure && !recordingRequired {
-            // Only verification runs on: it changes nothing, and it must still work on a trail
-            // that can no longer be extended, to say where it broke.
+        } else {
+            // Only verification runs on without its entry: it changes nothing, and it must still
+            // work on a trail that can no longer be extended, to say where it broke. The savepoint
+            // keeps a half-written entry from being committed.
+            do {
+                try db.inSavepoint {
+                    try record(decision, principal: principal, action: action, resource: resource, patron: patron, purpose: purpose, in: db)
+                    return .commit
+                }
+            } catch let error as VaultError where error.kind == .auditFailure {}
         }
         guard decision.isPermitted else {
             throw AccessDenial(error: VaultError(.permissionDenied, "access denied: \(decision.reason)"))
@@ -60,6 +67,8 @@ extension Vault {
     func gatedWrite<T>(_ body: (Database) throws -> T) throws(VaultError) -> T {
         let outcome: Result<T, VaultError> = try run {
             try storage.records.write { db in
+                // The last patron and record keys used must not outlive the operation.
+                defer { slots.wipe() }
                 do {
                     return .success(try body(db))
                 } catch let denial as AccessDenial {

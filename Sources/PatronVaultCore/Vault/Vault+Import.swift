@@ -44,11 +44,16 @@ extension Vault {
                 throw VaultError(error.kind, "patron \(position + 1) of the batch: \(error.message)")
             }
         }
-        let chunks = try seal(prepared)
-
-        let written = chunks.reduce(0) { $0 + $1.records.count }
-        try gatedWrite { db in
+        return try gatedWrite { db in
+            // Decided before any sealing work, then once per patron so that each registration
+            // is on record against the patron it created.
             try authorize(principal, .patronRegister, .registration, in: db)
+            let chunks = try seal(prepared)
+            for chunk in chunks {
+                for (pseudonym, _) in chunk.patronKeys {
+                    try authorize(principal, .patronRegister, .registration, patron: PatronPseudonym(bytes: Array(pseudonym)), in: db)
+                }
+            }
             let keysDone = DispatchSemaphore(value: 0)
             let keysFailure = ImportKeysFailure()
             let keys = storage.keys
@@ -93,8 +98,8 @@ extension Vault {
                 removeImportedKeys(chunks)
                 throw failure
             }
+            return chunks.reduce(0) { $0 + $1.records.count }
         }
-        return written
     }
 
     /// One imported patron, normalised and checked like a registration at the desk.

@@ -58,14 +58,20 @@ extension Vault {
                 throw VaultError(.corruptVault, "a loan belongs to a patron missing from the vault")
             }
             try authorize(principal, .loanReturn, .loan, patron: pseudonym, state: RecordState.open.name, in: db)
-            var loan = try Loan(decoding: openRecords([record], of: pseudonym)[0])
+            // The history preference and the loan's state are taken from the sealed records, so an
+            // edited plaintext column cannot turn a destroying return into a kept one.
+            let registrationRecord = try sealedRecord(id: patronRow.registrationID, patron: pseudonym, in: db)
+            let opened = try openRecords([registrationRecord, record], of: pseudonym)
+            let keepsHistory = try PatronRegistration(decoding: opened[0]).history == .keep
+            var loan = try Loan(decoding: opened[1])
+            guard loan.returnedAt == nil, keepsHistory == patronRow.historyKeep else { throw VaultError.integrity }
             try db.execute(
                 sql: """
                     INSERT INTO circulation_stat(item_barcode, branch, month, returns) VALUES (?, ?, ?, 1)
                     ON CONFLICT(item_barcode, branch, month) DO UPDATE SET returns = returns + 1
                     """,
                 arguments: [loan.itemBarcode, loan.branch, today.month])
-            if patronRow.historyKeep {
+            if keepsHistory {
                 loan.returnedAt = returnedAt
                 let sealed = reseal(loan.encoded(), kind: .loan, id: record.id, patron: pseudonym)
                 try db.execute(
@@ -77,8 +83,10 @@ extension Vault {
             try db.execute(sql: "INSERT INTO pending_shred(record_id, patron) VALUES (?, ?)", arguments: [Data(record.id.bytes), Data(pseudonym.bytes)])
             return LoanReturn(itemBarcode: item, outcome: .destroyed)
         }
-        if result.outcome == .destroyed {
-            try finishPendingShreds()
+        // The return has committed: a shred that cannot finish now stays queued and is reported
+        // as pending, never as a failed return that a retry would call "not checked out".
+        if result.outcome == .destroyed, (try? finishPendingShreds()) != true {
+            return LoanReturn(itemBarcode: result.itemBarcode, outcome: .destroyedShredPending)
         }
         return result
     }

@@ -20,11 +20,11 @@ extension Vault {
         let emailIndex = keyRing.email.index(of: registration.email)
         let nameIndex = keyRing.name.index(of: FieldRules.normalizedName(registration.fullName))
         try gatedWrite { db in
-            try authorize(principal, .patronRegister, .registration, in: db)
+            let patron = PatronPseudonym.random()
+            try authorize(principal, .patronRegister, .registration, patron: patron, in: db)
             if try patronRow(cardIndex: cardIndex, in: db) != nil {
                 throw VaultError(.alreadyExists, "a patron with that card barcode is already registered")
             }
-            let patron = PatronPseudonym.random()
             let id = RecordID.random()
             let wrappedPatronKey = newPatronKey(patron)
             let (sealed, wrappedRecordKey) = sealNew(registration.encoded(), kind: .registration, id: id, patron: patron)
@@ -67,7 +67,7 @@ extension Vault {
         let opened = try openRecords([record] + loans, of: patron.pseudonym)
         return PatronProfile(
             registration: try PatronRegistration(decoding: opened[0]),
-            openLoans: try opened.dropFirst().map { try Loan(decoding: $0) }.sorted { $0.checkedOutAt < $1.checkedOutAt })
+            openLoans: try Self.loans(opened.dropFirst(), state: .open))
     }
 
     /// Finds patrons by exact email or by name (case, accents and spacing ignored) through blind
@@ -100,19 +100,12 @@ extension Vault {
     }
 
     /// Changes registration fields; the record is resealed under its own key and the blind
-    /// indexes follow the new values.
-    public func updatePatron(card: String, with update: PatronUpdate, by principal: Principal) throws(VaultError) -> PatronRegistration {
+    /// indexes follow the new values. Nothing is returned: an update is not a lookup, and a
+    /// lookup needs a stated purpose.
+    public func updatePatron(card: String, with update: PatronUpdate, by principal: Principal) throws(VaultError) {
         let card = try FieldRules.barcode(card, field: "card barcode")
         guard !update.isEmpty else { throw VaultError.invalid("nothing to update; name at least one field") }
-        var pinHash: String?
-        if let pin = update.pin {
-            do { pinHash = try Argon2id.hash(try FieldRules.pin(pin), limits: configuration.pinLimits) } catch let error as VaultError {
-                throw error
-            } catch {
-                throw VaultError.storage("the PIN could not be hashed (not enough memory for Argon2id)")
-            }
-        }
-        return try gatedWrite { db in
+        try gatedWrite { db in
             let patron = try patronRow(card: card, in: db)
             try authorize(principal, .patronUpdate, .registration, patron: patron.pseudonym, in: db)
             var registration = try registration(of: patron, in: db)
@@ -124,10 +117,6 @@ extension Vault {
             if let value = update.homeBranch { registration.homeBranch = value }
             if let value = update.category { registration.category = value }
             if let value = update.cardExpiry { registration.cardExpiry = value }
-            if let pinHash {
-                registration.pinHash = pinHash
-                try db.execute(sql: "DELETE FROM pin_attempt WHERE pseudonym = ?", arguments: [Data(patron.pseudonym.bytes)])
-            }
             registration = try Self.validated(registration)
             let sealed = reseal(registration.encoded(), kind: .registration, id: patron.registrationID, patron: patron.pseudonym)
             try db.execute(
@@ -138,8 +127,42 @@ extension Vault {
                     registration.cardExpiry?.daysSinceEpoch, Data(patron.pseudonym.bytes),
                 ])
             try db.execute(sql: "UPDATE record SET sealed = ? WHERE patron = ? AND id = ?", arguments: [Data(sealed), Data(patron.pseudonym.bytes), Data(patron.registrationID.bytes)])
-            return registration
         }
+    }
+
+    /// Sets a new PIN at the desk (an imported patron has none; a patron forgot theirs) and
+    /// clears any lockout. Whoever sets a PIN can sign in as the patron, so this is its own
+    /// action, allowed by the shipped rules only for account help, recorded against the patron
+    /// and shown to them in `myAccesses`.
+    public func resetPIN(card: String, pin: [UInt8], purpose: String?, by principal: Principal) throws(VaultError) {
+        let card = try FieldRules.barcode(card, field: "card barcode")
+        let purpose = try FieldRules.optionalText(purpose, field: "purpose")
+        let pinHash: String
+        do { pinHash = try Argon2id.hash(try FieldRules.pin(pin), limits: configuration.pinLimits) } catch let error as VaultError {
+            throw error
+        } catch {
+            throw VaultError.storage("the PIN could not be hashed (not enough memory for Argon2id)")
+        }
+        try gatedWrite { db in
+            let patron = try patronRow(card: card, in: db)
+            try authorize(principal, .patronResetPIN, .registration, patron: patron.pseudonym, purpose: purpose, in: db)
+            var registration = try registration(of: patron, in: db)
+            registration.pinHash = pinHash
+            let sealed = reseal(registration.encoded(), kind: .registration, id: patron.registrationID, patron: patron.pseudonym)
+            try db.execute(sql: "UPDATE record SET sealed = ? WHERE patron = ? AND id = ?", arguments: [Data(sealed), Data(patron.pseudonym.bytes), Data(patron.registrationID.bytes)])
+            try db.execute(sql: "DELETE FROM pin_attempt WHERE pseudonym = ?", arguments: [Data(patron.pseudonym.bytes)])
+        }
+    }
+
+    /// Decodes loans and checks that each one's sealed return time agrees with the plaintext
+    /// state it was selected by: a closed loan flipped back to open in the table is an integrity
+    /// failure, never history shown at the desk.
+    static func loans(_ plaintexts: some Sequence<[UInt8]>, state: RecordState) throws -> [Loan] {
+        try plaintexts.map { plaintext in
+            let loan = try Loan(decoding: plaintext)
+            guard (loan.returnedAt == nil) == (state == .open) else { throw VaultError.integrity }
+            return loan
+        }.sorted { $0.checkedOutAt < $1.checkedOutAt }
     }
 
     func insertRecord(

@@ -3,9 +3,11 @@ import GRDB
 import PatronVaultCrypto
 
 extension Vault {
-    /// Checks a card and PIN. Unknown cards cost the same Argon2id work as known ones, wrong
-    /// PINs are counted per card and lock it for a while after too many, and the count is
-    /// committed before the answer so killing the process cannot reset it.
+    /// Checks a card and PIN. The attempt is counted (and the card locked after too many) in a
+    /// first transaction, before the PIN is checked, so killing the process cannot skip the
+    /// count; Argon2id then runs outside the write lock, so guessing at many cards cannot stall
+    /// the vault; a second transaction clears the count on success. Unknown cards, locked cards
+    /// and cards without a PIN run the same Argon2id work against a decoy hash.
     public func authenticatePatron(card: String, pin: [UInt8]) throws(VaultError) -> Principal {
         let failure = VaultError(.authenticationFailed, "the card barcode or PIN is wrong")
         guard let card = try? FieldRules.barcode(card, field: "card barcode"), (4...64).contains(pin.count) else {
@@ -13,23 +15,17 @@ extension Vault {
         }
         let cardIndex = keyRing.card.index(of: card)
         let attemptTime = now
-        enum Outcome { case accepted(PatronPseudonym), rejected, locked(Date) }
-        let outcome: Outcome = try run {
+        enum Step { case check(PatronPseudonym, hash: String?), unknown, locked(Date) }
+        let step: Step = try run {
             try storage.records.write { db in
-                guard let patron = try patronRow(cardIndex: cardIndex, in: db) else {
-                    _ = Argon2id.verify(pin, against: Self.decoyPINHash)
-                    return .rejected
-                }
+                defer { slots.wipe() }
+                guard let patron = try patronRow(cardIndex: cardIndex, in: db) else { return .unknown }
                 let key = Data(patron.pseudonym.bytes)
                 let attempt = try Row.fetchOne(db.cachedStatement(sql: "SELECT failures, locked_until FROM pin_attempt WHERE pseudonym = ?"), arguments: [key])
                 if let lockedUntil = attempt?["locked_until"] as Int64?, Self.millis(attemptTime) < lockedUntil {
                     return .locked(Self.date(millis: lockedUntil))
                 }
-                let registration = try registration(of: patron, in: db)
-                if let hash = registration.pinHash, Argon2id.verify(pin, against: hash) {
-                    try db.execute(sql: "DELETE FROM pin_attempt WHERE pseudonym = ?", arguments: [key])
-                    return .accepted(patron.pseudonym)
-                }
+                let hash = try registration(of: patron, in: db).pinHash
                 let failures = (attempt?["failures"] as Int? ?? 0) + 1
                 if failures >= configuration.pinFailureLimit {
                     let until = Self.millis(attemptTime.addingTimeInterval(configuration.pinLockout))
@@ -37,15 +33,25 @@ extension Vault {
                 } else {
                     try db.execute(sql: "INSERT OR REPLACE INTO pin_attempt(pseudonym, failures, locked_until) VALUES (?, ?, NULL)", arguments: [key, failures])
                 }
-                return .rejected
+                return .check(patron.pseudonym, hash: hash)
             }
         }
-        switch outcome {
-        case .accepted(let pseudonym):
+        switch step {
+        case .check(let pseudonym, let hash?) where Argon2id.verify(pin, against: hash):
+            try run {
+                try storage.records.write { db in
+                    try db.execute(sql: "DELETE FROM pin_attempt WHERE pseudonym = ?", arguments: [Data(pseudonym.bytes)])
+                }
+            }
             return .patron(pseudonym)
-        case .rejected:
+        case .check(_, let hash):
+            if hash == nil { _ = Argon2id.verify(pin, against: Self.decoyPINHash) }
+            throw failure
+        case .unknown:
+            _ = Argon2id.verify(pin, against: Self.decoyPINHash)
             throw failure
         case .locked(let until):
+            _ = Argon2id.verify(pin, against: Self.decoyPINHash)
             let minutes = max(1, Int((until.timeIntervalSince(attemptTime) / 60).rounded(.up)))
             throw VaultError(.lockedOut, "this card is locked after too many wrong PINs; try again in \(minutes) minute\(minutes == 1 ? "" : "s")")
         }
@@ -89,9 +95,7 @@ extension Vault {
     }
 
     func history(of patron: PatronRow, in db: Database) throws -> [Loan] {
-        try openRecords(sealedRecords(patron: patron.pseudonym, kind: .loan, state: .closed, in: db), of: patron.pseudonym)
-            .map { try Loan(decoding: $0) }
-            .sorted { $0.checkedOutAt < $1.checkedOutAt }
+        try Self.loans(openRecords(sealedRecords(patron: patron.pseudonym, kind: .loan, state: .closed, in: db), of: patron.pseudonym), state: .closed)
     }
 
     private func ownRow(_ pseudonym: PatronPseudonym, in db: Database) throws -> PatronRow {
