@@ -42,9 +42,6 @@ struct VaultStorage: Sendable {
             let keys = try DatabaseQueue(path: keysPath, configuration: configuration())
             try records.writeWithoutTransaction { db in
                 try db.execute(sql: "PRAGMA journal_mode = WAL")
-                // Every access commits an audit entry, so checkpoints (each one fsyncs) would
-                // otherwise come every couple of hundred lookups; let the WAL grow to ~40 MiB.
-                try db.execute(sql: "PRAGMA wal_autocheckpoint = 10000")
             }
             try keys.writeWithoutTransaction { db in
                 try db.execute(sql: "PRAGMA journal_mode = WAL")
