@@ -16,7 +16,7 @@ struct PatronCommand: ParsableCommand {
         @Option(name: .long) var email: String
         @OptionGroup var details: RegistrationDetails
         @Option(name: .long, help: "keep or discard (default: discard; history is opt-in)") var history = "discard"
-        @Flag(name: .long, help: "Read the patron's new PIN from stdin (else $PATRONVAULT_PIN, else no PIN).") var pinStdin = false
+        @Flag(name: .long, help: "Read the patron's new PIN from stdin (without it, no PIN is set).") var pinStdin = false
 
         func run() throws {
             try Terminal.report {
@@ -28,7 +28,9 @@ struct PatronCommand: ParsableCommand {
                     cardBarcode: card, fullName: name, email: email, phone: details.phone, postalAddress: details.postalAddress,
                     birthDate: details.birthDate, homeBranch: details.homeBranch, category: details.category,
                     cardExpiry: details.cardExpiry, history: preference)
-                let pin: [UInt8]? = pinStdin || Environment.value("PATRONVAULT_PIN") != nil ? try PIN.read(fromStdin: pinStdin) : nil
+                // Only an explicit --pin-stdin sets a PIN: a PATRONVAULT_PIN left over from a
+                // patron's own session must never become someone else's PIN.
+                let pin: [UInt8]? = pinStdin ? try PIN.read(fromStdin: true) : nil
                 let vault = try options.openVault()
                 try vault.registerPatron(form, pin: pin, by: try credentials.principal(in: vault))
                 if options.json {

@@ -75,13 +75,11 @@ struct PatronImportCommand: ParsableCommand {
         } catch {
             throw ValidationError("line \(line): not a JSON object")
         }
-        func day(_ text: String?, _ field: String) throws -> CalendarDay? {
-            guard let text else { return nil }
+        func day(_ text: String, _ field: String) throws -> CalendarDay {
             guard let day = try? CalendarDay(parsing: text, field: field) else { throw ValidationError("line \(line): \(field) is not a date (YYYY-MM-DD)") }
             return day
         }
-        func instant(_ text: String?, _ field: String) throws -> Date? {
-            guard let text else { return nil }
+        func instant(_ text: String, _ field: String) throws -> Date {
             guard let date = ISO8601DateFormatter().date(from: text) else { throw ValidationError("line \(line): \(field) is not an ISO 8601 time") }
             return date
         }
@@ -90,14 +88,13 @@ struct PatronImportCommand: ParsableCommand {
         }
         let registration = PatronRegistration(
             cardBarcode: entry.card, fullName: entry.name, email: entry.email, phone: entry.phone, postalAddress: entry.address,
-            birthDate: try day(entry.birthDate, "birthDate"), homeBranch: entry.branch, category: entry.category,
-            cardExpiry: try day(entry.expires, "expires"), history: history)
+            birthDate: try entry.birthDate.map { try day($0, "birthDate") }, homeBranch: entry.branch, category: entry.category,
+            cardExpiry: try entry.expires.map { try day($0, "expires") }, history: history)
         let loans = try (entry.loans ?? []).map { loan in
             Loan(
-                itemBarcode: loan.item, title: loan.title, author: loan.author, branch: loan.branch ?? entry.branch ?? "main",
-                checkedOutAt: try instant(loan.checkedOut, "loans.checkedOut") ?? Date(),
-                dueOn: try day(loan.due, "loans.due") ?? CalendarDay(daysSinceEpoch: 0),
-                returnedAt: try instant(loan.returned, "loans.returned"))
+                itemBarcode: loan.item, title: loan.title, author: loan.author, branch: loan.branch ?? entry.branch ?? VaultConfiguration().defaultBranch,
+                checkedOutAt: try instant(loan.checkedOut, "loans.checkedOut"), dueOn: try day(loan.due, "loans.due"),
+                returnedAt: try loan.returned.map { try instant($0, "loans.returned") })
         }
         return PatronImport(registration: registration, loans: loans)
     }

@@ -117,6 +117,10 @@ extension Vault {
             checked.title = try FieldRules.text(loan.title, field: "title")
             checked.author = try FieldRules.optionalText(loan.author, field: "author")
             checked.branch = try FieldRules.text(loan.branch, field: "branch")
+            if let returned = loan.returnedAt, returned < loan.checkedOutAt {
+                throw VaultError.invalid("a loan is returned before it was checked out")
+            }
+            guard CalendarDay(loan.checkedOutAt) <= loan.dueOn else { throw VaultError.invalid("a loan is due before it was checked out") }
             loans.append(checked)
         }
         return PatronImport(registration: registration, loans: loans)
