@@ -133,12 +133,9 @@ extension Vault {
             // Resolving a pseudonym to a card is a disclosure about that patron: each one is
             // decided and recorded against the patron, and shows in their own access list.
             return try pseudonyms.map { hex in
-                guard let bytes = Hex.decode(hex),
-                      let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT \(PatronRow.columns) FROM patron WHERE pseudonym = ?"), arguments: [Data(bytes)])
-                else {
+                guard let bytes = Hex.decode(hex), let patron = try patronRow(pseudonym: PatronPseudonym(bytes: bytes), in: db) else {
                     return ExposedPatron(pseudonym: hex, card: nil)
                 }
-                let patron = PatronRow(row)
                 try authorize(principal, .auditExposure, .registration, patron: patron.pseudonym, in: db)
                 return ExposedPatron(pseudonym: hex, card: try registration(of: patron, in: db).cardBarcode)
             }

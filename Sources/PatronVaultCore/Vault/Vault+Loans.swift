@@ -54,7 +54,7 @@ extension Vault {
             }
             let record = SealedRecord(row)
             let pseudonym = PatronPseudonym(bytes: Array(row["patron"] as Data))
-            guard let patronRow = try Row.fetchOne(db.cachedStatement(sql: "SELECT \(PatronRow.columns) FROM patron WHERE pseudonym = ?"), arguments: [Data(pseudonym.bytes)]).map(PatronRow.init) else {
+            guard let patronRow = try patronRow(pseudonym: pseudonym, in: db) else {
                 throw VaultError(.corruptVault, "a loan belongs to a patron missing from the vault")
             }
             try authorize(principal, .loanReturn, .loan, patron: pseudonym, state: RecordState.open.name, in: db)

@@ -104,6 +104,12 @@ extension Vault {
         ).map(PatronRow.init)
     }
 
+    func patronRow(pseudonym: PatronPseudonym, in db: Database) throws -> PatronRow? {
+        try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT \(PatronRow.columns) FROM patron WHERE pseudonym = ?"), arguments: [Data(pseudonym.bytes)]
+        ).map(PatronRow.init)
+    }
+
     func patronRow(card: String, in db: Database) throws -> PatronRow {
         guard let row = try patronRow(cardIndex: keyRing.card.index(of: card), in: db) else {
             throw VaultError.notFound("no patron is registered with that card barcode")

@@ -99,10 +99,10 @@ extension Vault {
     }
 
     private func ownRow(_ pseudonym: PatronPseudonym, in db: Database) throws -> PatronRow {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT \(PatronRow.columns) FROM patron WHERE pseudonym = ?"), arguments: [Data(pseudonym.bytes)]) else {
+        guard let row = try patronRow(pseudonym: pseudonym, in: db) else {
             throw VaultError.notFound("this patron account no longer exists")
         }
-        return PatronRow(row)
+        return row
     }
 
     private static func patronIdentity(_ principal: Principal) throws(VaultError) -> PatronPseudonym {
