@@ -4,7 +4,7 @@ import PatronVaultCore
 
 struct MeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "me", abstract: "Your own account, with your card and PIN.", subcommands: [Show.self, History.self, Accesses.self])
+        commandName: "me", abstract: "Your own account, with your card and PIN.", subcommands: [Show.self, History.self, Accesses.self, ChangePIN.self])
 
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Your registration and the items you have out.")
@@ -16,6 +16,27 @@ struct MeCommand: ParsableCommand {
                 let vault = try options.openVault()
                 let profile = try vault.myProfile(by: try credentials.principal(in: vault))
                 if options.json { Terminal.json(Rendering.profile(profile)) } else { Terminal.line(Rendering.profileText(profile)) }
+            }
+        }
+    }
+
+    struct ChangePIN: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "change-pin", abstract: "Change your PIN: stdin gives the current PIN on the first line, the new one on the second.")
+        @Option(name: .long, help: "Your library card barcode.") var card: String
+        @OptionGroup var options: VaultOptions
+
+        func run() throws {
+            try Terminal.report {
+                guard let current = readLine(strippingNewline: true), !current.isEmpty,
+                      let new = readLine(strippingNewline: true), !new.isEmpty
+                else {
+                    throw ValidationError("give the current PIN and the new PIN on two lines of standard input")
+                }
+                let vault = try options.openVault()
+                let principal = try vault.authenticatePatron(card: card, pin: Array(current.utf8))
+                try vault.changeOwnPIN(to: Array(new.utf8), by: principal)
+                if options.json { Terminal.json(["changed": true]) } else { Terminal.line("Your PIN is changed.") }
             }
         }
     }

@@ -29,7 +29,10 @@ struct ImportTests {
         #expect(try cli.run(["patron", "reset-pin", "IMP1", "--purpose", "account-help", "--pin-stdin"], stdin: "7777").status == 0)
         let accesses = try cli.run(["me", "accesses", "--card", "IMP1", "--pin-stdin", "--json"], stdin: "7777")
         #expect((accesses.json["accesses"] as? [[String: Any]])?.contains { $0["action"] as? String == "patron.reset-pin" && $0["permitted"] as? Bool == true } == true)
-        let history = try cli.run(["me", "history", "--card", "IMP1", "--pin-stdin", "--json"], stdin: "7777")
+        // The patron takes the account back from whoever set that PIN.
+        #expect(try cli.run(["me", "change-pin", "--card", "IMP1"], stdin: "7777\n2580").status == 0)
+        #expect(try cli.run(["me", "show", "--card", "IMP1", "--pin-stdin"], stdin: "7777").status == 68)
+        let history = try cli.run(["me", "history", "--card", "IMP1", "--pin-stdin", "--json"], stdin: "2580")
         #expect(history.status == 0, "\(history.stderr)")
         #expect((history.json["history"] as? [[String: Any]])?.compactMap { $0["title"] as? String } == ["A Kept Book"])
 

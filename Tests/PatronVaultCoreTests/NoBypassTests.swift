@@ -35,6 +35,7 @@ struct NoBypassTests {
             "auditLog": { _ = try vault.auditLog(AuditLogFilter(), by: staff) },
             "auditExposure": { _ = try vault.auditExposure(staffName: "desk", keyVersion: nil, since: nil, until: nil, by: staff) },
             "myAccesses": { _ = try vault.myAccesses(by: patron) },
+            "changeOwnPIN": { try vault.changeOwnPIN(to: Array("1111".utf8), by: patron) },
         ]
     }
 

@@ -6,6 +6,7 @@ public enum AccessAction: String, Sendable, CaseIterable {
     case patronFind = "patron.find"
     case patronUpdate = "patron.update"
     case patronResetPIN = "patron.reset-pin"
+    case patronChangePIN = "patron.change-pin"
     case patronErase = "patron.erase"
     case loanCheckout = "loan.checkout"
     case loanReturn = "loan.return"

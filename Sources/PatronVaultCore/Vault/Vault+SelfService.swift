@@ -61,6 +61,26 @@ extension Vault {
     /// answer takes as long as a known card's.
     private static let decoyPINHash: String = (try? Argon2id.hash(SecureRandom.bytes(16))) ?? ""
 
+    /// The patron changes their own PIN (after signing in with the current one): the way to take
+    /// back an account whose PIN a staff member set at the desk.
+    public func changeOwnPIN(to newPIN: [UInt8], by principal: Principal) throws(VaultError) {
+        let pseudonym = try Self.patronIdentity(principal)
+        let pinHash: String
+        do { pinHash = try Argon2id.hash(try FieldRules.pin(newPIN), limits: configuration.pinLimits) } catch let error as VaultError {
+            throw error
+        } catch {
+            throw VaultError.storage("the PIN could not be hashed (not enough memory for Argon2id)")
+        }
+        try gatedWrite { db in
+            try authorize(principal, .patronChangePIN, .registration, patron: pseudonym, in: db)
+            let patron = try ownRow(pseudonym, in: db)
+            var registration = try registration(of: patron, in: db)
+            registration.pinHash = pinHash
+            let sealed = reseal(registration.encoded(), kind: .registration, id: patron.registrationID, patron: pseudonym)
+            try db.execute(sql: "UPDATE record SET sealed = ? WHERE patron = ? AND id = ?", arguments: [Data(sealed), Data(pseudonym.bytes), Data(patron.registrationID.bytes)])
+        }
+    }
+
     /// The patron's own account: registration and the loans they have out.
     public func myProfile(by principal: Principal) throws(VaultError) -> PatronProfile {
         let pseudonym = try Self.patronIdentity(principal)
