@@ -113,6 +113,10 @@ struct VaultFlowTests {
         defer { cli.removeHome() }
         let keys = try cli.database("keys.db")
         _ = try keys.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM record_key") }
+        // Held open so the CLI's exit does not delete vault.db-wal: only the vault's own
+        // truncation can empty it.
+        let recordsHolder = try cli.database("vault.db")
+        _ = try recordsHolder.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM record") }
         let p = Self.discarder
         #expect(try cli.run(["patron", "register", "--card", p.card, "--name", p.name, "--email", p.email]).status == 0)
         #expect(try cli.run(["loan", "checkout", "--card", p.card, "--item", "IT-77", "--title", Self.titles[2]]).status == 0)
@@ -123,6 +127,10 @@ struct VaultFlowTests {
         let after = Set(try keys.read { try Data.fetchAll($0, sql: "SELECT wrapped FROM record_key") })
         let shredded = before.subtracting(after)
         #expect(shredded.count == 1)
+        // The commit that paired the statistic with the patron's pseudonym is gone from the WAL.
+        let recordsWAL = cli.vault.appendingPathComponent("vault.db-wal").path
+        #expect(FileManager.default.fileExists(atPath: recordsWAL))
+        #expect((try? FileManager.default.attributesOfItem(atPath: recordsWAL)[.size] as? Int) ?? -1 == 0)
         let files = try cli.rawDatabaseBytes().filter { $0.0.hasPrefix("keys.db") }
         #expect(files.contains { $0.0 == "keys.db-wal" })
         for (file, bytes) in files {

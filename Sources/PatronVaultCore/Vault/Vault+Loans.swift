@@ -83,9 +83,15 @@ extension Vault {
             try db.execute(sql: "INSERT INTO pending_shred(record_id, patron) VALUES (?, ?)", arguments: [Data(record.id.bytes), Data(pseudonym.bytes)])
             return LoanReturn(itemBarcode: item, outcome: .destroyed)
         }
+        guard result.outcome == .destroyed else { return result }
         // The return has committed: a shred that cannot finish now stays queued and is reported
         // as pending, never as a failed return that a retry would call "not checked out".
-        if result.outcome == .destroyed, (try? finishPendingShreds()) != true {
+        let shredded = (try? finishPendingShreds()) == true
+        // The commit that deleted the loan also counted the anonymous statistic and recorded the
+        // return against the patron's pseudonym; truncating the WAL keeps the two from being
+        // paired from a copy of it. Best effort: a reader holding the WAL open delays it.
+        _ = try? storage.records.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+        if !shredded {
             return LoanReturn(itemBarcode: result.itemBarcode, outcome: .destroyedShredPending)
         }
         return result
