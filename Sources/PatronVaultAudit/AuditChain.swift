@@ -28,13 +28,8 @@ struct AuditChain {
         }
     }
 
-    /// Compares without an early exit, so timing does not reveal how much of a forged MAC matched.
+    /// Compares in constant time, so timing does not reveal how much of a forged MAC matched.
     static func matches(_ expected: UnsafeRawPointer, _ stored: UnsafeRawBufferPointer) -> Bool {
-        guard stored.count == macByteCount else { return false }
-        var difference: UInt8 = 0
-        for index in 0..<macByteCount {
-            difference |= expected.load(fromByteOffset: index, as: UInt8.self) ^ stored[index]
-        }
-        return difference == 0
+        ConstantTime.equals(UnsafeRawBufferPointer(start: expected, count: macByteCount), stored)
     }
 }

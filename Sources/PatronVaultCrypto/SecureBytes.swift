@@ -73,13 +73,14 @@ public final class SecureBytes: @unchecked Sendable {
 
 /// Constant-time equality for non-secret-holding buffers such as MACs and hashes.
 public enum ConstantTime {
-    public static func equals(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {
+    public static func equals(_ lhs: UnsafeRawBufferPointer, _ rhs: UnsafeRawBufferPointer) -> Bool {
         guard lhs.count == rhs.count else { return false }
+        guard lhs.count > 0 else { return true }
         Sodium.ensureReady()
-        return lhs.withUnsafeBytes { l in
-            rhs.withUnsafeBytes { r in
-                sodium_memcmp(l.baseAddress!, r.baseAddress!, lhs.count) == 0
-            }
-        }
+        return sodium_memcmp(lhs.baseAddress!, rhs.baseAddress!, lhs.count) == 0
+    }
+
+    public static func equals(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {
+        lhs.withUnsafeBytes { l in rhs.withUnsafeBytes { r in equals(l, r) } }
     }
 }

@@ -22,13 +22,7 @@ struct PolicyLexer {
     }
 
     private mutating func advance() {
-        let byte = bytes[index]
-        if byte == 0x0A {
-            line += 1
-            column = 1
-        } else if byte & 0xC0 != 0x80 {
-            column += 1
-        }
+        PolicySource.step(over: bytes[index], line: &line, column: &column)
         index += 1
     }
 

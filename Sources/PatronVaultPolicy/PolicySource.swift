@@ -65,15 +65,20 @@ struct PolicySource: Sendable {
         var column = 1
         var index = 0
         while index < offset && index < bytes.count {
-            let byte = bytes[index]
-            if byte == 0x0A {
-                line += 1
-                column = 1
-            } else if byte & 0xC0 != 0x80 {
-                column += 1
-            }
+            step(over: bytes[index], line: &line, column: &column)
             index += 1
         }
         return (line, column)
+    }
+
+    /// Moves a 1-based position past one byte: a newline starts a line, and continuation bytes
+    /// of a UTF-8 sequence do not count as columns.
+    static func step(over byte: UInt8, line: inout Int, column: inout Int) {
+        if byte == 0x0A {
+            line += 1
+            column = 1
+        } else if byte & 0xC0 != 0x80 {
+            column += 1
+        }
     }
 }
