@@ -59,3 +59,21 @@ public struct AuditCheckpoint: Sendable, Equatable {
         Array(Digest.sha256(Array(keyName.utf8) + [0x0A, 0x01] + key.bytes).prefix(keyIDByteCount))
     }
 }
+
+/// Encoded with its fields readable (bytes in base64, the time in ISO 8601) and `text`, the
+/// signed note itself: the only form an outside verifier takes, so a JSON client keeps that.
+extension AuditCheckpoint: Encodable {
+    private enum CodingKeys: String, CodingKey {
+        case size, rootHash, time, keyID, signature, text
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(size, forKey: .size)
+        try container.encode(Data(rootHash).base64EncodedString(), forKey: .rootHash)
+        try container.encode(time.formatted(.iso8601), forKey: .time)
+        try container.encode(Data(keyID).base64EncodedString(), forKey: .keyID)
+        try container.encode(Data(signature).base64EncodedString(), forKey: .signature)
+        try container.encode(text, forKey: .text)
+    }
+}

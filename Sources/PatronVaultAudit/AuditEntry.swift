@@ -51,3 +51,30 @@ public struct AuditEntry: Sendable, Equatable {
         self.keyVersion = keyVersion
     }
 }
+
+/// The shape front ends show: the time as an ISO 8601 string, the decision's name, the rules
+/// as a list, and `patron` (a pseudonym) and `purpose` only when the entry has them.
+extension AuditEntry: Encodable {
+    private enum CodingKeys: String, CodingKey {
+        case sequence, time, principalKind, principal, role, action, resource, patron, purpose, decision, rules
+        case policyDigest, frontEnd, keyVersion
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(sequence, forKey: .sequence)
+        try container.encode(time.formatted(.iso8601), forKey: .time)
+        try container.encode(principalKind, forKey: .principalKind)
+        try container.encode(principalID, forKey: .principal)
+        try container.encode(principalRole, forKey: .role)
+        try container.encode(action, forKey: .action)
+        try container.encode(resourceKind, forKey: .resource)
+        try container.encodeIfPresent(patron, forKey: .patron)
+        try container.encodeIfPresent(purpose, forKey: .purpose)
+        try container.encode(decision.rawValue, forKey: .decision)
+        try container.encode(ruleIDs, forKey: .rules)
+        try container.encode(policyDigest, forKey: .policyDigest)
+        try container.encode(frontEnd, forKey: .frontEnd)
+        try container.encode(keyVersion, forKey: .keyVersion)
+    }
+}

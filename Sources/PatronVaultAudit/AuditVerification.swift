@@ -28,3 +28,20 @@ public struct AuditVerification: Sendable, Equatable {
             checkpointsVerified: checkpointsVerified, macChainChecked: macChainChecked)
     }
 }
+
+/// Encoded as `intact`, `entries` and `checkpoints`, plus `firstBadSequence` and `problem` only
+/// when the trail is broken: the keys scripts already read.
+extension AuditVerification: Encodable {
+    private enum CodingKeys: String, CodingKey {
+        case intact, entries, checkpoints, firstBadSequence, problem
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(isIntact, forKey: .intact)
+        try container.encode(entryCount, forKey: .entries)
+        try container.encode(checkpointsVerified, forKey: .checkpoints)
+        try container.encodeIfPresent(firstBadSequence, forKey: .firstBadSequence)
+        try container.encodeIfPresent(problem, forKey: .problem)
+    }
+}

@@ -8,26 +8,24 @@ struct AuditCommand: ParsableCommand {
         commandName: "audit", abstract: "Verify and read the tamper-evident audit trail (admins and privacy officers).",
         subcommands: [Verify.self, Checkpoint.self, Key.self, Log.self, Exposure.self])
 
-    struct Verify: ParsableCommand {
+    struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Recompute the whole trail; exit 0 only if every entry and checkpoint holds.")
         @OptionGroup var options: VaultOptions
         @OptionGroup var credentials: StaffCredentials
         @Option(name: .long, help: "A checkpoint file kept outside the vault (catches a truncated trail).") var checkpoint: String?
 
-        func run() throws {
-            try Terminal.report {
+        func run() async throws {
+            try await Terminal.report {
                 let text = try checkpoint.map { path -> String in
                     guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("the checkpoint file \(path) cannot be read") }
                     return String(decoding: data, as: UTF8.self)
                 }
-                let vault = try options.openVault()
-                let result = try vault.verifyAudit(against: text, by: try credentials.principal(in: vault))
+                let result = try await options.withVault { vault in
+                    try await vault.oversight.verifyAudit(against: text, by: try await credentials.principal(in: vault))
+                }
                 if options.json {
-                    var out: [String: Any] = ["intact": result.isIntact, "entries": result.entryCount, "checkpoints": result.checkpointsVerified]
-                    out["firstBadSequence"] = result.firstBadSequence
-                    out["problem"] = result.problem
-                    Terminal.json(out)
+                    try Terminal.json(result)
                 } else if result.isIntact {
                     Terminal.line("Audit trail intact: \(result.entryCount) entries, \(result.checkpointsVerified) signed checkpoints verified.")
                 }
@@ -39,20 +37,25 @@ struct AuditCommand: ParsableCommand {
         }
     }
 
-    struct Checkpoint: ParsableCommand {
+    struct Checkpoint: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Sign a checkpoint of the trail now; keep the output outside the vault.")
         @OptionGroup var options: VaultOptions
         @OptionGroup var credentials: StaffCredentials
         @Option(name: .long, help: "Write the checkpoint to this file instead of stdout.") var output: String?
 
-        func run() throws {
-            try Terminal.report {
-                let vault = try options.openVault()
-                let checkpoint = try vault.auditCheckpoint(by: try credentials.principal(in: vault))
+        func run() async throws {
+            try await Terminal.report {
+                let checkpoint = try await options.withVault { vault in
+                    try await vault.oversight.auditCheckpoint(by: try await credentials.principal(in: vault))
+                }
                 if let output {
                     guard FileManager.default.createFile(atPath: output, contents: Data(checkpoint.text.utf8)) else {
                         throw ValidationError("the checkpoint file \(output) cannot be written")
                     }
+                }
+                if options.json {
+                    try Terminal.json(checkpoint)
+                } else if let output {
                     Terminal.line("Checkpoint of \(checkpoint.size) entries written to \(output).")
                 } else {
                     print(checkpoint.text, terminator: checkpoint.text.hasSuffix("\n") ? "" : "\n")
@@ -61,22 +64,23 @@ struct AuditCommand: ParsableCommand {
         }
     }
 
-    struct Key: ParsableCommand {
+    struct Key: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print the public key that signs checkpoints, for an outside verifier.")
         @OptionGroup var options: VaultOptions
         @OptionGroup var credentials: StaffCredentials
 
-        func run() throws {
-            try Terminal.report {
-                let vault = try options.openVault()
-                let key = try vault.auditVerifyingKey(by: try credentials.principal(in: vault))
+        func run() async throws {
+            try await Terminal.report {
+                let key = try await options.withVault { vault in
+                    try await vault.oversight.auditVerifyingKey(by: try await credentials.principal(in: vault))
+                }
                 let encoded = Data(key.bytes).base64EncodedString()
-                if options.json { Terminal.json(["algorithm": "ed25519", "publicKey": encoded]) } else { Terminal.line("ed25519 \(encoded)") }
+                if options.json { try Terminal.json(["algorithm": "ed25519", "publicKey": encoded]) } else { Terminal.line("ed25519 \(encoded)") }
             }
         }
     }
 
-    struct Log: ParsableCommand {
+    struct Log: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List audit entries (pseudonyms, never patrons).")
         @OptionGroup var options: VaultOptions
         @OptionGroup var credentials: StaffCredentials
@@ -85,14 +89,15 @@ struct AuditCommand: ParsableCommand {
         @Option(name: .long, help: "Only this action, such as patron.read.") var action: String?
         @Option(name: .long, help: "At most this many entries.") var limit: Int?
 
-        func run() throws {
-            try Terminal.report {
+        func run() async throws {
+            try await Terminal.report {
                 let (since, until) = try window.dates()
                 let filter = AuditLogFilter(since: since, until: until, staffName: staff, action: action, limit: limit)
-                let vault = try options.openVault()
-                let entries = try vault.auditLog(filter, by: try credentials.principal(in: vault))
+                let entries = try await options.withVault { vault in
+                    try await vault.oversight.auditLog(filter, by: try await credentials.principal(in: vault))
+                }
                 if options.json {
-                    Terminal.json(["entries": entries.map(AuditRendering.entry)])
+                    try Terminal.json(["entries": entries])
                 } else {
                     for e in entries {
                         let purpose = e.purpose.map { " purpose=\($0)" } ?? ""
@@ -104,7 +109,7 @@ struct AuditCommand: ParsableCommand {
         }
     }
 
-    struct Exposure: ParsableCommand {
+    struct Exposure: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List the patrons whose data a staff account or key version touched in a window (for breach notification).")
         @OptionGroup var options: VaultOptions
@@ -113,17 +118,15 @@ struct AuditCommand: ParsableCommand {
         @Option(name: .long, help: "The master-key version.") var keyVersion: Int?
         @OptionGroup var window: TimeWindow
 
-        func run() throws {
-            try Terminal.report {
+        func run() async throws {
+            try await Terminal.report {
                 let (since, until) = try window.dates()
-                let vault = try options.openVault()
-                let patrons = try vault.auditExposure(staffName: staff, keyVersion: keyVersion, since: since, until: until, by: try credentials.principal(in: vault))
+                let patrons = try await options.withVault { vault in
+                    try await vault.oversight.auditExposure(
+                        staffName: staff, keyVersion: keyVersion, since: since, until: until, by: try await credentials.principal(in: vault))
+                }
                 if options.json {
-                    Terminal.json(["patrons": patrons.map { p -> [String: Any] in
-                        var out: [String: Any] = ["pseudonym": p.pseudonym]
-                        out["card"] = p.card
-                        return out
-                    }])
+                    try Terminal.json(["patrons": patrons])
                 } else {
                     for p in patrons { Terminal.line(p.card.map { "\($0)\t\(p.pseudonym)" } ?? p.pseudonym) }
                     Terminal.line("\(patrons.count) patrons")
@@ -133,27 +136,19 @@ struct AuditCommand: ParsableCommand {
     }
 }
 
-enum AuditRendering {
-    static func entry(_ e: AuditEntry) -> [String: Any] {
-        var out: [String: Any] = [
-            "sequence": e.sequence, "time": Terminal.time(e.time), "principalKind": e.principalKind, "principal": e.principalID,
-            "role": e.principalRole, "action": e.action, "resource": e.resourceKind, "decision": e.decision.rawValue, "rules": e.ruleIDs,
-            "policyDigest": e.policyDigest, "frontEnd": e.frontEnd, "keyVersion": e.keyVersion,
-        ]
-        out["patron"] = e.patron
-        out["purpose"] = e.purpose
-        return out
-    }
-}
-
 /// A time window on the command line; each end is a day (`YYYY-MM-DD`, midnight UTC) or an
 /// ISO 8601 instant.
 struct TimeWindow: ParsableArguments {
     @Option(name: .long, help: "From this time (YYYY-MM-DD or ISO 8601), included.") var since: String?
     @Option(name: .long, help: "Up to this time, excluded.") var until: String?
 
+    /// Both ends, checked in order here because only the CLI can name its own options.
     func dates() throws -> (since: Date?, until: Date?) {
-        (try Self.parse(since, name: "--since"), try Self.parse(until, name: "--until"))
+        let window = (since: try Self.parse(since, name: "--since"), until: try Self.parse(until, name: "--until"))
+        if let start = window.since, let end = window.until, start >= end {
+            throw CommandFailure(.invalidInput, "--since must be earlier than --until")
+        }
+        return window
     }
 
     private static func parse(_ text: String?, name: String) throws -> Date? {

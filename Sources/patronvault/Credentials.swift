@@ -8,7 +8,7 @@ struct StaffCredentials: ParsableArguments {
     @Option(name: .long, help: "A file holding the staff token (default: $PATRONVAULT_TOKEN).")
     var tokenFile: String?
 
-    func principal(in vault: Vault) throws -> Principal {
+    func principal(in vault: Vault) async throws -> Principal {
         let token: String
         if let tokenFile {
             guard let data = FileManager.default.contents(atPath: tokenFile) else {
@@ -20,7 +20,7 @@ struct StaffCredentials: ParsableArguments {
         } else {
             throw ValidationError("no staff token: set PATRONVAULT_TOKEN or pass --token-file")
         }
-        return try vault.authenticateStaff(token: token)
+        return try await vault.signIn.staff(token: token)
     }
 }
 
@@ -32,8 +32,8 @@ struct PatronCredentials: ParsableArguments {
     @Flag(name: .long, help: "Read the PIN from standard input (else $PATRONVAULT_PIN).")
     var pinStdin = false
 
-    func principal(in vault: Vault) throws -> Principal {
-        try vault.authenticatePatron(card: card, pin: try PIN.read(fromStdin: pinStdin))
+    func principal(in vault: Vault) async throws -> Principal {
+        try await vault.signIn.patron(card: card, pin: try PIN.read(fromStdin: pinStdin))
     }
 }
 

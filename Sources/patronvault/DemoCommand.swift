@@ -4,7 +4,7 @@ import PatronVaultCore
 
 /// A narrated run of the main job on a fresh vault in a temporary folder: what a librarian, a
 /// patron and a security reviewer would want to see, in one command.
-struct DemoCommand: ParsableCommand {
+struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo", abstract: "Run the main job on a throw-away vault and narrate what the vault does.")
 
@@ -14,73 +14,17 @@ struct DemoCommand: ParsableCommand {
     @Flag(name: .long, help: "Keep the demo vault folder instead of deleting it.")
     var keep = false
 
-    func run() throws {
-        try Terminal.report {
+    func run() async throws {
+        try await Terminal.report {
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent("patronvault-demo-\(UUID().uuidString.prefix(8))")
             defer { if !keep { try? FileManager.default.removeItem(at: folder) } }
             let rules = try Vault.loadPolicies(from: Environment.policyDirectory(policies))
             let vaultFolder = folder.appendingPathComponent("vault")
-            let (vault, adminToken) = try Vault.initialize(
+            let (vault, adminToken) = try await Vault.initialize(
                 at: vaultFolder, masterKey: .keyFile(folder.appendingPathComponent("master.key")), adminName: "admin", policies: rules)
-            let admin = try vault.authenticateStaff(token: adminToken.token)
-            step("A new vault at \(vaultFolder.path); master key in a 0600 file outside it; \(rules.ruleIDs.count) policy rules loaded.")
-
-            let desk = try vault.authenticateStaff(token: try vault.addStaff(name: "desk-1", role: .staff, by: admin).token)
-            step("The admin adds staff account desk-1; its token is shown once and stored only as a hash.")
-
-            let ada = PatronRegistration(cardBarcode: "D1001", fullName: "Ada Lovelace", email: "ada@example.org", history: .keep)
-            let bob = PatronRegistration(cardBarcode: "D1002", fullName: "Bob Reader", email: "bob@example.org")
-            try vault.registerPatron(ada, pin: Array("2468".utf8), by: desk)
-            try vault.registerPatron(bob, pin: Array("1357".utf8), by: desk)
-            step("desk-1 registers Ada (chose to keep her reading history) and Bob (default: history discarded).")
-
-            for (card, item, title) in [("D1001", "B-1", "Notes on the Analytical Engine"), ("D1001", "B-2", "A Treatise on Poetry"), ("D1002", "B-3", "Living With Illness")] {
-                _ = try vault.checkout(card: card, item: item, title: title, author: nil, due: nil, branch: "central", by: desk)
-            }
-            step("Three loans are checked out, each sealed under its own random key.")
-
-            do {
-                _ = try vault.patronProfile(card: "D1001", purpose: nil, by: desk)
-            } catch let error as VaultError {
-                step("desk-1 looks Ada up without saying why: \(error.message)")
-            }
-            let profile = try vault.patronProfile(card: "D1001", purpose: "circulation", by: desk)
-            step("With --purpose circulation: \(profile.registration.fullName), \(profile.openLoans.count) open loans.")
-
-            _ = try vault.returnItem("B-1", by: desk)
-            _ = try vault.returnItem("B-3", by: desk)
-            step("B-1 comes back: kept, sealed, as Ada's history. B-3 comes back: Bob's loan record is deleted and its key shredded.")
-
-            do {
-                _ = try vault.patronHistory(card: "D1001", purpose: "circulation", by: desk)
-            } catch let error as VaultError {
-                step("desk-1 asks for Ada's reading history: \(error.message)")
-            }
-            let adaPrincipal = try vault.authenticatePatron(card: "D1001", pin: Array("2468".utf8))
-            let adaHistory = try vault.myHistory(by: adaPrincipal)
-            step("Ada, with her card and PIN, reads her history: \(adaHistory.map(\.title).joined(separator: "; ")).")
-            let accesses = try vault.myAccesses(by: adaPrincipal)
-            let seen = accesses.map { "\($0.staffName ?? $0.staffID) \($0.action) for \($0.purpose ?? "no stated purpose") (\($0.permitted ? "allowed" : "refused"))" }
-            step("Ada asks who looked at her record: \(seen.joined(separator: "; ")).")
-            let bobHistory = try vault.myHistory(by: try vault.authenticatePatron(card: "D1002", pin: Array("1357".utf8)))
-            step("Bob reads his: \(bobHistory.isEmpty ? "nothing is kept" : "\(bobHistory.count) loans").")
-            do {
-                _ = try vault.authenticatePatron(card: "D1002", pin: Array("0000".utf8))
-            } catch let error as VaultError {
-                step("Someone tries Bob's card with a wrong PIN: \(error.message)")
-            }
-
-            let stats = try vault.statistics(by: desk)
-            step("Anonymous statistics keep what the branch needs: \(stats.map { "\($0.itemBarcode) \($0.branch) \($0.month) ×\($0.returns)" }.joined(separator: ", ")).")
-
-            let trail = try vault.verifyAudit(against: nil, by: admin)
-            step("The admin verifies the audit trail: \(trail.isIntact ? "intact" : "BROKEN"), \(trail.entryCount) entries, each decision chained and MACed, checkpoints signed.")
-
-            let needles = ["Ada Lovelace", "Bob Reader", "ada@example.org", "bob@example.org", "D1001", "D1002", "Notes on the Analytical Engine", "Living With Illness"]
-            var found: [String] = []
-            for file in try FileManager.default.contentsOfDirectory(atPath: vaultFolder.path) {
-                guard let bytes = FileManager.default.contents(atPath: vaultFolder.appendingPathComponent(file).path) else { continue }
-                for needle in needles where bytes.range(of: Data(needle.utf8)) != nil { found.append("\(needle) in \(file)") }
+            let found = try await vault.closing { vault in
+                try await narrate(vault, adminToken: adminToken, folder: vaultFolder, ruleCount: rules.ruleIDs.count)
+                return try plaintext(in: vaultFolder)
             }
             step(found.isEmpty
                 ? "A byte scan of every file in the vault folder finds no name, email, card number or title."
@@ -88,6 +32,79 @@ struct DemoCommand: ParsableCommand {
             if keep { step("The demo vault is kept at \(folder.path).") }
             if !found.isEmpty { throw ExitCode.failure }
         }
+    }
+
+    /// The main job, step by step, through the same rooms a front end uses.
+    private func narrate(_ vault: Vault, adminToken: IssuedToken, folder: URL, ruleCount: Int) async throws {
+        let admin = try await vault.signIn.staff(token: adminToken.token)
+        step("A new vault at \(folder.path); master key in a 0600 file outside it; \(ruleCount) policy rules loaded.")
+
+        let desk = try await vault.signIn.staff(token: try await vault.administration.addStaff(name: "desk-1", role: .staff, by: admin).token)
+        step("The admin adds staff account desk-1; its token is shown once and stored only as a hash.")
+
+        let ada = PatronRegistration(cardBarcode: "D1001", fullName: "Ada Lovelace", email: "ada@example.org", history: .keep)
+        let bob = PatronRegistration(cardBarcode: "D1002", fullName: "Bob Reader", email: "bob@example.org")
+        try await vault.desk.registerPatron(ada, pin: Array("2468".utf8), by: desk)
+        try await vault.desk.registerPatron(bob, pin: Array("1357".utf8), by: desk)
+        step("desk-1 registers Ada (chose to keep her reading history) and Bob (default: history discarded).")
+
+        for (card, item, title) in [("D1001", "B-1", "Notes on the Analytical Engine"), ("D1001", "B-2", "A Treatise on Poetry"), ("D1002", "B-3", "Living With Illness")] {
+            _ = try await vault.desk.checkout(card: card, item: item, title: title, author: nil, due: nil, branch: "central", by: desk)
+        }
+        step("Three loans are checked out, each sealed under its own random key.")
+
+        if let refusal = await refusal(of: { () async throws(VaultError) in _ = try await vault.desk.patronProfile(card: "D1001", purpose: nil, by: desk) }) {
+            step("desk-1 looks Ada up without saying why: \(refusal)")
+        }
+        let profile = try await vault.desk.patronProfile(card: "D1001", purpose: "circulation", by: desk)
+        step("With --purpose circulation: \(profile.registration.fullName), \(profile.openLoans.count) open loans.")
+
+        _ = try await vault.desk.returnItem("B-1", by: desk)
+        _ = try await vault.desk.returnItem("B-3", by: desk)
+        step("B-1 comes back: kept, sealed, as Ada's history. B-3 comes back: Bob's loan record is deleted and its key shredded.")
+
+        if let refusal = await refusal(of: { () async throws(VaultError) in _ = try await vault.desk.patronHistory(card: "D1001", purpose: "circulation", by: desk) }) {
+            step("desk-1 asks for Ada's reading history: \(refusal)")
+        }
+        let adaPrincipal = try await vault.signIn.patron(card: "D1001", pin: Array("2468".utf8))
+        let adaHistory = try await vault.selfService.myHistory(by: adaPrincipal)
+        step("Ada, with her card and PIN, reads her history: \(adaHistory.map(\.title).joined(separator: "; ")).")
+        let accesses = try await vault.selfService.myAccesses(by: adaPrincipal)
+        let seen = accesses.map { "\($0.staffName ?? $0.staffID) \($0.action) for \($0.purpose ?? "no stated purpose") (\($0.permitted ? "allowed" : "refused"))" }
+        step("Ada asks who looked at her record: \(seen.joined(separator: "; ")).")
+        let bobHistory = try await vault.selfService.myHistory(by: try await vault.signIn.patron(card: "D1002", pin: Array("1357".utf8)))
+        step("Bob reads his: \(bobHistory.isEmpty ? "nothing is kept" : "\(bobHistory.count) loans").")
+        if let refusal = await refusal(of: { () async throws(VaultError) in _ = try await vault.signIn.patron(card: "D1002", pin: Array("0000".utf8)) }) {
+            step("Someone tries Bob's card with a wrong PIN: \(refusal)")
+        }
+
+        let stats = try await vault.desk.statistics(by: desk)
+        step("Anonymous statistics keep what the branch needs: \(stats.map { "\($0.itemBarcode) \($0.branch) \($0.month) ×\($0.returns)" }.joined(separator: ", ")).")
+
+        let trail = try await vault.oversight.verifyAudit(against: nil, by: admin)
+        step("The admin verifies the audit trail: \(trail.isIntact ? "intact" : "BROKEN"), \(trail.entryCount) entries, each decision chained and MACed, checkpoints signed.")
+    }
+
+    /// The core's sentence when `operation` is refused, as the demo shows it; nil if it was allowed.
+    private func refusal(of operation: () async throws(VaultError) -> Void) async -> String? {
+        do throws(VaultError) {
+            try await operation()
+            return nil
+        } catch {
+            return error.message
+        }
+    }
+
+    /// The patron fields the demo wrote that appear in the clear in any file of the vault folder,
+    /// scanned while the vault is still open so its WAL files are on disk and scanned too.
+    private func plaintext(in vaultFolder: URL) throws -> [String] {
+        let needles = ["Ada Lovelace", "Bob Reader", "ada@example.org", "bob@example.org", "D1001", "D1002", "Notes on the Analytical Engine", "Living With Illness"]
+        var found: [String] = []
+        for file in try FileManager.default.contentsOfDirectory(atPath: vaultFolder.path) {
+            guard let bytes = FileManager.default.contents(atPath: vaultFolder.appendingPathComponent(file).path) else { continue }
+            for needle in needles where bytes.range(of: Data(needle.utf8)) != nil { found.append("\(needle) in \(file)") }
+        }
+        return found
     }
 
     private func step(_ text: String) {

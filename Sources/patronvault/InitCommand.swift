@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import PatronVaultCore
 
-struct InitCommand: ParsableCommand {
+struct InitCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "init",
         abstract: "Create a vault, its master key and the first admin account.",
@@ -20,8 +20,16 @@ struct InitCommand: ParsableCommand {
     @Flag(name: .long, help: "Protect the vault with a passphrase read from stdin instead of a key file.")
     var passphraseStdin = false
 
-    func run() throws {
-        try Terminal.report {
+    /// What `init` reports: where the vault and its key file are, and the admin's token, once.
+    private struct Output: Encodable {
+        let vault: String
+        let keyFile: String?
+        let admin: StaffAccount
+        let token: String
+    }
+
+    func run() async throws {
+        try await Terminal.report {
             var source = options.masterKey
             if passphraseStdin {
                 guard let line = readLine(strippingNewline: true), !line.isEmpty else {
@@ -30,12 +38,12 @@ struct InitCommand: ParsableCommand {
                 source = .passphrase(Array(line.utf8))
             }
             let policies = try Vault.loadPolicies(from: options.policyDirectory)
-            let (_, issued) = try Vault.initialize(
+            let (vault, issued) = try await Vault.initialize(
                 at: options.directory, masterKey: source, adminName: admin, policies: policies, configuration: try options.vaultConfiguration)
+            await vault.close()
             if options.json {
-                var out: [String: Any] = ["vault": options.directory.path, "admin": Rendering.staff(issued.account), "token": issued.token]
-                if case .keyFile(let url) = source { out["keyFile"] = url.path }
-                Terminal.json(out)
+                let keyFile: String? = if case .keyFile(let url) = source { url.path } else { nil }
+                try Terminal.json(Output(vault: options.directory.path, keyFile: keyFile, admin: issued.account, token: issued.token))
             } else {
                 Terminal.line("Created vault at \(options.directory.path)")
                 if case .keyFile(let url) = source {

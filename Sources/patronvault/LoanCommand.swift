@@ -6,7 +6,7 @@ struct LoanCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "loan", abstract: "Check items out and back in (staff).", subcommands: [Checkout.self, Return.self])
 
-    struct Checkout: ParsableCommand {
+    struct Checkout: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Lend an item to a patron.")
         @OptionGroup var options: VaultOptions
         @OptionGroup var credentials: StaffCredentials
@@ -17,30 +17,38 @@ struct LoanCommand: ParsableCommand {
         @Option(name: .long, help: "YYYY-MM-DD (default: 21 days)") var due: String?
         @Option(name: .long, help: "Lending branch, kept in the anonymous statistics.") var branch: String?
 
-        func run() throws {
-            try Terminal.report {
+        /// What a checkout reports: the item and the day it is due, not the whole loan.
+        private struct Output: Encodable {
+            let item: String
+            let due: CalendarDay
+        }
+
+        func run() async throws {
+            try await Terminal.report {
                 let due = try CalendarDay.option(due, name: "due date")
-                let vault = try options.openVault()
-                let loan = try vault.checkout(
-                    card: card, item: item, title: title, author: author, due: due, branch: branch, by: try credentials.principal(in: vault))
-                if options.json { Terminal.json(["item": loan.itemBarcode, "due": loan.dueOn.description]) } else {
+                let loan = try await options.withVault { vault in
+                    try await vault.desk.checkout(
+                        card: card, item: item, title: title, author: author, due: due, branch: branch, by: try await credentials.principal(in: vault))
+                }
+                if options.json { try Terminal.json(Output(item: loan.itemBarcode, due: loan.dueOn)) } else {
                     Terminal.line("Checked out \(loan.itemBarcode), due \(loan.dueOn).")
                 }
             }
         }
     }
 
-    struct Return: ParsableCommand {
+    struct Return: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Take an item back; the loan is kept as history only if the patron opted in.")
         @OptionGroup var options: VaultOptions
         @OptionGroup var credentials: StaffCredentials
         @Option(name: .long) var item: String
 
-        func run() throws {
-            try Terminal.report {
-                let vault = try options.openVault()
-                let result = try vault.returnItem(item, by: try credentials.principal(in: vault))
-                if options.json { Terminal.json(["item": result.itemBarcode, "outcome": result.outcome.rawValue]) } else {
+        func run() async throws {
+            try await Terminal.report {
+                let result = try await options.withVault { vault in
+                    try await vault.desk.returnItem(item, by: try await credentials.principal(in: vault))
+                }
+                if options.json { try Terminal.json(result) } else {
                     switch result.outcome {
                     case .keptAsHistory: Terminal.line("Returned \(result.itemBarcode); kept in the patron's reading history (they opted in).")
                     case .destroyed: Terminal.line("Returned \(result.itemBarcode); the loan record was destroyed and its key shredded.")

@@ -6,57 +6,55 @@ struct MeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "me", abstract: "Your own account, with your card and PIN.", subcommands: [Show.self, History.self, Accesses.self, ChangePIN.self])
 
-    struct Show: ParsableCommand {
+    struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Your registration and the items you have out.")
         @OptionGroup var options: VaultOptions
         @OptionGroup var credentials: PatronCredentials
 
-        func run() throws {
-            try Terminal.report {
-                let vault = try options.openVault()
-                let profile = try vault.myProfile(by: try credentials.principal(in: vault))
-                if options.json { Terminal.json(Rendering.profile(profile)) } else { Terminal.line(Rendering.profileText(profile)) }
+        func run() async throws {
+            try await Terminal.report {
+                let profile = try await options.withVault { vault in
+                    try await vault.selfService.myProfile(by: try await credentials.principal(in: vault))
+                }
+                if options.json { try Terminal.json(profile) } else { Terminal.line(Rendering.profileText(profile)) }
             }
         }
     }
 
-    struct ChangePIN: ParsableCommand {
+    struct ChangePIN: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "change-pin", abstract: "Change your PIN: stdin gives the current PIN on the first line, the new one on the second.")
         @Option(name: .long, help: "Your library card barcode.") var card: String
         @OptionGroup var options: VaultOptions
 
-        func run() throws {
-            try Terminal.report {
+        func run() async throws {
+            try await Terminal.report {
                 guard let current = readLine(strippingNewline: true), !current.isEmpty,
                       let new = readLine(strippingNewline: true), !new.isEmpty
                 else {
                     throw ValidationError("give the current PIN and the new PIN on two lines of standard input")
                 }
-                let vault = try options.openVault()
-                let principal = try vault.authenticatePatron(card: card, pin: Array(current.utf8))
-                try vault.changeOwnPIN(to: Array(new.utf8), by: principal)
-                if options.json { Terminal.json(["changed": true]) } else { Terminal.line("Your PIN is changed.") }
+                try await options.withVault { vault in
+                    let principal = try await vault.signIn.patron(card: card, pin: Array(current.utf8))
+                    try await vault.selfService.changeOwnPIN(to: Array(new.utf8), by: principal)
+                }
+                if options.json { try Terminal.json(["changed": true]) } else { Terminal.line("Your PIN is changed.") }
             }
         }
     }
 
-    struct Accesses: ParsableCommand {
+    struct Accesses: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Who looked at your record, when, and for what purpose.")
         @OptionGroup var options: VaultOptions
         @OptionGroup var credentials: PatronCredentials
 
-        func run() throws {
-            try Terminal.report {
-                let vault = try options.openVault()
-                let accesses = try vault.myAccesses(by: try credentials.principal(in: vault))
+        func run() async throws {
+            try await Terminal.report {
+                let accesses = try await options.withVault { vault in
+                    try await vault.selfService.myAccesses(by: try await credentials.principal(in: vault))
+                }
                 if options.json {
-                    Terminal.json(["accesses": accesses.map { a -> [String: Any] in
-                        var out: [String: Any] = ["time": Terminal.time(a.time), "staffID": a.staffID, "role": a.role, "action": a.action, "permitted": a.permitted]
-                        out["staff"] = a.staffName
-                        out["purpose"] = a.purpose
-                        return out
-                    }])
+                    try Terminal.json(["accesses": accesses])
                 } else if accesses.isEmpty {
                     Terminal.line("No staff member has accessed your record.")
                 } else {
@@ -68,17 +66,18 @@ struct MeCommand: ParsableCommand {
         }
     }
 
-    struct History: ParsableCommand {
+    struct History: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Your reading history (kept only if you chose history: keep).")
         @OptionGroup var options: VaultOptions
         @OptionGroup var credentials: PatronCredentials
 
-        func run() throws {
-            try Terminal.report {
-                let vault = try options.openVault()
-                let loans = try vault.myHistory(by: try credentials.principal(in: vault))
+        func run() async throws {
+            try await Terminal.report {
+                let loans = try await options.withVault { vault in
+                    try await vault.selfService.myHistory(by: try await credentials.principal(in: vault))
+                }
                 if options.json {
-                    Terminal.json(["history": loans.map(Rendering.loan)])
+                    try Terminal.json(["history": loans])
                 } else if loans.isEmpty {
                     Terminal.line("No reading history is kept for you.")
                 } else {

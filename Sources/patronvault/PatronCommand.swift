@@ -7,7 +7,7 @@ struct PatronCommand: ParsableCommand {
         commandName: "patron", abstract: "Register, look up and update patrons (staff).",
         subcommands: [Register.self, Show.self, Find.self, Update.self, ResetPIN.self, History.self, PatronImportCommand.self])
 
-    struct Register: ParsableCommand {
+    struct Register: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Register a patron. History is discarded unless --history keep.")
         @OptionGroup var options: VaultOptions
         @OptionGroup var credentials: StaffCredentials
@@ -18,8 +18,15 @@ struct PatronCommand: ParsableCommand {
         @Option(name: .long, help: "keep or discard (default: discard; history is opt-in)") var history = "discard"
         @Flag(name: .long, help: "Read the patron's new PIN from stdin (without it, no PIN is set).") var pinStdin = false
 
-        func run() throws {
-            try Terminal.report {
+        /// What a registration reports: never the fields just typed, only the choices made.
+        private struct Output: Encodable {
+            let registered = true
+            let history: HistoryPreference
+            let hasPIN: Bool
+        }
+
+        func run() async throws {
+            try await Terminal.report {
                 guard let preference = HistoryPreference(rawValue: history) else {
                     throw ValidationError("history must be keep or discard")
                 }
@@ -31,10 +38,11 @@ struct PatronCommand: ParsableCommand {
                 // Only an explicit --pin-stdin sets a PIN: a PATRONVAULT_PIN left over from a
                 // patron's own session must never become someone else's PIN.
                 let pin: [UInt8]? = pinStdin ? try PIN.read(fromStdin: true) : nil
-                let vault = try options.openVault()
-                try vault.registerPatron(form, pin: pin, by: try credentials.principal(in: vault))
+                try await options.withVault { vault in
+                    try await vault.desk.registerPatron(form, pin: pin, by: try await credentials.principal(in: vault))
+                }
                 if options.json {
-                    Terminal.json(["registered": true, "history": preference.rawValue, "hasPIN": pin != nil])
+                    try Terminal.json(Output(history: preference, hasPIN: pin != nil))
                 } else {
                     Terminal.line("Registered patron (history: \(preference.rawValue)\(pin == nil ? ", no PIN set" : "")).")
                 }
@@ -42,23 +50,24 @@ struct PatronCommand: ParsableCommand {
         }
     }
 
-    struct Show: ParsableCommand {
+    struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show a patron's registration and open loans (never reading history).")
         @OptionGroup var options: VaultOptions
         @OptionGroup var credentials: StaffCredentials
         @Argument(help: "Card barcode.") var card: String
         @Option(name: .long, help: "Why you are looking: circulation, account-help, fines, holds, patron-request.") var purpose: String?
 
-        func run() throws {
-            try Terminal.report {
-                let vault = try options.openVault()
-                let profile = try vault.patronProfile(card: card, purpose: purpose, by: try credentials.principal(in: vault))
-                if options.json { Terminal.json(Rendering.profile(profile)) } else { Terminal.line(Rendering.profileText(profile)) }
+        func run() async throws {
+            try await Terminal.report {
+                let profile = try await options.withVault { vault in
+                    try await vault.desk.patronProfile(card: card, purpose: purpose, by: try await credentials.principal(in: vault))
+                }
+                if options.json { try Terminal.json(profile) } else { Terminal.line(Rendering.profileText(profile)) }
             }
         }
     }
 
-    struct ResetPIN: ParsableCommand {
+    struct ResetPIN: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "reset-pin",
             abstract: "Set a new PIN for a patron at the desk (account help only); the patron sees it in 'me accesses'.")
@@ -68,17 +77,18 @@ struct PatronCommand: ParsableCommand {
         @Option(name: .long, help: "Why: the shipped rules allow only account-help.") var purpose: String?
         @Flag(name: .long, help: "Read the new PIN from stdin (else $PATRONVAULT_PIN).") var pinStdin = false
 
-        func run() throws {
-            try Terminal.report {
+        func run() async throws {
+            try await Terminal.report {
                 let pin = try PIN.read(fromStdin: pinStdin)
-                let vault = try options.openVault()
-                try vault.resetPIN(card: card, pin: pin, purpose: purpose, by: try credentials.principal(in: vault))
-                if options.json { Terminal.json(["reset": true]) } else { Terminal.line("New PIN set; any lockout cleared.") }
+                try await options.withVault { vault in
+                    try await vault.desk.resetPIN(card: card, pin: pin, purpose: purpose, by: try await credentials.principal(in: vault))
+                }
+                if options.json { try Terminal.json(["reset": true]) } else { Terminal.line("New PIN set; any lockout cleared.") }
             }
         }
     }
 
-    struct History: ParsableCommand {
+    struct History: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Ask for a patron's reading history: refused to staff unless an approved legal order covers it.")
         @OptionGroup var options: VaultOptions
@@ -86,18 +96,19 @@ struct PatronCommand: ParsableCommand {
         @Argument(help: "Card barcode.") var card: String
         @Option(name: .long, help: "Why you are asking.") var purpose: String?
 
-        func run() throws {
-            try Terminal.report {
-                let vault = try options.openVault()
-                let loans = try vault.patronHistory(card: card, purpose: purpose, by: try credentials.principal(in: vault))
-                if options.json { Terminal.json(["history": loans.map(Rendering.loan)]) } else {
+        func run() async throws {
+            try await Terminal.report {
+                let loans = try await options.withVault { vault in
+                    try await vault.desk.patronHistory(card: card, purpose: purpose, by: try await credentials.principal(in: vault))
+                }
+                if options.json { try Terminal.json(["history": loans]) } else {
                     for loan in loans { Terminal.line(Rendering.loanText(loan)) }
                 }
             }
         }
     }
 
-    struct Find: ParsableCommand {
+    struct Find: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Find patrons by exact email or by name.")
         @OptionGroup var options: VaultOptions
         @OptionGroup var credentials: StaffCredentials
@@ -105,12 +116,13 @@ struct PatronCommand: ParsableCommand {
         @Option(name: .long) var name: String?
         @Option(name: .long, help: "Why you are looking.") var purpose: String?
 
-        func run() throws {
-            try Terminal.report {
-                let vault = try options.openVault()
-                let matches = try vault.findPatrons(email: email, name: name, purpose: purpose, by: try credentials.principal(in: vault))
+        func run() async throws {
+            try await Terminal.report {
+                let matches = try await options.withVault { vault in
+                    try await vault.desk.findPatrons(email: email, name: name, purpose: purpose, by: try await credentials.principal(in: vault))
+                }
                 if options.json {
-                    Terminal.json(["matches": matches.map { ["card": $0.cardBarcode, "name": $0.fullName] }])
+                    try Terminal.json(["matches": matches])
                 } else if matches.isEmpty {
                     Terminal.line("No patron matches.")
                 } else {
@@ -120,7 +132,7 @@ struct PatronCommand: ParsableCommand {
         }
     }
 
-    struct Update: ParsableCommand {
+    struct Update: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Change a patron's registration details.")
         @OptionGroup var options: VaultOptions
         @OptionGroup var credentials: StaffCredentials
@@ -129,14 +141,15 @@ struct PatronCommand: ParsableCommand {
         @Option(name: .long) var email: String?
         @OptionGroup var details: RegistrationDetails
 
-        func run() throws {
-            try Terminal.report {
+        func run() async throws {
+            try await Terminal.report {
                 var update = try details.update()
                 update.fullName = name
                 update.email = email
-                let vault = try options.openVault()
-                try vault.updatePatron(card: card, with: update, by: try credentials.principal(in: vault))
-                if options.json { Terminal.json(["updated": true]) } else { Terminal.line("Updated.") }
+                try await options.withVault { vault in
+                    try await vault.desk.updatePatron(card: card, with: update, by: try await credentials.principal(in: vault))
+                }
+                if options.json { try Terminal.json(["updated": true]) } else { Terminal.line("Updated.") }
             }
         }
     }

@@ -4,7 +4,7 @@ import PatronVaultCore
 
 /// `patron import FILE`: patrons and their loans from another library system, one JSON object a
 /// line, sealed in one transaction: the whole file lands or nothing does.
-struct PatronImportCommand: ParsableCommand {
+struct PatronImportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
         abstract: "Import patrons and loans from a JSON Lines file, all or nothing.",
@@ -43,8 +43,14 @@ struct PatronImportCommand: ParsableCommand {
         var loans: [LoanLine]?
     }
 
-    func run() throws {
-        try Terminal.report {
+    /// What an import reports: how many patrons and how many sealed records landed.
+    private struct Output: Encodable {
+        let patrons: Int
+        let records: Int
+    }
+
+    func run() async throws {
+        try await Terminal.report {
             guard let data = FileManager.default.contents(atPath: file) else {
                 throw ValidationError("the import file \(file) cannot be read")
             }
@@ -54,10 +60,11 @@ struct PatronImportCommand: ParsableCommand {
                 batch.append(try Self.patron(from: Data(raw), line: index + 1))
             }
             guard !batch.isEmpty else { throw ValidationError("the import file \(file) holds no patrons") }
-            let vault = try options.openVault()
-            let written = try vault.importPatrons(batch, by: try credentials.principal(in: vault))
+            let written = try await options.withVault { vault in
+                try await vault.desk.importPatrons(batch, by: try await credentials.principal(in: vault))
+            }
             if options.json {
-                Terminal.json(["patrons": batch.count, "records": written])
+                try Terminal.json(Output(patrons: batch.count, records: written))
             } else {
                 Terminal.line("Imported \(batch.count) patrons (\(written) sealed records).")
             }

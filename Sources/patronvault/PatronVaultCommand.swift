@@ -1,7 +1,8 @@
 import ArgumentParser
 
+/// The root is async because every vault operation is: its subcommands await the core's rooms.
 @main
-struct PatronVaultCommand: ParsableCommand {
+struct PatronVaultCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "patronvault",
         abstract: "A vault for public-library patron records: sealed per record, erased for real.",

@@ -22,11 +22,18 @@ struct PolicyCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Validate the policy files against their schema.")
         @OptionGroup var location: Location
 
+        /// A loaded set is a valid one: failures exit with the policy code instead.
+        private struct Output: Encodable {
+            let valid = true
+            let rules: [String]
+            let digest: String
+        }
+
         func run() throws {
             try Terminal.report {
                 let set = try Vault.loadPolicies(from: location.directory)
                 if location.json {
-                    Terminal.json(["valid": true, "rules": set.ruleIDs, "digest": set.digest])
+                    try Terminal.json(Output(rules: set.ruleIDs, digest: set.digest))
                 } else {
                     Terminal.line("\(set.ruleIDs.count) rules valid; policy digest \(set.digest)")
                 }
@@ -37,6 +44,20 @@ struct PolicyCommand: ParsableCommand {
     struct Test: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Run the policy test cases in Policies/tests and print pass/fail per case.")
         @OptionGroup var location: Location
+
+        /// One case as scripts see it: where it is and whether it passed, not the whole decision.
+        private struct Case: Encodable {
+            let file: String
+            let line: Int
+            let name: String
+            let passed: Bool
+        }
+
+        private struct Output: Encodable {
+            let cases: [Case]
+            let passed: Int
+            let failed: Int
+        }
 
         func run() throws {
             try Terminal.report {
@@ -50,10 +71,8 @@ struct PolicyCommand: ParsableCommand {
                 let results = suite.run(against: set)
                 let failed = results.filter { !$0.passed }
                 if location.json {
-                    Terminal.json([
-                        "cases": results.map { ["file": $0.file, "line": $0.line, "name": $0.name, "passed": $0.passed] as [String: Any] },
-                        "passed": results.count - failed.count, "failed": failed.count,
-                    ])
+                    let cases = results.map { Case(file: $0.file, line: $0.line, name: $0.name, passed: $0.passed) }
+                    try Terminal.json(Output(cases: cases, passed: results.count - failed.count, failed: failed.count))
                 } else {
                     for result in results { Terminal.line("\(result.passed ? "PASS" : "FAIL")  \(result.summary)") }
                     Terminal.line("\(results.count - failed.count) passed, \(failed.count) failed")
@@ -73,6 +92,13 @@ struct PolicyCommand: ParsableCommand {
         @Option(name: .long, help: "What is asked about: kind, patron, state.") var resource: String
         @Option(name: .long, help: "Circumstances: purpose, consent, legalOrder, time, frontEnd.") var context = ""
 
+        private struct Output: Encodable {
+            let effect: String
+            let rules: [String]
+            let reason: String
+            let digest: String
+        }
+
         func run() throws {
             try Terminal.report {
                 let set = try Vault.loadPolicies(from: location.directory)
@@ -84,7 +110,7 @@ struct PolicyCommand: ParsableCommand {
                 }
                 let decision = set.decide(request)
                 if location.json {
-                    Terminal.json(["effect": decision.effect.rawValue, "rules": decision.ruleIDs, "reason": decision.reason, "digest": set.digest])
+                    try Terminal.json(Output(effect: decision.effect.rawValue, rules: decision.ruleIDs, reason: decision.reason, digest: set.digest))
                 } else {
                     Terminal.line("\(decision.effect.rawValue)\(decision.ruleIDs.isEmpty ? " (deny by default)" : " by \(decision.ruleIDs.joined(separator: ", "))")")
                     Terminal.line(decision.reason)

@@ -1,42 +1,9 @@
 import Foundation
 import PatronVaultCore
 
-/// How results look: one JSON object per command with `--json`, aligned text otherwise.
+/// How results look as text. With `--json` the core's result types encode themselves
+/// (`Terminal.json`), so the CLI and the daemon's bodies share one shape.
 enum Rendering {
-    static func registration(_ r: PatronRegistration) -> [String: Any] {
-        var out: [String: Any] = [
-            "card": r.cardBarcode, "name": r.fullName, "email": r.email, "history": r.history.rawValue,
-            "registered": r.registeredOn.description, "hasPIN": r.hasPIN,
-        ]
-        out["phone"] = r.phone
-        out["address"] = r.postalAddress
-        out["birthDate"] = r.birthDate?.description
-        out["branch"] = r.homeBranch
-        out["category"] = r.category
-        out["expires"] = r.cardExpiry?.description
-        return out
-    }
-
-    static func loan(_ l: Loan) -> [String: Any] {
-        var out: [String: Any] = [
-            "item": l.itemBarcode, "title": l.title, "branch": l.branch,
-            "checkedOut": Terminal.time(l.checkedOutAt), "due": l.dueOn.description,
-        ]
-        out["author"] = l.author
-        out["returned"] = l.returnedAt.map(Terminal.time)
-        return out
-    }
-
-    static func profile(_ p: PatronProfile) -> [String: Any] {
-        ["registration": registration(p.registration), "openLoans": p.openLoans.map(loan)]
-    }
-
-    static func staff(_ a: StaffAccount) -> [String: Any] {
-        var out: [String: Any] = ["id": a.id, "name": a.name, "role": a.role.rawValue, "created": Terminal.time(a.createdAt), "active": a.isActive]
-        out["revoked"] = a.revokedAt.map(Terminal.time)
-        return out
-    }
-
     static func profileText(_ p: PatronProfile) -> String {
         let r = p.registration
         var rows: [(String, String?)] = [

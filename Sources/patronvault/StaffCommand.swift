@@ -7,22 +7,23 @@ struct StaffCommand: ParsableCommand {
         commandName: "staff", abstract: "Manage staff accounts (admins only).",
         subcommands: [Add.self, List.self, Revoke.self])
 
-    struct Add: ParsableCommand {
+    struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Add a staff account and print its token once.")
         @OptionGroup var options: VaultOptions
         @OptionGroup var credentials: StaffCredentials
         @Argument(help: "Account name.") var name: String
         @Option(name: .long, help: "staff, admin or privacy-officer.") var role: String
 
-        func run() throws {
-            try Terminal.report {
+        func run() async throws {
+            try await Terminal.report {
                 guard let role = StaffRole(rawValue: role) else {
                     throw ValidationError("role must be one of: \(StaffRole.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
-                let vault = try options.openVault()
-                let issued = try vault.addStaff(name: name, role: role, by: try credentials.principal(in: vault))
+                let issued = try await options.withVault { vault in
+                    try await vault.administration.addStaff(name: name, role: role, by: try await credentials.principal(in: vault))
+                }
                 if options.json {
-                    Terminal.json(["account": Rendering.staff(issued.account), "token": issued.token])
+                    try Terminal.json(issued)
                 } else {
                     Terminal.line("Added \(issued.account.role.rawValue) '\(issued.account.name)' (\(issued.account.id)). Token (shown once):")
                     Terminal.line(issued.token)
@@ -31,17 +32,18 @@ struct StaffCommand: ParsableCommand {
         }
     }
 
-    struct List: ParsableCommand {
+    struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List staff accounts (never their tokens).")
         @OptionGroup var options: VaultOptions
         @OptionGroup var credentials: StaffCredentials
 
-        func run() throws {
-            try Terminal.report {
-                let vault = try options.openVault()
-                let accounts = try vault.listStaff(by: try credentials.principal(in: vault))
+        func run() async throws {
+            try await Terminal.report {
+                let accounts = try await options.withVault { vault in
+                    try await vault.administration.listStaff(by: try await credentials.principal(in: vault))
+                }
                 if options.json {
-                    Terminal.json(["staff": accounts.map(Rendering.staff)])
+                    try Terminal.json(["staff": accounts])
                 } else {
                     for a in accounts {
                         Terminal.line("\(a.name)\t\(a.role.rawValue)\t\(a.id)\t\(a.isActive ? "active" : "revoked")")
@@ -51,18 +53,19 @@ struct StaffCommand: ParsableCommand {
         }
     }
 
-    struct Revoke: ParsableCommand {
+    struct Revoke: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Revoke a staff account's token.")
         @OptionGroup var options: VaultOptions
         @OptionGroup var credentials: StaffCredentials
         @Argument(help: "Account name.") var name: String
 
-        func run() throws {
-            try Terminal.report {
-                let vault = try options.openVault()
-                let account = try vault.revokeStaff(name: name, by: try credentials.principal(in: vault))
+        func run() async throws {
+            try await Terminal.report {
+                let account = try await options.withVault { vault in
+                    try await vault.administration.revokeStaff(name: name, by: try await credentials.principal(in: vault))
+                }
                 if options.json {
-                    Terminal.json(["account": Rendering.staff(account)])
+                    try Terminal.json(["account": account])
                 } else {
                     Terminal.line("Revoked '\(account.name)'.")
                 }

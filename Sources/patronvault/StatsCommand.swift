@@ -2,24 +2,28 @@ import ArgumentParser
 import Foundation
 import PatronVaultCore
 
-struct StatsCommand: ParsableCommand {
+struct StatsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stats", abstract: "Show the anonymous circulation statistics (item, branch, month, returns).")
     @OptionGroup var options: VaultOptions
     @OptionGroup var credentials: StaffCredentials
 
-    func run() throws {
-        try Terminal.report {
-            let vault = try options.openVault()
-            let stats = try vault.statistics(by: try credentials.principal(in: vault))
+    private struct Output: Encodable {
+        let statistics: [CirculationStatistic]
+        let totalReturns: Int
+    }
+
+    func run() async throws {
+        try await Terminal.report {
+            let stats = try await options.withVault { vault in
+                try await vault.desk.statistics(by: try await credentials.principal(in: vault))
+            }
+            let total = stats.reduce(0) { $0 + $1.returns }
             if options.json {
-                Terminal.json([
-                    "statistics": stats.map { ["item": $0.itemBarcode, "branch": $0.branch, "month": $0.month, "returns": $0.returns] as [String: Any] },
-                    "totalReturns": stats.reduce(0) { $0 + $1.returns },
-                ])
+                try Terminal.json(Output(statistics: stats, totalReturns: total))
             } else {
                 for s in stats { Terminal.line("\(s.month)\t\(s.branch)\t\(s.itemBarcode)\t\(s.returns)") }
-                Terminal.line("Total returns: \(stats.reduce(0) { $0 + $1.returns })")
+                Terminal.line("Total returns: \(total)")
             }
         }
     }

@@ -3,27 +3,57 @@ import Foundation
 import PatronVaultCore
 
 /// Output and failure reporting: results on stdout as text or JSON, failures as one line on
-/// stderr with the vault's exit code for that kind of failure.
+/// stderr with the CLI's exit code for that kind of failure.
 enum Terminal {
     static func report<T>(_ body: () throws -> T) throws -> T {
         do {
             return try body()
-        } catch let error as VaultError {
-            FileHandle.standardError.write(Data("patronvault: \(error.message)\n".utf8))
-            throw ExitCode(error.exitCode)
-        } catch let error as ValidationError {
-            FileHandle.standardError.write(Data("patronvault: \(error.message)\n".utf8))
-            throw ExitCode.validationFailure
+        } catch {
+            throw failure(for: error)
         }
+    }
+
+    /// The same as `report`, for commands that await the vault.
+    static func report<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch {
+            throw failure(for: error)
+        }
+    }
+
+    /// Prints the one line a failure gets and returns the exit to throw; errors that are already
+    /// an exit (or unknown to the CLI) pass through untouched.
+    private static func failure(for error: any Error) -> any Error {
+        switch error {
+        case let error as VaultError:
+            let hint = error.kind.hint.map { "; \($0)" } ?? ""
+            return fail("\(error.message)\(hint)", code: error.kind.exitCode)
+        case let error as CommandFailure:
+            return fail(error.message, code: error.kind.exitCode)
+        case let error as ValidationError:
+            return fail(error.message, code: ExitCode.validationFailure.rawValue)
+        case is EncodingError:
+            return fail("the result could not be written as JSON", code: ExitCode.failure.rawValue)
+        default:
+            return error
+        }
+    }
+
+    private static func fail(_ message: String, code: Int32) -> ExitCode {
+        FileHandle.standardError.write(Data("patronvault: \(message)\n".utf8))
+        return ExitCode(code)
     }
 
     static func line(_ text: String) {
         print(text)
     }
 
-    static func json(_ value: Any) {
-        let data = (try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("null".utf8)
-        print(String(decoding: data, as: UTF8.self))
+    /// One JSON object on one line, keys sorted, so output diffs cleanly and scripts can rely on it.
+    static func json(_ value: some Encodable) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        print(String(decoding: try encoder.encode(value), as: UTF8.self))
     }
 
     static func time(_ date: Date) -> String {

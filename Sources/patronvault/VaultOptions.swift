@@ -51,8 +51,27 @@ struct VaultOptions: ParsableArguments {
         }
     }
 
-    func openVault() throws -> Vault {
-        try Vault.open(at: directory, masterKey: masterKey, policies: try Vault.loadPolicies(from: policyDirectory), configuration: vaultConfiguration)
+    /// Opens the vault, runs `body` on it, and closes it whether or not `body` threw, so queued
+    /// shreds finish and the WALs are truncated before the process exits.
+    func withVault<T>(_ body: (Vault) async throws -> T) async throws -> T {
+        let policies = try Vault.loadPolicies(from: policyDirectory)
+        let vault = try await Vault.open(at: directory, masterKey: masterKey, policies: policies, configuration: vaultConfiguration)
+        return try await vault.closing(after: body)
+    }
+}
+
+extension Vault {
+    /// Runs `body`, then awaits `close()` on success and failure alike (a `defer` cannot await),
+    /// then returns or rethrows what `body` did.
+    func closing<T>(after body: (Vault) async throws -> T) async throws -> T {
+        let outcome: Result<T, any Error>
+        do {
+            outcome = .success(try await body(self))
+        } catch {
+            outcome = .failure(error)
+        }
+        await close()
+        return try outcome.get()
     }
 }
 

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import PatronVaultCrypto
 
 /// The unwrapped top of the key hierarchy for one open vault:
@@ -19,6 +18,8 @@ final class KeyRing: Sendable {
     static let blindIndexRootName = "blind-index-root"
     static let auditSeedName = "audit-signing-seed"
     static let auditMACName = "audit-mac-key"
+    static let clockName = "clock"
+    private static let clockAD = Array("patronvault.clock-mark".utf8)
 
     let kek: SymmetricKey
     let kekVersion: Int64
@@ -29,8 +30,13 @@ final class KeyRing: Sendable {
     let auditSigningKey: SigningKey
     /// Keys the audit trail's MAC chain, so only the vault can extend it.
     let auditMACKey: SymmetricKey
+    /// Whether this vault was created for tests and demos, on a fixed clock.
+    let acceptsFixedClock: Bool
 
-    private init(kek: SymmetricKey, kekVersion: Int64, blindIndexRoot: SymmetricKey, auditSeed: SymmetricKey, auditMAC: SymmetricKey) throws(CryptoError) {
+    private init(
+        kek: SymmetricKey, kekVersion: Int64, blindIndexRoot: SymmetricKey, auditSeed: SymmetricKey, auditMAC: SymmetricKey, acceptsFixedClock: Bool
+    ) throws(CryptoError) {
+        self.acceptsFixedClock = acceptsFixedClock
         self.kek = kek
         self.kekVersion = kekVersion
         card = BlindIndexKey(key: try blindIndexRoot.deriveSubkey(id: 1, context: "blindidx"))
@@ -45,58 +51,61 @@ final class KeyRing: Sendable {
         RecordAssociatedData.systemKey(name: kekCheckName, kekVersion: version)
     }
 
-    /// Writes the key metadata and fresh system keys for a new vault.
-    static func create(kek: SymmetricKey, source: String, salt: [UInt8]?, in db: Database) throws -> KeyRing {
+    /// Writes the key metadata and fresh system keys of a new vault. `fixedClock` marks a vault
+    /// made for tests and demos: only such a vault accepts a fixed clock later, and the mark is
+    /// sealed under the master key so it cannot be set by editing the key store.
+    static func create(kek: SymmetricKey, source: String, salt: [UInt8]?, fixedClock: Bool, in store: any KeyStore) async throws -> KeyRing {
         let version: Int64 = 1
-        try db.execute(sql: "INSERT INTO key_meta(name, value) VALUES (?, ?)", arguments: [keySourceName, Data(source.utf8)])
-        try db.execute(sql: "INSERT INTO key_meta(name, value) VALUES (?, ?)", arguments: [kekVersionName, Data(String(version).utf8)])
-        if let salt {
-            try db.execute(sql: "INSERT INTO key_meta(name, value) VALUES (?, ?)", arguments: [saltName, Data(salt)])
+        var metadata: [String: [UInt8]] = [
+            keySourceName: Array(source.utf8),
+            kekVersionName: Array(String(version).utf8),
+            kekCheckName: XChaCha20Poly1305.seal(Array("patronvault".utf8), using: kek, authenticating: kekCheckAD(version: version)),
+        ]
+        if let salt { metadata[saltName] = salt }
+        if fixedClock {
+            metadata[clockName] = XChaCha20Poly1305.seal(Array("fixed".utf8), using: kek, authenticating: clockAD)
         }
-        let check = XChaCha20Poly1305.seal(Array("patronvault".utf8), using: kek, authenticating: kekCheckAD(version: version))
-        try db.execute(sql: "INSERT INTO key_meta(name, value) VALUES (?, ?)", arguments: [kekCheckName, Data(check)])
         let root = try SymmetricKey.random()
         let seed = try SymmetricKey.random()
         let mac = try SymmetricKey.random()
-        for (name, key) in [(blindIndexRootName, root), (auditSeedName, seed), (auditMACName, mac)] {
-            let wrapped = kek.wrap(key, authenticating: RecordAssociatedData.systemKey(name: name, kekVersion: version))
-            try db.execute(
-                sql: "INSERT INTO system_key(name, kek_version, wrapped) VALUES (?, ?, ?)",
-                arguments: [name, version, Data(wrapped)])
+        let wrapped = [(blindIndexRootName, root), (auditSeedName, seed), (auditMACName, mac)].map { name, key in
+            (name: name, kekVersion: version, wrapped: kek.wrap(key, authenticating: RecordAssociatedData.systemKey(name: name, kekVersion: version)))
         }
-        return try KeyRing(kek: kek, kekVersion: version, blindIndexRoot: root, auditSeed: seed, auditMAC: mac)
+        try await store.create(metadata: metadata, systemKeys: wrapped)
+        return try KeyRing(kek: kek, kekVersion: version, blindIndexRoot: root, auditSeed: seed, auditMAC: mac, acceptsFixedClock: fixedClock)
     }
 
     /// How the KEK of an existing vault is obtained, and the salt for a passphrase.
-    static func keySource(in db: Database) throws -> (source: String, salt: [UInt8]?) {
-        guard let source = try Data.fetchOne(db, sql: "SELECT value FROM key_meta WHERE name = ?", arguments: [keySourceName]) else {
+    static func keySource(in metadata: [String: [UInt8]]) throws(VaultError) -> (source: String, salt: [UInt8]?) {
+        guard let source = metadata[keySourceName] else {
             throw VaultError(.corruptVault, "the key store has no key metadata; it is not a PatronVault key store")
         }
-        let salt = try Data.fetchOne(db, sql: "SELECT value FROM key_meta WHERE name = ?", arguments: [saltName])
-        return (String(decoding: source, as: UTF8.self), salt.map { Array($0) })
+        return (String(decoding: source, as: UTF8.self), metadata[saltName])
     }
 
     /// Checks the KEK against the stored check value, then unwraps the system keys.
-    static func open(kek: SymmetricKey, in db: Database) throws -> KeyRing {
-        guard let versionData = try Data.fetchOne(db, sql: "SELECT value FROM key_meta WHERE name = ?", arguments: [kekVersionName]),
-              let version = Int64(String(decoding: versionData, as: UTF8.self)),
-              let check = try Data.fetchOne(db, sql: "SELECT value FROM key_meta WHERE name = ?", arguments: [kekCheckName])
+    static func open(kek: SymmetricKey, metadata: [String: [UInt8]], in store: any KeyStore) async throws -> KeyRing {
+        guard let versionData = metadata[kekVersionName], let version = Int64(String(decoding: versionData, as: UTF8.self)),
+              let check = metadata[kekCheckName]
         else {
             throw VaultError(.corruptVault, "the key store has no key metadata; it is not a PatronVault key store")
         }
         do {
-            _ = try XChaCha20Poly1305.open(Array(check), using: kek, authenticating: kekCheckAD(version: version))
+            _ = try XChaCha20Poly1305.open(check, using: kek, authenticating: kekCheckAD(version: version))
         } catch {
             throw VaultError(.wrongMasterKey, "the master key does not open this vault (wrong key file or passphrase)")
         }
+        var acceptsFixedClock = false
+        if let mark = metadata[clockName] {
+            guard let opened = try? XChaCha20Poly1305.open(mark, using: kek, authenticating: clockAD), opened == Array("fixed".utf8) else {
+                throw VaultError.integrity
+            }
+            acceptsFixedClock = true
+        }
         var unwrapped: [String: SymmetricKey] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT name, kek_version, wrapped FROM system_key") {
-            let name: String = row["name"]
-            let wrappedVersion: Int64 = row["kek_version"]
-            let wrapped: Data = row["wrapped"]
+        for row in try await store.systemKeys() {
             do {
-                unwrapped[name] = try kek.unwrap(
-                    Array(wrapped), authenticating: RecordAssociatedData.systemKey(name: name, kekVersion: wrappedVersion))
+                unwrapped[row.name] = try kek.unwrap(row.wrapped, authenticating: RecordAssociatedData.systemKey(name: row.name, kekVersion: row.kekVersion))
             } catch {
                 throw VaultError.integrity
             }
@@ -104,24 +113,6 @@ final class KeyRing: Sendable {
         guard let root = unwrapped[blindIndexRootName], let seed = unwrapped[auditSeedName], let mac = unwrapped[auditMACName] else {
             throw VaultError(.corruptVault, "the key store is missing system keys")
         }
-        return try KeyRing(kek: kek, kekVersion: version, blindIndexRoot: root, auditSeed: seed, auditMAC: mac)
-    }
-}
-
-/// Reusable guarded slots for the patron and record keys of the operation in progress. Used only
-/// inside the records queue, which serialises every access, so one pair serves all operations
-/// without a `sodium_malloc` per record.
-final class KeySlots: @unchecked Sendable {
-    let patron: SymmetricKey
-    let record: SymmetricKey
-
-    init() throws(CryptoError) {
-        patron = try SymmetricKey.slot()
-        record = try SymmetricKey.slot()
-    }
-
-    func wipe() {
-        patron.wipe()
-        record.wipe()
+        return try KeyRing(kek: kek, kekVersion: version, blindIndexRoot: root, auditSeed: seed, auditMAC: mac, acceptsFixedClock: acceptsFixedClock)
     }
 }

@@ -16,3 +16,25 @@ public struct IssuedToken: Sendable {
     public let account: StaffAccount
     public let token: String
 }
+
+/// The shape admins are shown: the role's name, instants as ISO 8601 strings, `revoked` only
+/// once the account is revoked. Never a token: accounts do not hold one.
+extension StaffAccount: Encodable {
+    private enum CodingKeys: String, CodingKey {
+        case id, name, role, created, active, revoked
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(name, forKey: .name)
+        try container.encode(role.rawValue, forKey: .role)
+        try container.encode(createdAt.formatted(.iso8601), forKey: .created)
+        try container.encode(isActive, forKey: .active)
+        try container.encodeIfPresent(revokedAt?.formatted(.iso8601), forKey: .revoked)
+    }
+}
+
+/// Encoded as `account` and `token`: the one time the token is shown, so a front end prints it
+/// once and keeps no copy.
+extension IssuedToken: Encodable {}

@@ -76,3 +76,11 @@ public struct CalendarDay: Sendable, Hashable, Comparable, CustomStringConvertib
         return (Int(yoe + era * 400 + (m <= 2 ? 1 : 0)), Int(m), Int(d))
     }
 }
+
+/// Encoded as `YYYY-MM-DD`, the form people and scripts read, not as a day count.
+extension CalendarDay: Encodable {
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}

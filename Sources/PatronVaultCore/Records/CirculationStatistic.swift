@@ -6,3 +6,18 @@ public struct CirculationStatistic: Sendable, Equatable {
     public let month: String
     public let returns: Int
 }
+
+/// Encoded as `item`, `branch`, `month` and `returns`, the keys front ends share.
+extension CirculationStatistic: Encodable {
+    private enum CodingKeys: String, CodingKey {
+        case item, branch, month, returns
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(itemBarcode, forKey: .item)
+        try container.encode(branch, forKey: .branch)
+        try container.encode(month, forKey: .month)
+        try container.encode(returns, forKey: .returns)
+    }
+}

@@ -4,3 +4,6 @@ public enum HistoryPreference: String, Sendable, CaseIterable {
     case keep
     case discard
 }
+
+/// Encoded as `keep` or `discard`, the words a patron chose.
+extension HistoryPreference: Encodable {}

@@ -47,3 +47,22 @@ public struct Loan: Sendable, Equatable {
         guard reader.isAtEnd else { throw .integrity }
     }
 }
+
+/// The shape front ends show: instants as ISO 8601 strings, the due day as `YYYY-MM-DD`, no
+/// author or return time when there is none.
+extension Loan: Encodable {
+    private enum CodingKeys: String, CodingKey {
+        case item, title, author, branch, checkedOut, due, returned
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(itemBarcode, forKey: .item)
+        try container.encode(title, forKey: .title)
+        try container.encodeIfPresent(author, forKey: .author)
+        try container.encode(branch, forKey: .branch)
+        try container.encode(checkedOutAt.formatted(.iso8601), forKey: .checkedOut)
+        try container.encode(dueOn, forKey: .due)
+        try container.encodeIfPresent(returnedAt?.formatted(.iso8601), forKey: .returned)
+    }
+}

@@ -13,3 +13,15 @@ public struct LoanReturn: Sendable, Equatable {
     public let itemBarcode: String
     public let outcome: Outcome
 }
+
+/// Encoded as its raw value (`kept-as-history`, `destroyed`, `destroyed-shred-pending`), which
+/// scripts match on.
+extension LoanReturn.Outcome: Encodable {}
+
+/// Encoded as `item` and `outcome`, the keys front ends share.
+extension LoanReturn: Encodable {
+    private enum CodingKeys: String, CodingKey {
+        case itemBarcode = "item"
+        case outcome
+    }
+}

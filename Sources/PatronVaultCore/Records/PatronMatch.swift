@@ -3,3 +3,11 @@ public struct PatronMatch: Sendable, Equatable {
     public let cardBarcode: String
     public let fullName: String
 }
+
+/// Encoded as `card` and `name`, the keys front ends share.
+extension PatronMatch: Encodable {
+    private enum CodingKeys: String, CodingKey {
+        case cardBarcode = "card"
+        case fullName = "name"
+    }
+}

@@ -4,3 +4,7 @@ public struct PatronProfile: Sendable {
     public let registration: PatronRegistration
     public let openLoans: [Loan]
 }
+
+/// Encoded as `registration` and `openLoans`, the shape the CLI's `--json` and the daemon's
+/// bodies share.
+extension PatronProfile: Encodable {}

@@ -73,3 +73,27 @@ public struct PatronRegistration: Sendable, Equatable {
         guard reader.isAtEnd else { throw .integrity }
     }
 }
+
+/// The shape front ends show: short keys, days as `YYYY-MM-DD`, absent fields left out. The PIN
+/// hash is never encoded; only whether a PIN is set.
+extension PatronRegistration: Encodable {
+    private enum CodingKeys: String, CodingKey {
+        case card, name, email, phone, address, birthDate, branch, category, expires, history, registered, hasPIN
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(cardBarcode, forKey: .card)
+        try container.encode(fullName, forKey: .name)
+        try container.encode(email, forKey: .email)
+        try container.encodeIfPresent(phone, forKey: .phone)
+        try container.encodeIfPresent(postalAddress, forKey: .address)
+        try container.encodeIfPresent(birthDate, forKey: .birthDate)
+        try container.encodeIfPresent(homeBranch, forKey: .branch)
+        try container.encodeIfPresent(category, forKey: .category)
+        try container.encodeIfPresent(cardExpiry, forKey: .expires)
+        try container.encode(history, forKey: .history)
+        try container.encode(registeredOn, forKey: .registered)
+        try container.encode(hasPIN, forKey: .hasPIN)
+    }
+}

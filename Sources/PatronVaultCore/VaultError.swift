@@ -1,23 +1,26 @@
 /// Every failure a front end can show: one sentence naming what was wrong, never a PIN, token,
-/// key or patron field, and a distinct exit code per kind so scripts can tell them apart.
+/// key or patron field. The kind tells a front end how to answer (an exit code in the CLI, an
+/// HTTP status in the daemon); the core names no flag, command or status of either.
 public struct VaultError: Error, Equatable, Sendable, CustomStringConvertible {
-    /// What kind of failure this is; front ends map it to an exit code.
-    public enum Kind: Int32, Sendable, CaseIterable {
-        case invalidInput = 65
-        case notFound = 66
-        case alreadyExists = 67
-        case authenticationFailed = 68
-        case lockedOut = 69
-        case permissionDenied = 70
-        case keyFilePermissions = 71
-        case wrongMasterKey = 72
-        case corruptVault = 73
-        case integrityFailure = 74
-        case notInitialized = 75
-        case alreadyInitialized = 76
-        case storageFailure = 77
-        case invalidPolicy = 78
-        case auditFailure = 79
+    /// What kind of failure this is, for a front end to map to its own vocabulary.
+    public enum Kind: String, Sendable, CaseIterable {
+        case invalidInput
+        case notFound
+        case alreadyExists
+        case authenticationFailed
+        case lockedOut
+        case permissionDenied
+        case keyFilePermissions
+        case wrongMasterKey
+        case corruptVault
+        case integrityFailure
+        case notInitialized
+        case alreadyInitialized
+        case storageFailure
+        case invalidPolicy
+        case auditFailure
+        /// A fixed clock was offered to a vault that runs on the real clock.
+        case clockRefused
     }
 
     public let kind: Kind
@@ -27,9 +30,6 @@ public struct VaultError: Error, Equatable, Sendable, CustomStringConvertible {
         self.kind = kind
         self.message = message
     }
-
-    /// The process exit code a front end should use.
-    public var exitCode: Int32 { kind.rawValue }
 
     public var description: String { message }
 

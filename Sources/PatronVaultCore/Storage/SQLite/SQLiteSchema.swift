@@ -8,7 +8,7 @@ import PatronVaultAudit
 /// small secondary indexes take the random blind-index and pseudonym keys. Clustering them by a
 /// random key instead dirtied nearly every page of the table on each bulk transaction. A rowid
 /// reveals only the order rows were written in, which the day columns already show.
-extension VaultStorage {
+enum SQLiteSchema {
     static var recordsMigrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in

@@ -1,6 +1,8 @@
 import Foundation
 
 /// Time is injected so retention, lockouts and the audit trail can be tested with a fixed clock.
+/// Only a vault created on a fixed clock accepts one later (see `Vault.open`): a vault created
+/// on the system clock refuses any other, so a clock cannot pin audit times or end a lockout.
 public protocol VaultClock: Sendable {
     func now() -> Date
 }

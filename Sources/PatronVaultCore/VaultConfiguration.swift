@@ -21,6 +21,10 @@ public struct VaultConfiguration: Sendable {
     public var defaultLoanDays: Int = 21
     /// The audit trail signs a checkpoint every this many entries.
     public var auditCheckpointInterval: Int = 1000
+    /// Argon2id derivations allowed at once; each takes `pinLimits` memory (64 MiB by default).
+    public var concurrentDerivations: Int = 2
+    /// Time between maintenance passes in a long-lived process.
+    public var maintenanceInterval: Duration = .seconds(60)
 
     public init() {}
 }

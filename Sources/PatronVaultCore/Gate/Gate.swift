@@ -1,0 +1,227 @@
+import Foundation
+import PatronVaultAudit
+import PatronVaultPolicy
+
+/// Proof that the gate opened a transaction. Its initialiser is private to this file, and every
+/// store call that reads or changes patron data takes one, so no operation can reach a record
+/// without passing the gate first.
+struct GatePass: Sendable {
+    fileprivate init() {}
+}
+
+/// The one door to patron data: it decides each request at action level before any lookup,
+/// hands out the transaction, and appends every decision to the audit trail in that same
+/// transaction, so a change and the record of who made it commit together. Every outcome,
+/// "not found" included, leaves an entry.
+struct Gate: Sendable {
+    let storage: VaultStorage
+    let ring: KeyRing
+    let slots: KeySlotPool
+    let policies: PolicySet
+    let trail: AuditTrail
+    let clock: any VaultClock
+    let frontEnd: FrontEnd
+    /// Purposes the schema lists; anything else a person typed is not copied into the audit trail.
+    let listedPurposes: Set<String>
+
+    init(storage: VaultStorage, ring: KeyRing, policies: PolicySet, configuration: VaultConfiguration) {
+        self.storage = storage
+        self.ring = ring
+        self.policies = policies
+        slots = KeySlotPool()
+        trail = AuditTrail(signingKey: ring.auditSigningKey, macKey: ring.auditMACKey, checkpointInterval: configuration.auditCheckpointInterval)
+        clock = configuration.clock
+        frontEnd = configuration.frontEnd
+        listedPurposes = Set(policies.schema.members(of: "purpose"))
+    }
+
+    /// How strictly the decision must be on record before the operation runs.
+    enum Recording: Sendable {
+        /// The operation fails if its entry cannot be appended.
+        case required
+        /// Only for verification: it changes nothing, and must still run on a trail that can no
+        /// longer be extended, to say where it broke.
+        case bestEffort
+    }
+
+    /// Decides `requests` for `principal`, then runs `body` in one write transaction. A refusal
+    /// at action level is recorded and thrown before `body` runs. A refusal, "not found" or
+    /// other outcome inside `body` undoes its changes but keeps its audit entries.
+    ///
+    /// `subject` names the patron a refused request was about, for the record only: it runs after
+    /// the refusal is decided, and its answer changes neither the decision nor the reply (an
+    /// unknown card is refused the same way), but it lets the patron see the attempt among their
+    /// accesses.
+    func write<T: Sendable>(
+        _ principal: Principal, _ requests: [AccessRequest], subject: PatronSubject? = nil,
+        _ body: @escaping @Sendable (inout GatedTransaction) throws -> T
+    ) async throws(VaultError) -> T {
+        let time = clock.now()
+        let decisions = requests.map { decide(principal, $0, time: time) }
+        let pass = GatePass()
+        let ring = ring
+        let written = WrittenKeys()
+        let outcome: Result<T, VaultError>
+        do {
+            outcome = try await storage.records.write(pass) { records in
+                var transaction = try GatedTransaction(
+                    gate: self, principal: principal, records: records, time: time, actionLevel: decisions, written: written)
+                if let refused = decisions.first(where: { !$0.decision.isPermitted }) {
+                    if let patron = try subject?.pseudonym(in: records, ring: ring) { transaction.attribute(to: patron) }
+                    try transaction.recordAll(required: true)
+                    return .failure(Self.denial(refused.decision))
+                }
+                let result: Result<T, VaultError>
+                do {
+                    result = .success(try records.undoable { try body(&transaction) })
+                } catch let denial as AccessDenial {
+                    result = .failure(denial.error)
+                } catch let error as VaultError where Self.isOutcome(error) {
+                    result = .failure(error)
+                }
+                try transaction.recordAll(required: true)
+                return result
+            }
+        } catch {
+            written.discard(from: storage.keys)
+            throw Self.vaultError(error)
+        }
+        if case .failure = outcome { written.discard(from: storage.keys) }
+        return try outcome.get()
+    }
+
+    /// Decides and records `requests` in a short write transaction, then runs `body` on a reader
+    /// snapshot, so a long read never holds up the writes other requests make.
+    func read<T: Sendable>(
+        _ principal: Principal, _ requests: [AccessRequest], recording: Recording = .required,
+        _ body: @escaping @Sendable (any RecordReader) throws -> T
+    ) async throws(VaultError) -> T {
+        let time = clock.now()
+        let decisions = requests.map { decide(principal, $0, time: time) }
+        let pass = GatePass()
+        do {
+            try await storage.records.write(pass) { records in
+                var transaction = try GatedTransaction(gate: self, principal: principal, records: records, time: time, actionLevel: decisions)
+                try transaction.recordAll(required: recording == .required)
+            }
+        } catch {
+            throw Self.vaultError(error)
+        }
+        if let refused = decisions.first(where: { !$0.decision.isPermitted }) { throw Self.denial(refused.decision) }
+        do {
+            return try await storage.records.read(pass, body)
+        } catch {
+            throw Self.vaultError(error)
+        }
+    }
+
+    /// Decides `requests` without a transaction, recording only a refusal; for work that must
+    /// be allowed before it starts (sealing an import) and is recorded when it is written.
+    func precheck(_ principal: Principal, _ requests: [AccessRequest]) async throws(VaultError) {
+        let time = clock.now()
+        let decisions = requests.map { decide(principal, $0, time: time) }
+        guard let refused = decisions.first(where: { !$0.decision.isPermitted }) else { return }
+        do {
+            try await storage.records.write(GatePass()) { records in
+                var transaction = try GatedTransaction(gate: self, principal: principal, records: records, time: time, actionLevel: decisions)
+                try transaction.recordAll(required: true)
+            }
+        } catch {
+            throw Self.vaultError(error)
+        }
+        throw Self.denial(refused.decision)
+    }
+
+    /// A transaction for proving who someone is (token or card and PIN), before there is a
+    /// principal to decide for.
+    func signIn<T: Sendable>(_ body: @escaping @Sendable (SignInTransaction) throws -> T) async throws(VaultError) -> T {
+        do {
+            return try await storage.records.write(GatePass()) { records in
+                try body(SignInTransaction(records: records, storage: storage, keys: try OperationKeys(ring: ring, pool: slots)))
+            }
+        } catch {
+            throw Self.vaultError(error)
+        }
+    }
+
+    /// A read for proving who someone is, where nothing needs counting (a staff token).
+    func signInRead<T: Sendable>(_ body: @escaping @Sendable (any RecordReader) throws -> T) async throws(VaultError) -> T {
+        do {
+            return try await storage.records.read(GatePass(), body)
+        } catch {
+            throw Self.vaultError(error)
+        }
+    }
+
+    /// Writes that belong to no principal (the first admin of a new vault).
+    func bootstrap<T: Sendable>(_ body: @escaping @Sendable (any RecordTransaction) throws -> T) async throws(VaultError) -> T {
+        do {
+            return try await storage.records.write(GatePass(), body)
+        } catch {
+            throw Self.vaultError(error)
+        }
+    }
+
+    func decide(_ principal: Principal, _ request: AccessRequest, time: Date) -> RecordedDecision {
+        let policyRequest = PolicyRequest(
+            principalKind: principal.kind.rawValue, principalRole: principal.roleName, principalID: principal.id,
+            principalPatron: principal.pseudonym?.description, action: request.action.rawValue, resourceKind: request.resource.rawValue,
+            resourcePatron: request.patron?.description, resourceState: request.state, purpose: request.purpose, consent: false, legalOrder: false,
+            time: time, frontEnd: frontEnd.rawValue)
+        return RecordedDecision(request: request, decision: policies.decide(policyRequest))
+    }
+
+    /// The audit entry for one decision. A purpose outside the schema's list is recorded only as
+    /// unlisted, since free text typed at a desk could carry a patron's name.
+    func draft(_ decided: RecordedDecision, principal: Principal, time: Date) -> AuditDraft {
+        AuditDraft(
+            time: time, principalKind: principal.kind.rawValue, principalID: principal.id, principalRole: principal.roleName,
+            action: decided.request.action.rawValue, resourceKind: decided.request.resource.rawValue, patron: decided.request.patron?.description,
+            purpose: decided.request.purpose.map { listedPurposes.contains($0) ? $0 : "(unlisted)" },
+            decision: decided.decision.isPermitted ? .permit : .forbid, ruleIDs: decided.decision.ruleIDs, policyDigest: policies.digest,
+            frontEnd: frontEnd.rawValue, keyVersion: Int(ring.kekVersion))
+    }
+
+    static func denial(_ decision: PolicyDecision) -> VaultError {
+        VaultError(.permissionDenied, "access denied: \(decision.reason)")
+    }
+
+    /// Failures that answer the request (and so are recorded with it) rather than break it.
+    private static func isOutcome(_ error: VaultError) -> Bool {
+        switch error.kind {
+        case .invalidInput, .notFound, .alreadyExists, .permissionDenied, .integrityFailure, .corruptVault, .lockedOut, .authenticationFailed: true
+        default: false
+        }
+    }
+
+    static func vaultError(_ error: any Error) -> VaultError {
+        if let error = error as? VaultError { return error }
+        if let denial = error as? AccessDenial { return denial.error }
+        return .storage("the vault storage failed")
+    }
+}
+
+/// How to find the patron a request is about, used only to attribute a refusal.
+enum PatronSubject: Sendable {
+    case card(String)
+    case item(String)
+
+    func pseudonym(in records: any RecordReader, ring: KeyRing) throws -> PatronPseudonym? {
+        switch self {
+        case .card(let card): try records.patron(cardIndex: ring.card.index(of: card))?.pseudonym
+        case .item(let item): try records.openLoan(itemIndex: ring.item.index(of: item))?.patron
+        }
+    }
+}
+
+/// A decision and the request it answered, waiting to be recorded.
+struct RecordedDecision: Sendable {
+    let request: AccessRequest
+    let decision: PolicyDecision
+}
+
+/// A refusal raised inside a transaction: the gate records it and throws it once the
+/// transaction has committed.
+struct AccessDenial: Error {
+    let error: VaultError
+}

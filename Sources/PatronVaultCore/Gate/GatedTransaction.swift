@@ -1,0 +1,112 @@
+import Foundation
+import PatronVaultAudit
+
+/// What an operation holds while the gate's transaction is open: the record transaction, the
+/// operation's own keys, and the decisions to record. Only the gate makes one.
+struct GatedTransaction {
+    private let gate: Gate
+    let principal: Principal
+    let records: any RecordTransaction
+    /// The operation's time, read once from the injected clock.
+    let time: Date
+    /// The operation's unwrapped keys, wiped when it ends.
+    let keys: OperationKeys
+    /// Action-level decisions made before the transaction; each is recorded unless a decision
+    /// about a named patron answers the same question.
+    private var actionLevel: [RecordedDecision]
+    private var answered: [Bool]
+    private var decided: [RecordedDecision] = []
+
+    /// Keys written to the key store during this transaction, removed if it does not commit.
+    let written: WrittenKeys
+
+    init(
+        gate: Gate, principal: Principal, records: any RecordTransaction, time: Date, actionLevel: [RecordedDecision],
+        written: WrittenKeys = WrittenKeys()
+    ) throws(VaultError) {
+        self.written = written
+        keys = try OperationKeys(ring: gate.ring, pool: gate.slots)
+        self.gate = gate
+        self.principal = principal
+        self.records = records
+        self.time = time
+        self.actionLevel = actionLevel
+        answered = Array(repeating: false, count: actionLevel.count)
+    }
+
+    var ring: KeyRing { gate.ring }
+    var storage: VaultStorage { gate.storage }
+    var defaultTrail: AuditTrail { gate.trail }
+
+    /// Decides a request about a patron found by a lookup, and records it. Throws a denial,
+    /// which the gate records and returns after the commit.
+    mutating func authorize(_ request: AccessRequest) throws {
+        let decision = gate.decide(principal, request, time: time)
+        decided.append(decision)
+        for (index, earlier) in actionLevel.enumerated() where earlier.request.action == request.action && earlier.request.resource == request.resource {
+            answered[index] = true
+        }
+        guard decision.decision.isPermitted else { throw AccessDenial(error: Gate.denial(decision.decision)) }
+    }
+
+    /// Decides every action-level request again, now about the patron a lookup found.
+    mutating func authorize(about patron: PatronPseudonym) throws {
+        for earlier in actionLevel {
+            var request = earlier.request
+            request.patron = patron
+            try authorize(request)
+        }
+    }
+
+    /// Names the patron on action-level decisions that no lookup answered (a refusal), so the
+    /// entry is recorded against them.
+    mutating func attribute(to patron: PatronPseudonym) {
+        for index in actionLevel.indices where actionLevel[index].request.patron == nil {
+            var request = actionLevel[index].request
+            request.patron = patron
+            actionLevel[index] = RecordedDecision(request: request, decision: actionLevel[index].decision)
+        }
+    }
+
+    /// Appends every decision of the operation to the audit trail. With `required`, a failed
+    /// append fails the operation; otherwise the entry is attempted in a savepoint and dropped.
+    mutating func recordAll(required: Bool) throws {
+        let drafts = (decided + actionLevel.indices.filter { !answered[$0] }.map { actionLevel[$0] }).map {
+            gate.draft($0, principal: principal, time: time)
+        }
+        let records = records
+        let trail = gate.trail
+        if required {
+            do {
+                for draft in drafts { try records.appendAudit(draft, to: trail) }
+            } catch {
+                throw VaultError(.auditFailure, "the audit trail could not record this access, so nothing was done (verify the audit trail)")
+            }
+        } else {
+            _ = try? records.undoable { for draft in drafts { try records.appendAudit(draft, to: trail) } }
+        }
+        decided.removeAll()
+        answered = Array(repeating: true, count: actionLevel.count)
+    }
+
+    /// Opens records of one patron: one read of the key store, then one unwrap and one open each.
+    func openRecords(_ sealed: [SealedRecord], of patron: PatronPseudonym) throws -> [[UInt8]] {
+        try keys.open(sealed, of: patron, from: storage.keys)
+    }
+
+    /// Writes new keys, patrons and records under the two-file rule.
+    func store(patrons: [NewPatronRow] = [], records new: [NewRecord], keys batch: KeyBatch) throws {
+        try storage.store(patrons: patrons, records: new, keys: batch, in: records, noting: written)
+    }
+}
+
+/// A transaction for sign-in: reads a card's registration to check a PIN, counts attempts.
+struct SignInTransaction {
+    let records: any RecordTransaction
+    let storage: VaultStorage
+    let keys: OperationKeys
+
+    func openRecords(_ sealed: [SealedRecord], of patron: PatronPseudonym) throws -> [[UInt8]] {
+        try keys.open(sealed, of: patron, from: storage.keys)
+    }
+}

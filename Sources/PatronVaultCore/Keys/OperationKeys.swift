@@ -1,0 +1,100 @@
+import PatronVaultCrypto
+
+/// The unwrapped keys of one operation: at most one patron key and one record key, in guarded
+/// memory taken from the pool and wiped when the operation ends. Sealing, opening and resealing
+/// are its methods, and each checks which patron and record are loaded: nothing uses "whatever
+/// key is in the slot".
+final class OperationKeys {
+    private let ring: KeyRing
+    private let pool: KeySlotPool
+    private let slots: KeySlotPair
+    private(set) var patron: PatronPseudonym?
+    private var record: RecordID?
+
+    init(ring: KeyRing, pool: KeySlotPool) throws(VaultError) {
+        self.ring = ring
+        self.pool = pool
+        slots = try pool.take()
+    }
+
+    deinit {
+        pool.give(slots)
+    }
+
+    /// Unwraps a stored patron key. A missing or altered key is an integrity failure, never a
+    /// silent empty answer.
+    func load(patron: PatronPseudonym, wrapped: (kekVersion: Int64, wrapped: [UInt8])?) throws(VaultError) {
+        forget()
+        guard let wrapped else { throw .integrity }
+        do {
+            try ring.kek.unwrap(
+                wrapped.wrapped, authenticating: RecordAssociatedData.patronKey(patron: patron, kekVersion: wrapped.kekVersion), into: slots.patron)
+        } catch {
+            throw .integrity
+        }
+        self.patron = patron
+    }
+
+    /// A new random patron key, loaded, and its wrapped form for the key store.
+    func newPatronKey(_ patron: PatronPseudonym) -> (patron: PatronPseudonym, kekVersion: Int64, wrapped: [UInt8]) {
+        forget()
+        slots.patron.randomize()
+        self.patron = patron
+        let wrapped = ring.kek.wrap(slots.patron, authenticating: RecordAssociatedData.patronKey(patron: patron, kekVersion: ring.kekVersion))
+        return (patron, ring.kekVersion, wrapped)
+    }
+
+    /// Seals a new record of the loaded patron under a fresh random record key, returning the
+    /// box and the record key wrapped by the patron key.
+    func sealNew(_ plaintext: [UInt8], kind: RecordKind, id: RecordID) throws(VaultError) -> (sealed: [UInt8], wrappedKey: [UInt8]) {
+        let patron = try loadedPatron()
+        slots.record.randomize()
+        record = id
+        let wrappedKey = slots.patron.wrap(slots.record, authenticating: RecordAssociatedData.recordKey(id: id, patron: patron))
+        let sealed = XChaCha20Poly1305.seal(plaintext, using: slots.record, authenticating: RecordAssociatedData.bytes(kind: kind, id: id, patron: patron))
+        return (sealed, wrappedKey)
+    }
+
+    /// Opens a record of the loaded patron. Any mismatch (altered bytes, a box moved to another
+    /// row or patron, a missing key) is an integrity failure.
+    func open(_ sealed: SealedRecord, wrappedKey: [UInt8]?) throws(VaultError) -> [UInt8] {
+        let patron = try loadedPatron()
+        record = nil
+        guard let wrappedKey else { throw .integrity }
+        do {
+            try slots.patron.unwrap(wrappedKey, authenticating: RecordAssociatedData.recordKey(id: sealed.id, patron: patron), into: slots.record)
+            let plaintext = try XChaCha20Poly1305.open(
+                sealed.sealed, using: slots.record, authenticating: RecordAssociatedData.bytes(kind: sealed.kind, id: sealed.id, patron: patron))
+            record = sealed.id
+            return plaintext
+        } catch {
+            throw .integrity
+        }
+    }
+
+    /// Opens records of one patron: one read of the key store, then one unwrap and one open each.
+    func open(_ sealed: [SealedRecord], of patron: PatronPseudonym, from store: any KeyStore) throws -> [[UInt8]] {
+        let wrapped = try store.wrappedKeys(patron: patron, records: sealed.map(\.id))
+        try load(patron: patron, wrapped: wrapped.patronKey)
+        return try sealed.map { record throws(VaultError) in try open(record, wrappedKey: wrapped.recordKeys[record.id]) }
+    }
+
+    /// Reseals the record opened last, with a fresh nonce; refuses any other record.
+    func reseal(_ plaintext: [UInt8], kind: RecordKind, id: RecordID) throws(VaultError) -> [UInt8] {
+        let patron = try loadedPatron()
+        guard record == id else { throw VaultError(.storageFailure, "a record was resealed without being opened first") }
+        return XChaCha20Poly1305.seal(plaintext, using: slots.record, authenticating: RecordAssociatedData.bytes(kind: kind, id: id, patron: patron))
+    }
+
+    private func loadedPatron() throws(VaultError) -> PatronPseudonym {
+        guard let patron else { throw VaultError(.storageFailure, "a record was sealed without its patron's key") }
+        return patron
+    }
+
+    private func forget() {
+        patron = nil
+        record = nil
+        slots.patron.wipe()
+        slots.record.wipe()
+    }
+}

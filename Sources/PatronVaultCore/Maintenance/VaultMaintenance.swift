@@ -1,0 +1,45 @@
+import Foundation
+import ServiceLifecycle
+
+/// The upkeep a long-lived process runs on a timer and a CLI command runs once at its end:
+/// finish queued shreds (a shred a reader delayed must not wait for the next destroying
+/// return), purge journal residue from both stores, and fold the journals into the main files.
+public struct VaultMaintenance: Service {
+    let storage: VaultStorage
+    /// Time between passes when run as a service.
+    public var interval: Duration
+
+    init(storage: VaultStorage, interval: Duration = .seconds(60)) {
+        self.storage = storage
+        self.interval = interval
+    }
+
+    /// What one pass achieved.
+    public struct Pass: Sendable, Equatable {
+        /// Every queued shred is complete, its key's residue included.
+        public let shredsComplete: Bool
+        /// The record store's journal was emptied (no reader held it).
+        public let residuePurged: Bool
+    }
+
+    /// One pass; failures are reported in the result and retried on the next pass, never thrown,
+    /// since the operations that queued the work have already committed.
+    @discardableResult
+    public func runOnce() async -> Pass {
+        let shreds = (try? await storage.finishShreds()) ?? false
+        let purged = (try? await storage.records.purgeResidue()) ?? false
+        try? await storage.keys.checkpoint()
+        return Pass(shredsComplete: shreds, residuePurged: purged)
+    }
+
+    /// Runs a pass every `interval` until the service group shuts down, then one last pass.
+    public func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                await runOnce()
+                try await Task.sleep(for: interval)
+            }
+        }
+        await runOnce()
+    }
+}

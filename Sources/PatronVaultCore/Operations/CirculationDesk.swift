@@ -1,0 +1,170 @@
+import Foundation
+import PatronVaultCrypto
+
+/// What staff do at a circulation desk: register and look patrons up for a stated purpose, change
+/// their details, reset a PIN for account help, lend and take back items. Every call passes the
+/// gate first; reading history is refused by the shipped rules.
+public struct CirculationDesk: Sendable {
+    let gate: Gate
+    let configuration: VaultConfiguration
+    let derivations: KeyDerivationQueue
+
+    /// Registers a patron: a random pseudonym and a random patron key, the registration sealed
+    /// under its own record key, and blind indexes for card, email and name. History defaults
+    /// to `discard` (ALA: history is opt-in). The PIN is hashed with Argon2id inside the sealed
+    /// registration, so a stolen database cannot be brute-forced offline.
+    public func registerPatron(_ form: PatronRegistration, pin: [UInt8]?, by principal: Principal) async throws(VaultError) {
+        var registration = try PatronRegistration.validated(form)
+        if let pin {
+            registration.pinHash = try await derivations.hashPIN(try FieldRules.pin(pin), limits: configuration.pinLimits)
+        }
+        let ring = gate.ring
+        let form = registration
+        try await gate.write(principal, [AccessRequest(.patronRegister, .registration)]) { tx in
+            var registration = form
+            registration.registeredOn = CalendarDay(tx.time)
+            let cardIndex = ring.card.index(of: registration.cardBarcode)
+            if try tx.records.patron(cardIndex: cardIndex) != nil {
+                throw VaultError(.alreadyExists, "a patron with that card barcode is already registered")
+            }
+            let patron = PatronPseudonym.random()
+            try tx.authorize(about: patron)
+            let id = RecordID.random()
+            let patronKey = tx.keys.newPatronKey(patron)
+            let (sealed, wrappedKey) = try tx.keys.sealNew(registration.encoded(), kind: .registration, id: id)
+            try tx.store(
+                patrons: [registration.row(pseudonym: patron, registrationID: id, ring: ring)],
+                records: [NewRecord(
+                    patron: patron, id: id, kind: .registration, state: .open, itemIndex: nil, openedDay: registration.registeredOn, dueDay: nil,
+                    closedDay: nil, sealed: sealed)],
+                keys: KeyBatch(patronKeys: [patronKey], recordKeys: [(patron, id, wrappedKey)]))
+        }
+    }
+
+    /// The desk view of a patron: registration and open loans, for a stated purpose that the
+    /// gate checks and the audit trail keeps. Reading history is never part of it.
+    public func patronProfile(card: String, purpose: String?, by principal: Principal) async throws(VaultError) -> PatronProfile {
+        let card = try FieldRules.barcode(card, field: "card barcode")
+        let purpose = try FieldRules.optionalText(purpose, field: "purpose")
+        let ring = gate.ring
+        let requests = [
+            AccessRequest(.patronRead, .registration, state: .open, purpose: purpose),
+            AccessRequest(.loanReadOpen, .loan, state: .open, purpose: purpose),
+        ]
+        return try await gate.write(principal, requests, subject: .card(card)) { tx in
+            let patron = try tx.patron(card: card, keys: ring)
+            try tx.authorize(about: patron.pseudonym)
+            return try tx.profile(of: patron)
+        }
+    }
+
+    /// Finds patrons by exact email or by name (case, accents and spacing ignored) through blind
+    /// indexes; the stored index reveals neither.
+    public func findPatrons(email: String? = nil, name: String? = nil, purpose: String?, by principal: Principal) async throws(VaultError) -> [PatronMatch] {
+        let purpose = try FieldRules.optionalText(purpose, field: "purpose")
+        let search: PatronSearch
+        switch (email, name) {
+        case (let email?, nil): search = .email(gate.ring.email.index(of: try FieldRules.email(email)))
+        case (nil, let name?): search = .name(gate.ring.name.index(of: FieldRules.normalizedName(try FieldRules.text(name, field: "name"))))
+        default: throw VaultError.invalid("search by exactly one of email or name")
+        }
+        return try await gate.write(principal, [AccessRequest(.patronFind, .registration, purpose: purpose)]) { tx in
+            let rows: [PatronRow]
+            switch search {
+            case .email(let index): rows = try tx.records.patrons(emailIndex: index)
+            case .name(let index): rows = try tx.records.patrons(nameIndex: index)
+            }
+            var matches: [PatronMatch] = []
+            for patron in rows {
+                try tx.authorize(about: patron.pseudonym)
+                let registration = try tx.registration(of: patron)
+                matches.append(PatronMatch(cardBarcode: registration.cardBarcode, fullName: registration.fullName))
+            }
+            return matches.sorted { ($0.fullName, $0.cardBarcode) < ($1.fullName, $1.cardBarcode) }
+        }
+    }
+
+    /// Changes registration fields; the record is resealed under its own key and the blind
+    /// indexes follow the new values. Nothing is returned: an update is not a lookup, and a
+    /// lookup needs a stated purpose.
+    public func updatePatron(card: String, with update: PatronUpdate, by principal: Principal) async throws(VaultError) {
+        let card = try FieldRules.barcode(card, field: "card barcode")
+        guard !update.isEmpty else { throw VaultError.invalid("nothing to update; name at least one field") }
+        let ring = gate.ring
+        try await gate.write(principal, [AccessRequest(.patronUpdate, .registration)], subject: .card(card)) { tx in
+            let patron = try tx.patron(card: card, keys: ring)
+            try tx.authorize(about: patron.pseudonym)
+            let registration = try PatronRegistration.validated(try tx.registration(of: patron).applying(update))
+            try tx.records.replaceSealed(
+                id: patron.registrationID, patron: patron.pseudonym,
+                sealed: try tx.keys.reseal(registration.encoded(), kind: .registration, id: patron.registrationID))
+            try tx.records.updateIndexes(
+                of: patron.pseudonym, emailIndex: ring.email.index(of: registration.email),
+                nameIndex: ring.name.index(of: FieldRules.normalizedName(registration.fullName)), expires: registration.cardExpiry)
+        }
+    }
+
+    /// Sets a new PIN at the desk (an imported patron has none; a patron forgot theirs) and
+    /// clears any lockout. Whoever sets a PIN can sign in as the patron, so this is its own
+    /// action, allowed by the shipped rules only for account help, recorded against the patron
+    /// and shown to them in `myAccesses`.
+    public func resetPIN(card: String, pin: [UInt8], purpose: String?, by principal: Principal) async throws(VaultError) {
+        let card = try FieldRules.barcode(card, field: "card barcode")
+        let purpose = try FieldRules.optionalText(purpose, field: "purpose")
+        let pinHash = try await derivations.hashPIN(try FieldRules.pin(pin), limits: configuration.pinLimits)
+        let ring = gate.ring
+        try await gate.write(principal, [AccessRequest(.patronResetPIN, .registration, purpose: purpose)], subject: .card(card)) { tx in
+            let patron = try tx.patron(card: card, keys: ring)
+            try tx.authorize(about: patron.pseudonym)
+            try tx.replacePINHash(of: patron, with: pinHash)
+            try tx.records.clearPINAttempts(patron: patron.pseudonym)
+        }
+    }
+
+    /// A staff request for a patron's reading history. The shipped policy forbids it to every
+    /// staff role unless an approved legal order covers it; it exists so that such a request is
+    /// decided, refused with its reason, and recorded like any other.
+    public func patronHistory(card: String, purpose: String?, by principal: Principal) async throws(VaultError) -> [Loan] {
+        let card = try FieldRules.barcode(card, field: "card barcode")
+        let purpose = try FieldRules.optionalText(purpose, field: "purpose")
+        let ring = gate.ring
+        return try await gate.write(principal, [AccessRequest(.historyRead, .history, state: .closed, purpose: purpose)], subject: .card(card)) { tx in
+            let patron = try tx.patron(card: card, keys: ring)
+            try tx.authorize(about: patron.pseudonym)
+            return try tx.history(of: patron)
+        }
+    }
+
+    /// The anonymous circulation statistics: no patron link survives in them.
+    public func statistics(by principal: Principal) async throws(VaultError) -> [CirculationStatistic] {
+        try await gate.read(principal, [AccessRequest(.statsRead, .statistics)]) { reader in try reader.statistics() }
+    }
+}
+
+/// Which blind index a staff search uses.
+private enum PatronSearch: Sendable {
+    case email([UInt8])
+    case name([UInt8])
+}
+
+extension GatedTransaction {
+    /// Replaces the PIN hash sealed in a patron's registration.
+    func replacePINHash(of patron: PatronRow, with pinHash: String) throws {
+        var registration = try registration(of: patron)
+        registration.pinHash = pinHash
+        try records.replaceSealed(
+            id: patron.registrationID, patron: patron.pseudonym,
+            sealed: try keys.reseal(registration.encoded(), kind: .registration, id: patron.registrationID))
+    }
+}
+
+extension KeyDerivationQueue {
+    /// Hashes a PIN with Argon2id off the cooperative pool.
+    func hashPIN(_ pin: [UInt8], limits: Argon2Limits) async throws(VaultError) -> String {
+        do {
+            return try await run { try Argon2id.hash(pin, limits: limits) }
+        } catch {
+            throw VaultError.storage("the PIN could not be hashed (not enough memory for Argon2id)")
+        }
+    }
+}

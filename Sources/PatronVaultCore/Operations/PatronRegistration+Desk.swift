@@ -1,0 +1,37 @@
+/// Checking, changing and indexing a registration at the desk.
+extension PatronRegistration {
+    /// Normalises and checks every field; errors name the field, never its value.
+    static func validated(_ form: PatronRegistration) throws(VaultError) -> PatronRegistration {
+        var registration = form
+        registration.cardBarcode = try FieldRules.barcode(form.cardBarcode, field: "card barcode")
+        registration.fullName = try FieldRules.text(form.fullName, field: "name", maxLength: 256)
+        registration.email = try FieldRules.email(form.email)
+        registration.phone = try FieldRules.optionalText(form.phone, field: "phone")
+        registration.postalAddress = try FieldRules.optionalText(form.postalAddress, field: "address")
+        registration.homeBranch = try FieldRules.optionalText(form.homeBranch, field: "branch")
+        registration.category = try FieldRules.optionalText(form.category, field: "category")
+        return registration
+    }
+
+    /// The registration with the fields an update names replaced.
+    func applying(_ update: PatronUpdate) -> PatronRegistration {
+        var registration = self
+        if let value = update.fullName { registration.fullName = value }
+        if let value = update.email { registration.email = value }
+        if let value = update.phone { registration.phone = value }
+        if let value = update.postalAddress { registration.postalAddress = value }
+        if let value = update.birthDate { registration.birthDate = value }
+        if let value = update.homeBranch { registration.homeBranch = value }
+        if let value = update.category { registration.category = value }
+        if let value = update.cardExpiry { registration.cardExpiry = value }
+        return registration
+    }
+
+    /// The patron row: blind indexes of card, email and normalised name, nothing in the clear.
+    func row(pseudonym: PatronPseudonym, registrationID: RecordID, ring: KeyRing) -> NewPatronRow {
+        NewPatronRow(
+            pseudonym: pseudonym, cardIndex: ring.card.index(of: cardBarcode), emailIndex: ring.email.index(of: email),
+            nameIndex: ring.name.index(of: FieldRules.normalizedName(fullName)), historyKeep: history == .keep, registrationID: registrationID,
+            registeredDay: registeredOn, expiresDay: cardExpiry)
+    }
+}

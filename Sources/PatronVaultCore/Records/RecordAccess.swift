@@ -1,0 +1,32 @@
+import Foundation
+
+/// One access to a patron's record as the patron sees it: who, when, why, and whether it was
+/// allowed. The view no library system offers its patrons today.
+public struct RecordAccess: Sendable, Equatable {
+    public let time: Date
+    public let staffName: String?
+    public let staffID: String
+    public let role: String
+    public let action: String
+    public let purpose: String?
+    public let permitted: Bool
+}
+
+/// The shape front ends show a patron: the time as an ISO 8601 string, `staff` only while the
+/// account's name is known, `purpose` only when one was stated.
+extension RecordAccess: Encodable {
+    private enum CodingKeys: String, CodingKey {
+        case time, staff, staffID, role, action, purpose, permitted
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(time.formatted(.iso8601), forKey: .time)
+        try container.encodeIfPresent(staffName, forKey: .staff)
+        try container.encode(staffID, forKey: .staffID)
+        try container.encode(role, forKey: .role)
+        try container.encode(action, forKey: .action)
+        try container.encodeIfPresent(purpose, forKey: .purpose)
+        try container.encode(permitted, forKey: .permitted)
+    }
+}

@@ -1,0 +1,31 @@
+/// Where every wrapped key lives (`keys.db` in the embedded SQLite default), apart from the
+/// records, so a backup of records alone can never be opened once a key is destroyed.
+///
+/// The synchronous calls run inside a record transaction, on the record store's thread; the
+/// async ones run on their own.
+protocol KeyStore: Sendable {
+    /// The patron's wrapped key and the wrapped keys of the given records, in one read.
+    func wrappedKeys(patron: PatronPseudonym, records: [RecordID]) throws -> WrappedKeys
+
+    /// Commits wrapped keys (before the records that need them are written).
+    func insert(_ batch: KeyBatch) throws
+
+    /// Removes keys stored for records whose own write then failed.
+    func remove(_ batch: KeyBatch)
+
+    /// Destroys the keys of removed records, then the residue: no copy of a destroyed key may
+    /// stay in a journal. Returns false when a reader kept the residue alive.
+    func shred(_ shreds: [PendingShred]) async throws -> Bool
+
+    /// Key metadata (source, salt, KEK version, check value) by name.
+    func metadata() async throws -> [String: [UInt8]]
+
+    /// The system keys (blind-index root, audit keys), wrapped under the master key.
+    func systemKeys() async throws -> [(name: String, kekVersion: Int64, wrapped: [UInt8])]
+
+    /// Writes the metadata and wrapped system keys of a new vault.
+    func create(metadata: [String: [UInt8]], systemKeys: [(name: String, kekVersion: Int64, wrapped: [UInt8])]) async throws
+
+    func checkpoint() async throws
+    func close() async throws
+}

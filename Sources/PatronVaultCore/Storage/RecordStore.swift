@@ -1,0 +1,88 @@
+import Foundation
+import PatronVaultAudit
+
+/// Where sealed records, blind indexes, staff accounts and the audit trail live (`vault.db` in
+/// the embedded SQLite default). Its entry points are async so a server's request handlers can
+/// wait on the store without holding a thread; a transaction body is synchronous and runs on the
+/// store's own thread, off the cooperative pool.
+///
+/// Only the gate holds a `GatePass`, so only the gate can open a transaction that reads or
+/// changes patron data: every such transaction starts with a recorded policy decision.
+protocol RecordStore: Sendable {
+    /// One immediate write transaction: everything in it commits together or not at all.
+    func write<T: Sendable>(_ pass: GatePass, _ body: @escaping @Sendable (any RecordTransaction) throws -> T) async throws -> T
+
+    /// A read-only snapshot on a reader connection, so a long read (an audit verification) never
+    /// holds up writers.
+    func read<T: Sendable>(_ pass: GatePass, _ body: @escaping @Sendable (any RecordReader) throws -> T) async throws -> T
+
+    /// Records removed whose keys are still to be destroyed.
+    func pendingShreds() async throws -> [PendingShred]
+
+    /// Forgets shreds whose keys are gone, residue included.
+    func clearShreds(_ done: [PendingShred]) async throws
+
+    /// Rewrites the store so no copy of deleted rows stays in a journal (the SQLite WAL);
+    /// returns false when a reader kept it alive, to be retried later.
+    func purgeResidue() async throws -> Bool
+
+    /// Folds the journal into the main file without waiting for readers.
+    func checkpoint() async throws
+
+    /// Closes every connection; later calls fail.
+    func close() async throws
+}
+
+/// What an operation may read inside a transaction.
+protocol RecordReader {
+    func patron(cardIndex: [UInt8]) throws -> PatronRow?
+    func patron(pseudonym: PatronPseudonym) throws -> PatronRow?
+    func patrons(emailIndex: [UInt8]) throws -> [PatronRow]
+    func patrons(nameIndex: [UInt8]) throws -> [PatronRow]
+
+    func record(id: RecordID, patron: PatronPseudonym) throws -> SealedRecord?
+    func records(patron: PatronPseudonym, kind: RecordKind, state: RecordState) throws -> [SealedRecord]
+    func openLoan(itemIndex: [UInt8]) throws -> OpenLoanRow?
+
+    func pinAttempt(patron: PatronPseudonym) throws -> PINAttempt?
+
+    func staff(tokenHash: [UInt8]) throws -> StaffAccount?
+    func staff(named name: String) throws -> StaffAccount?
+    func allStaff() throws -> [StaffAccount]
+
+    func statistics() throws -> [CirculationStatistic]
+
+    func auditEntries(_ query: AuditQuery) throws -> [AuditEntry]
+    func auditPatrons(touchedBy principalID: String, since: Date?, until: Date?) throws -> [String]
+    func auditPatrons(keyVersion: Int, since: Date?, until: Date?) throws -> [String]
+    /// Recomputes the whole trail; reads it as a stream, never all at once.
+    func verifyAudit(with verifier: AuditVerifier, against checkpoint: AuditCheckpoint?) throws -> AuditVerification
+}
+
+/// What an operation may change inside a write transaction. Deleting a record and queueing its
+/// key's shred are one call, so no record leaves without its key being scheduled to go.
+protocol RecordTransaction: RecordReader {
+    func insert(_ patron: NewPatronRow) throws
+    func updateIndexes(of patron: PatronPseudonym, emailIndex: [UInt8], nameIndex: [UInt8], expires: CalendarDay?) throws
+
+    func insert(_ records: [NewRecord]) throws
+    func replaceSealed(id: RecordID, patron: PatronPseudonym, sealed: [UInt8]) throws
+    func closeLoan(id: RecordID, patron: PatronPseudonym, on day: CalendarDay, sealed: [UInt8]) throws
+    func deleteQueueingShred(id: RecordID, patron: PatronPseudonym) throws
+
+    func setPINAttempt(patron: PatronPseudonym, _ attempt: PINAttempt) throws
+    func clearPINAttempts(patron: PatronPseudonym) throws
+
+    func insertStaff(_ account: StaffAccount, tokenHash: [UInt8]) throws
+    func revokeStaff(id: String, at time: Date) throws
+
+    func countReturn(item: String, branch: String, month: String) throws
+
+    /// Appends to the audit trail in this transaction (reads and extends its state).
+    func appendAudit(_ draft: AuditDraft, to trail: AuditTrail) throws
+    func signAuditCheckpoint(_ trail: AuditTrail, at time: Date) throws -> AuditCheckpoint
+
+    /// Runs `body` so that a failure undoes only what it changed; what the transaction did
+    /// before (the gate's audit entries) stays.
+    func undoable<T>(_ body: () throws -> T) throws -> T
+}

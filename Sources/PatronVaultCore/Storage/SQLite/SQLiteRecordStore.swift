@@ -1,0 +1,100 @@
+import Foundation
+import GRDB
+
+/// `vault.db` behind one writer and a pool of readers (WAL), so an audit verification on a
+/// reader never blocks the writes that lookups make.
+struct SQLiteRecordStore: RecordStore {
+    let pool: DatabasePool
+
+    func write<T: Sendable>(_ pass: GatePass, _ body: @escaping @Sendable (any RecordTransaction) throws -> T) async throws -> T {
+        try await SQLiteStorage.translating {
+            try await pool.writeWithoutTransaction { db in
+                var result: T?
+                // IMMEDIATE: another process's writer waits here, never half-way through.
+                try db.inTransaction(.immediate) {
+                    result = try body(SQLiteRecordTransaction(db: db))
+                    return .commit
+                }
+                return result!
+            }
+        }
+    }
+
+    func read<T: Sendable>(_ pass: GatePass, _ body: @escaping @Sendable (any RecordReader) throws -> T) async throws -> T {
+        try await SQLiteStorage.translating {
+            try await pool.read { db in try body(SQLiteRecordTransaction(db: db)) }
+        }
+    }
+
+    func pendingShreds() async throws -> [PendingShred] {
+        try await SQLiteStorage.translating {
+            try await pool.read { db in
+                try Row.fetchAll(db.cachedStatement(sql: "SELECT record_id, patron FROM pending_shred")).map {
+                    PendingShred(record: RecordID(bytes: Array($0["record_id"] as Data)), patron: PatronPseudonym(bytes: Array($0["patron"] as Data)))
+                }
+            }
+        }
+    }
+
+    func clearShreds(_ done: [PendingShred]) async throws {
+        try await SQLiteStorage.translating {
+            try await pool.write { db in
+                let statement = try db.cachedStatement(sql: "DELETE FROM pending_shred WHERE record_id = ?")
+                for shred in done { try statement.execute(arguments: [Data(shred.record.bytes)]) }
+            }
+        }
+    }
+
+    func purgeResidue() async throws -> Bool {
+        try await SQLiteStorage.translating {
+            try await pool.writeWithoutTransaction { db in try SQLiteStorage.truncateWAL(db) }
+        }
+    }
+
+    func checkpoint() async throws {
+        try await pool.passiveCheckpoint()
+    }
+
+    func close() async throws {
+        try await pool.closeTruncatingWAL()
+    }
+}
+
+extension SQLiteStorage {
+    /// Runs a store call and turns any failure into a `VaultError` sentence.
+    static func translating<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch {
+            throw translate(error)
+        }
+    }
+
+    /// Checkpoints and truncates the WAL, so no copy of a deleted row survives there
+    /// (`secure_delete` has already zeroed it in the main file). False when a reader held it.
+    ///
+    /// It does not wait for readers: the connection's busy timeout is set to zero for the call,
+    /// since the writer is held meanwhile and every other request would wait with it. A reader in
+    /// the way leaves the truncation to the next pass.
+    static func truncateWAL(_ db: Database) throws -> Bool {
+        let timeout = try Int.fetchOne(db, sql: "PRAGMA busy_timeout") ?? 0
+        try db.execute(sql: "PRAGMA busy_timeout = 0")
+        defer { try? db.execute(sql: "PRAGMA busy_timeout = \(timeout)") }
+        return try Row.fetchOne(db.cachedStatement(sql: "PRAGMA wal_checkpoint(TRUNCATE)")).map { ($0[0] as Int) == 0 } ?? false
+    }
+}
+
+extension DatabasePool {
+    /// Folds the WAL into the main file without waiting for readers.
+    func passiveCheckpoint() async throws {
+        try await SQLiteStorage.translating {
+            try await writeWithoutTransaction { db in _ = try db.checkpoint(.passive) }
+        }
+    }
+
+    /// Truncates the WAL, then closes: the files left behind are whole on their own.
+    func closeTruncatingWAL() async throws {
+        _ = try? await writeWithoutTransaction { db in try SQLiteStorage.truncateWAL(db) }
+        try close()
+    }
+}

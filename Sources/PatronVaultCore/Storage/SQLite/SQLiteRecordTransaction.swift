@@ -1,0 +1,211 @@
+import Foundation
+import GRDB
+import PatronVaultAudit
+
+/// One transaction (or read snapshot) on `vault.db`, with the statements prepared once per
+/// connection and reused.
+struct SQLiteRecordTransaction: RecordTransaction {
+    let db: Database
+
+    private static let patronColumns = "pseudonym, registration_id, history_keep"
+
+    private static func patronRow(_ row: Row) -> PatronRow {
+        PatronRow(
+            pseudonym: PatronPseudonym(bytes: Array(row["pseudonym"] as Data)),
+            registrationID: RecordID(bytes: Array(row["registration_id"] as Data)),
+            historyKeep: row["history_keep"] as Bool)
+    }
+
+    private static func sealedRecord(_ row: Row) -> SealedRecord {
+        SealedRecord(
+            id: RecordID(bytes: Array(row["id"] as Data)), kind: RecordKind(rawValue: row["kind"]) ?? .loan, sealed: Array(row["sealed"] as Data))
+    }
+
+    private static func staffAccount(_ row: Row) -> StaffAccount {
+        StaffAccount(
+            id: row["id"], name: row["name"], role: StaffRole(rawValue: row["role"]) ?? .staff,
+            createdAt: date(millis: row["created_at"]), revokedAt: (row["revoked_at"] as Int64?).map(date(millis:)))
+    }
+
+    static func millis(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded(.down)) }
+    static func date(millis: Int64) -> Date { Date(timeIntervalSince1970: Double(millis) / 1000) }
+
+    // MARK: Patrons
+
+    func patron(cardIndex: [UInt8]) throws -> PatronRow? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Self.patronColumns) FROM patron WHERE card_index = ?"), arguments: [Data(cardIndex)])
+            .map(Self.patronRow)
+    }
+
+    func patron(pseudonym: PatronPseudonym) throws -> PatronRow? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Self.patronColumns) FROM patron WHERE pseudonym = ?"), arguments: [Data(pseudonym.bytes)])
+            .map(Self.patronRow)
+    }
+
+    func patrons(emailIndex: [UInt8]) throws -> [PatronRow] {
+        try Row.fetchAll(db.cachedStatement(sql: "SELECT \(Self.patronColumns) FROM patron WHERE email_index = ?"), arguments: [Data(emailIndex)])
+            .map(Self.patronRow)
+    }
+
+    func patrons(nameIndex: [UInt8]) throws -> [PatronRow] {
+        try Row.fetchAll(db.cachedStatement(sql: "SELECT \(Self.patronColumns) FROM patron WHERE name_index = ?"), arguments: [Data(nameIndex)])
+            .map(Self.patronRow)
+    }
+
+    func insert(_ patron: NewPatronRow) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO patron(pseudonym, card_index, email_index, name_index, history_keep, registration_id, registered_day, expires_day)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [
+                Data(patron.pseudonym.bytes), Data(patron.cardIndex), Data(patron.emailIndex), Data(patron.nameIndex), patron.historyKeep,
+                Data(patron.registrationID.bytes), patron.registeredDay.daysSinceEpoch, patron.expiresDay?.daysSinceEpoch,
+            ])
+    }
+
+    func updateIndexes(of patron: PatronPseudonym, emailIndex: [UInt8], nameIndex: [UInt8], expires: CalendarDay?) throws {
+        try db.cachedStatement(sql: "UPDATE patron SET email_index = ?, name_index = ?, expires_day = ? WHERE pseudonym = ?")
+            .execute(arguments: [Data(emailIndex), Data(nameIndex), expires?.daysSinceEpoch, Data(patron.bytes)])
+    }
+
+    // MARK: Records
+
+    func record(id: RecordID, patron: PatronPseudonym) throws -> SealedRecord? {
+        try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT id, kind, sealed FROM record WHERE patron = ? AND id = ?"), arguments: [Data(patron.bytes), Data(id.bytes)]
+        ).map(Self.sealedRecord)
+    }
+
+    func records(patron: PatronPseudonym, kind: RecordKind, state: RecordState) throws -> [SealedRecord] {
+        try Row.fetchAll(
+            db.cachedStatement(sql: "SELECT id, kind, sealed FROM record WHERE patron = ? AND kind = ? AND state = ?"),
+            arguments: [Data(patron.bytes), kind.rawValue, state.rawValue]
+        ).map(Self.sealedRecord)
+    }
+
+    func openLoan(itemIndex: [UInt8]) throws -> OpenLoanRow? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT id, kind, sealed, patron FROM record WHERE item_index = ?"), arguments: [Data(itemIndex)])
+            .map { OpenLoanRow(record: Self.sealedRecord($0), patron: PatronPseudonym(bytes: Array($0["patron"] as Data))) }
+    }
+
+    func insert(_ records: [NewRecord]) throws {
+        let statement = try db.cachedStatement(sql: """
+            INSERT INTO record(patron, id, kind, state, item_index, opened_day, due_day, closed_day, sealed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        for record in records {
+            try statement.execute(arguments: [
+                Data(record.patron.bytes), Data(record.id.bytes), record.kind.rawValue, record.state.rawValue, record.itemIndex.map { Data($0) },
+                record.openedDay.daysSinceEpoch, record.dueDay?.daysSinceEpoch, record.closedDay?.daysSinceEpoch, Data(record.sealed),
+            ])
+        }
+    }
+
+    func replaceSealed(id: RecordID, patron: PatronPseudonym, sealed: [UInt8]) throws {
+        try db.cachedStatement(sql: "UPDATE record SET sealed = ? WHERE patron = ? AND id = ?")
+            .execute(arguments: [Data(sealed), Data(patron.bytes), Data(id.bytes)])
+    }
+
+    func closeLoan(id: RecordID, patron: PatronPseudonym, on day: CalendarDay, sealed: [UInt8]) throws {
+        try db.cachedStatement(sql: "UPDATE record SET state = 1, item_index = NULL, closed_day = ?, sealed = ? WHERE patron = ? AND id = ?")
+            .execute(arguments: [day.daysSinceEpoch, Data(sealed), Data(patron.bytes), Data(id.bytes)])
+    }
+
+    func deleteQueueingShred(id: RecordID, patron: PatronPseudonym) throws {
+        try db.cachedStatement(sql: "DELETE FROM record WHERE patron = ? AND id = ?").execute(arguments: [Data(patron.bytes), Data(id.bytes)])
+        try db.cachedStatement(sql: "INSERT INTO pending_shred(record_id, patron) VALUES (?, ?)").execute(arguments: [Data(id.bytes), Data(patron.bytes)])
+    }
+
+    // MARK: PIN attempts
+
+    func pinAttempt(patron: PatronPseudonym) throws -> PINAttempt? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT failures, locked_until FROM pin_attempt WHERE pseudonym = ?"), arguments: [Data(patron.bytes)])
+            .map { PINAttempt(failures: $0["failures"], lockedUntil: ($0["locked_until"] as Int64?).map(Self.date(millis:))) }
+    }
+
+    func setPINAttempt(patron: PatronPseudonym, _ attempt: PINAttempt) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO pin_attempt(pseudonym, failures, locked_until) VALUES (?, ?, ?)
+            ON CONFLICT(pseudonym) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until
+            """).execute(arguments: [Data(patron.bytes), attempt.failures, attempt.lockedUntil.map(Self.millis)])
+    }
+
+    func clearPINAttempts(patron: PatronPseudonym) throws {
+        try db.cachedStatement(sql: "DELETE FROM pin_attempt WHERE pseudonym = ?").execute(arguments: [Data(patron.bytes)])
+    }
+
+    // MARK: Staff
+
+    func staff(tokenHash: [UInt8]) throws -> StaffAccount? {
+        try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT id, name, role, created_at, revoked_at FROM staff WHERE token_hash = ?"), arguments: [Data(tokenHash)]
+        ).map(Self.staffAccount)
+    }
+
+    func staff(named name: String) throws -> StaffAccount? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT id, name, role, created_at, revoked_at FROM staff WHERE name = ?"), arguments: [name])
+            .map(Self.staffAccount)
+    }
+
+    func allStaff() throws -> [StaffAccount] {
+        try Row.fetchAll(db.cachedStatement(sql: "SELECT id, name, role, created_at, revoked_at FROM staff ORDER BY name")).map(Self.staffAccount)
+    }
+
+    func insertStaff(_ account: StaffAccount, tokenHash: [UInt8]) throws {
+        try db.execute(
+            sql: "INSERT INTO staff(id, name, role, token_hash, created_at) VALUES (?, ?, ?, ?, ?)",
+            arguments: [account.id, account.name, account.role.rawValue, Data(tokenHash), Self.millis(account.createdAt)])
+    }
+
+    func revokeStaff(id: String, at time: Date) throws {
+        try db.execute(sql: "UPDATE staff SET revoked_at = ? WHERE id = ?", arguments: [Self.millis(time), id])
+    }
+
+    // MARK: Statistics
+
+    func countReturn(item: String, branch: String, month: String) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO circulation_stat(item_barcode, branch, month, returns) VALUES (?, ?, ?, 1)
+            ON CONFLICT(item_barcode, branch, month) DO UPDATE SET returns = returns + 1
+            """).execute(arguments: [item, branch, month])
+    }
+
+    func statistics() throws -> [CirculationStatistic] {
+        try Row.fetchAll(db.cachedStatement(sql: "SELECT item_barcode, branch, month, returns FROM circulation_stat ORDER BY month, branch, item_barcode")).map {
+            CirculationStatistic(itemBarcode: $0["item_barcode"], branch: $0["branch"], month: $0["month"], returns: $0["returns"])
+        }
+    }
+
+    // MARK: Audit trail
+
+    func appendAudit(_ draft: AuditDraft, to trail: AuditTrail) throws {
+        try trail.append(draft, in: db)
+    }
+
+    func signAuditCheckpoint(_ trail: AuditTrail, at time: Date) throws -> AuditCheckpoint {
+        try trail.checkpoint(at: time, in: db)
+    }
+
+    func auditEntries(_ query: AuditQuery) throws -> [AuditEntry] {
+        try query.entries(in: db)
+    }
+
+    func auditPatrons(touchedBy principalID: String, since: Date?, until: Date?) throws -> [String] {
+        try AuditExposure.patrons(touchedBy: principalID, since: since, until: until, in: db)
+    }
+
+    func auditPatrons(keyVersion: Int, since: Date?, until: Date?) throws -> [String] {
+        try AuditExposure.patrons(keyVersion: keyVersion, since: since, until: until, in: db)
+    }
+
+    func verifyAudit(with verifier: AuditVerifier, against checkpoint: AuditCheckpoint?) throws -> AuditVerification {
+        try verifier.verify(db, against: checkpoint)
+    }
+
+    func undoable<T>(_ body: () throws -> T) throws -> T {
+        var result: T?
+        try db.inSavepoint {
+            result = try body()
+            return .commit
+        }
+        return result!
+    }
+}

@@ -1,0 +1,173 @@
+import Foundation
+import PatronVaultCrypto
+import PatronVaultPolicy
+
+/// An open vault: a thin handle over the rooms people use (the circulation desk, patron
+/// self-service, staff administration, oversight), all of which reach patron data only through
+/// the gate. Front ends never see keys, SQL or storage.
+public final class Vault: Sendable {
+    /// The file name of the master key `initialize` creates inside the vault folder by default.
+    public static let defaultKeyFileName = "master.key"
+
+    public let directory: URL
+    /// The rules every access is decided by, loaded from `Policies/`.
+    public let policies: PolicySet
+    public let signIn: SignIn
+    public let desk: CirculationDesk
+    public let selfService: PatronSelfService
+    public let administration: StaffAdministration
+    public let oversight: Oversight
+    /// The upkeep a long-lived process runs as a service.
+    public let maintenance: VaultMaintenance
+    let gate: Gate
+
+    init(directory: URL, storage: VaultStorage, ring: KeyRing, policies: PolicySet, configuration: VaultConfiguration) {
+        self.directory = directory
+        self.policies = policies
+        gate = Gate(storage: storage, ring: ring, policies: policies, configuration: configuration)
+        let derivations = KeyDerivationQueue(limit: configuration.concurrentDerivations)
+        signIn = SignIn(gate: gate, configuration: configuration, derivations: derivations)
+        desk = CirculationDesk(gate: gate, configuration: configuration, derivations: derivations)
+        selfService = PatronSelfService(gate: gate, configuration: configuration, derivations: derivations)
+        administration = StaffAdministration(gate: gate)
+        oversight = Oversight(gate: gate)
+        maintenance = VaultMaintenance(storage: storage, interval: configuration.maintenanceInterval)
+    }
+
+    /// Creates a new vault folder with a fresh master key and a first admin, whose token is
+    /// returned once and never stored in the clear.
+    ///
+    /// With `.keyFile`, the key file is created (mode 0600) at that path; with `.passphrase`, the
+    /// master key is derived with Argon2id and a random salt kept in the key store. A vault
+    /// created on a clock other than the system clock is marked as a test vault.
+    public static func initialize(
+        at directory: URL, masterKey source: MasterKeySource, adminName: String, policies: PolicySet,
+        configuration: VaultConfiguration = VaultConfiguration()
+    ) async throws(VaultError) -> (vault: Vault, adminToken: IssuedToken) {
+        let adminName = try FieldRules.accountName(adminName)
+        if SQLiteStorage.exists(in: directory) {
+            throw VaultError(.alreadyInitialized, "a vault already exists at \(directory.path)")
+        }
+        let fm = FileManager.default
+        var createdDirectory = false
+        if !fm.fileExists(atPath: directory.path) {
+            do {
+                try fm.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            } catch {
+                throw .storage("the vault folder \(directory.path) could not be created")
+            }
+            createdDirectory = true
+        }
+        var createdKeyFile: URL?
+        var storage: VaultStorage?
+        do {
+            let derivations = KeyDerivationQueue(limit: 1)
+            let kek: SymmetricKey
+            let salt: [UInt8]?
+            let sourceName: String
+            switch source {
+            case .keyFile(let url):
+                kek = try KeyFile.create(at: url)
+                createdKeyFile = url
+                salt = nil
+                sourceName = "key-file"
+            case .passphrase(let passphrase):
+                try FieldRules.passphrase(passphrase)
+                let newSalt = SecureRandom.bytes(Argon2id.saltByteCount)
+                kek = try await stretch(passphrase, salt: newSalt, limits: configuration.passphraseLimits, on: derivations)
+                salt = newSalt
+                sourceName = "passphrase"
+            }
+            let opened = try SQLiteStorage.open(directory: directory, create: true)
+            storage = opened
+            let ring: KeyRing
+            do {
+                ring = try await KeyRing.create(
+                    kek: kek, source: sourceName, salt: salt, fixedClock: !(configuration.clock is SystemClock), in: opened.keys)
+            } catch {
+                throw Gate.vaultError(error)
+            }
+            let vault = Vault(directory: directory, storage: opened, ring: ring, policies: policies, configuration: configuration)
+            let token = try await vault.administration.createFirstAdmin(name: adminName)
+            return (vault, token)
+        } catch {
+            await storage?.close()
+            SQLiteStorage.remove(in: directory)
+            if let createdKeyFile { try? fm.removeItem(at: createdKeyFile) }
+            if createdDirectory { try? fm.removeItem(at: directory) }
+            throw Gate.vaultError(error)
+        }
+    }
+
+    /// Opens an existing vault. A wrong key file or passphrase is refused before anything is
+    /// read, a fixed clock is refused unless the vault was created on one, and deletions
+    /// interrupted by a crash are finished.
+    public static func open(
+        at directory: URL, masterKey source: MasterKeySource, policies: PolicySet,
+        configuration: VaultConfiguration = VaultConfiguration()
+    ) async throws(VaultError) -> Vault {
+        try await open(directory: directory, storage: SQLiteStorage.open(directory: directory, create: false), masterKey: source, policies: policies, configuration: configuration)
+    }
+
+    /// Opens a vault over given stores: the seam a second backend, or a test's failing store,
+    /// plugs into.
+    static func open(
+        directory: URL, storage: VaultStorage, masterKey source: MasterKeySource, policies: PolicySet, configuration: VaultConfiguration
+    ) async throws(VaultError) -> Vault {
+        do {
+            let metadata = try await storage.keys.metadata()
+            let meta = try KeyRing.keySource(in: metadata)
+            let kek: SymmetricKey
+            switch source {
+            case .keyFile(let url):
+                guard meta.source == "key-file" else {
+                    throw VaultError(.wrongMasterKey, "this vault is protected by a passphrase, not a key file")
+                }
+                kek = try KeyFile.read(at: url)
+            case .passphrase(let passphrase):
+                guard meta.source == "passphrase", let salt = meta.salt else {
+                    throw VaultError(.wrongMasterKey, "this vault is protected by a key file, not a passphrase")
+                }
+                kek = try await stretch(passphrase, salt: salt, limits: configuration.passphraseLimits, on: KeyDerivationQueue(limit: 1))
+            }
+            let ring = try await KeyRing.open(kek: kek, metadata: metadata, in: storage.keys)
+            if !(configuration.clock is SystemClock), !ring.acceptsFixedClock {
+                throw VaultError(
+                    .clockRefused,
+                    "this vault runs on the real clock; a fixed clock is accepted only by a vault created on one (tests and demos)")
+            }
+            let vault = Vault(directory: directory, storage: storage, ring: ring, policies: policies, configuration: configuration)
+            // A crash between the two files only delays a shred, never loses it.
+            _ = try? await storage.finishShreds()
+            return vault
+        } catch {
+            await storage.close()
+            throw Gate.vaultError(error)
+        }
+    }
+
+    /// Loads and validates a policy folder; a vault never opens with rules it cannot read, and
+    /// the error points at the file, line and column.
+    public static func loadPolicies(from directory: URL) throws(VaultError) -> PolicySet {
+        do {
+            return try PolicySet.load(directory: directory)
+        } catch {
+            throw VaultError.policy(error.description)
+        }
+    }
+
+    /// Finishes queued shreds and closes the stores; a long-lived process runs `maintenance`
+    /// as a service for the rest (journal residue, checkpoints).
+    public func close() async {
+        _ = try? await gate.storage.finishShreds()
+        await gate.storage.close()
+    }
+
+    private static func stretch(_ passphrase: [UInt8], salt: [UInt8], limits: Argon2Limits, on queue: KeyDerivationQueue) async throws(VaultError) -> SymmetricKey {
+        do {
+            return try await queue.run { try Argon2id.deriveKey(from: passphrase, salt: salt, limits: limits) }
+        } catch {
+            throw VaultError.storage("the passphrase could not be stretched (not enough memory for Argon2id)")
+        }
+    }
+}

@@ -1,0 +1,91 @@
+import Foundation
+import PatronVaultAudit
+@testable import PatronVaultCore
+
+/// A record store that delegates to a real one, but whose transactions fail to insert records:
+/// a disk that fills up, or a constraint that trips, half-way through an operation.
+struct FailingRecordStore: RecordStore {
+    /// How inserting records fails.
+    enum Failure: Sendable, CaseIterable {
+        /// A storage error: the whole transaction rolls back.
+        case storage
+        /// An outcome the gate records (as a unique constraint gives): the transaction commits
+        /// its audit entry and undoes only the operation.
+        case outcome
+    }
+
+    struct InjectedFailure: Error {}
+
+    let base: any RecordStore
+    let failure: Failure
+
+    func write<T: Sendable>(_ pass: GatePass, _ body: @escaping @Sendable (any RecordTransaction) throws -> T) async throws -> T {
+        let failure = failure
+        return try await base.write(pass) { transaction in try body(FailingTransaction(base: transaction, failure: failure)) }
+    }
+
+    func read<T: Sendable>(_ pass: GatePass, _ body: @escaping @Sendable (any RecordReader) throws -> T) async throws -> T {
+        try await base.read(pass, body)
+    }
+
+    func pendingShreds() async throws -> [PendingShred] { try await base.pendingShreds() }
+    func clearShreds(_ done: [PendingShred]) async throws { try await base.clearShreds(done) }
+    func purgeResidue() async throws -> Bool { try await base.purgeResidue() }
+    func checkpoint() async throws { try await base.checkpoint() }
+    func close() async throws { try await base.close() }
+}
+
+/// Delegates every call to the real transaction, except inserting records.
+struct FailingTransaction: RecordTransaction {
+    let base: any RecordTransaction
+    let failure: FailingRecordStore.Failure
+
+    func patron(cardIndex: [UInt8]) throws -> PatronRow? { try base.patron(cardIndex: cardIndex) }
+    func patron(pseudonym: PatronPseudonym) throws -> PatronRow? { try base.patron(pseudonym: pseudonym) }
+    func patrons(emailIndex: [UInt8]) throws -> [PatronRow] { try base.patrons(emailIndex: emailIndex) }
+    func patrons(nameIndex: [UInt8]) throws -> [PatronRow] { try base.patrons(nameIndex: nameIndex) }
+    func record(id: RecordID, patron: PatronPseudonym) throws -> SealedRecord? { try base.record(id: id, patron: patron) }
+    func records(patron: PatronPseudonym, kind: RecordKind, state: RecordState) throws -> [SealedRecord] {
+        try base.records(patron: patron, kind: kind, state: state)
+    }
+    func openLoan(itemIndex: [UInt8]) throws -> OpenLoanRow? { try base.openLoan(itemIndex: itemIndex) }
+    func pinAttempt(patron: PatronPseudonym) throws -> PINAttempt? { try base.pinAttempt(patron: patron) }
+    func staff(tokenHash: [UInt8]) throws -> StaffAccount? { try base.staff(tokenHash: tokenHash) }
+    func staff(named name: String) throws -> StaffAccount? { try base.staff(named: name) }
+    func allStaff() throws -> [StaffAccount] { try base.allStaff() }
+    func statistics() throws -> [CirculationStatistic] { try base.statistics() }
+    func auditEntries(_ query: AuditQuery) throws -> [AuditEntry] { try base.auditEntries(query) }
+    func auditPatrons(touchedBy principalID: String, since: Date?, until: Date?) throws -> [String] {
+        try base.auditPatrons(touchedBy: principalID, since: since, until: until)
+    }
+    func auditPatrons(keyVersion: Int, since: Date?, until: Date?) throws -> [String] {
+        try base.auditPatrons(keyVersion: keyVersion, since: since, until: until)
+    }
+    func verifyAudit(with verifier: AuditVerifier, against checkpoint: AuditCheckpoint?) throws -> AuditVerification {
+        try base.verifyAudit(with: verifier, against: checkpoint)
+    }
+
+    func insert(_ patron: NewPatronRow) throws { try base.insert(patron) }
+    func updateIndexes(of patron: PatronPseudonym, emailIndex: [UInt8], nameIndex: [UInt8], expires: CalendarDay?) throws {
+        try base.updateIndexes(of: patron, emailIndex: emailIndex, nameIndex: nameIndex, expires: expires)
+    }
+    func insert(_ records: [NewRecord]) throws {
+        switch failure {
+        case .storage: throw FailingRecordStore.InjectedFailure()
+        case .outcome: throw VaultError(.alreadyExists, "injected: a record with that id already exists")
+        }
+    }
+    func replaceSealed(id: RecordID, patron: PatronPseudonym, sealed: [UInt8]) throws { try base.replaceSealed(id: id, patron: patron, sealed: sealed) }
+    func closeLoan(id: RecordID, patron: PatronPseudonym, on day: CalendarDay, sealed: [UInt8]) throws {
+        try base.closeLoan(id: id, patron: patron, on: day, sealed: sealed)
+    }
+    func deleteQueueingShred(id: RecordID, patron: PatronPseudonym) throws { try base.deleteQueueingShred(id: id, patron: patron) }
+    func setPINAttempt(patron: PatronPseudonym, _ attempt: PINAttempt) throws { try base.setPINAttempt(patron: patron, attempt) }
+    func clearPINAttempts(patron: PatronPseudonym) throws { try base.clearPINAttempts(patron: patron) }
+    func insertStaff(_ account: StaffAccount, tokenHash: [UInt8]) throws { try base.insertStaff(account, tokenHash: tokenHash) }
+    func revokeStaff(id: String, at time: Date) throws { try base.revokeStaff(id: id, at: time) }
+    func countReturn(item: String, branch: String, month: String) throws { try base.countReturn(item: item, branch: branch, month: month) }
+    func appendAudit(_ draft: AuditDraft, to trail: AuditTrail) throws { try base.appendAudit(draft, to: trail) }
+    func signAuditCheckpoint(_ trail: AuditTrail, at time: Date) throws -> AuditCheckpoint { try base.signAuditCheckpoint(trail, at: time) }
+    func undoable<T>(_ body: () throws -> T) throws -> T { try base.undoable(body) }
+}
