@@ -3,7 +3,7 @@ import PatronVaultCore
 
 /// Deterministic made-up patrons and loans with realistic field sizes, so every run measures
 /// the same work.
-struct SyntheticLibrary {
+struct SyntheticLibrary: Sendable {
     static let given = ["Ada", "Barnaby", "Cecily", "Desmond", "Eleanor", "Fergus", "Greta", "Horace", "Imogen", "Jasper", "Kit", "Lavinia"]
     static let family = ["Lovelace", "Quillfeather", "Marchbanks", "Okonkwo", "Nakamura", "Fitzgerald", "Sørensen", "Castellanos", "Abernathy"]
     static let words = ["Quiet", "River", "Salt", "Garden", "Winter", "Lantern", "Cartographer", "Grammar", "Hidden", "Orchard", "Harbour", "Night"]

@@ -24,6 +24,16 @@ struct FailingRecordStore: RecordStore {
         return try await base.write(pass) { transaction in try body(FailingTransaction(base: transaction, failure: failure)) }
     }
 
+    func write<T: Sendable>(
+        _ pass: GatePass, committingAfter prerequisite: @escaping @Sendable () async throws -> Void,
+        _ body: @escaping @Sendable (any RecordTransaction) throws -> T
+    ) async throws -> T {
+        let failure = failure
+        return try await base.write(pass, committingAfter: prerequisite) { transaction in
+            try body(FailingTransaction(base: transaction, failure: failure))
+        }
+    }
+
     func read<T: Sendable>(_ pass: GatePass, _ body: @escaping @Sendable (any RecordReader) throws -> T) async throws -> T {
         try await base.read(pass, body)
     }

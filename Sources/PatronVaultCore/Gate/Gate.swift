@@ -53,7 +53,7 @@ struct Gate: Sendable {
     /// unknown card is refused the same way), but it lets the patron see the attempt among their
     /// accesses.
     func write<T: Sendable>(
-        _ principal: Principal, _ requests: [AccessRequest], subject: PatronSubject? = nil,
+        _ principal: Principal, _ requests: [AccessRequest], subject: PatronSubject? = nil, storingFirst keys: KeyBatch? = nil,
         _ body: @escaping @Sendable (inout GatedTransaction) throws -> T
     ) async throws(VaultError) -> T {
         let time = clock.now()
@@ -61,26 +61,32 @@ struct Gate: Sendable {
         let pass = GatePass()
         let ring = ring
         let written = WrittenKeys()
+        if let keys { written.add(keys) }
+        let transactionBody: @Sendable (any RecordTransaction) throws -> Result<T, VaultError> = { records in
+            var transaction = try GatedTransaction(
+                gate: self, principal: principal, records: records, time: time, actionLevel: decisions, written: written)
+            if let refused = decisions.first(where: { !$0.decision.isPermitted }) {
+                if let patron = try subject?.pseudonym(in: records, ring: ring) { transaction.attribute(to: patron) }
+                try transaction.recordAll(required: true)
+                return .failure(Self.denial(refused.decision))
+            }
+            let result: Result<T, VaultError>
+            do {
+                result = .success(try records.undoable { try body(&transaction) })
+            } catch let denial as AccessDenial {
+                result = .failure(denial.error)
+            } catch let error as VaultError where Self.isOutcome(error) {
+                result = .failure(error)
+            }
+            try transaction.recordAll(required: true)
+            return result
+        }
         let outcome: Result<T, VaultError>
         do {
-            outcome = try await storage.records.write(pass) { records in
-                var transaction = try GatedTransaction(
-                    gate: self, principal: principal, records: records, time: time, actionLevel: decisions, written: written)
-                if let refused = decisions.first(where: { !$0.decision.isPermitted }) {
-                    if let patron = try subject?.pseudonym(in: records, ring: ring) { transaction.attribute(to: patron) }
-                    try transaction.recordAll(required: true)
-                    return .failure(Self.denial(refused.decision))
-                }
-                let result: Result<T, VaultError>
-                do {
-                    result = .success(try records.undoable { try body(&transaction) })
-                } catch let denial as AccessDenial {
-                    result = .failure(denial.error)
-                } catch let error as VaultError where Self.isOutcome(error) {
-                    result = .failure(error)
-                }
-                try transaction.recordAll(required: true)
-                return result
+            if let keys {
+                outcome = try await storage.write(pass, storingFirst: keys, transactionBody)
+            } else {
+                outcome = try await storage.records.write(pass, transactionBody)
             }
         } catch {
             written.discard(from: storage.keys)

@@ -98,6 +98,15 @@ struct GatedTransaction {
     func store(patrons: [NewPatronRow] = [], records new: [NewRecord], keys batch: KeyBatch) throws {
         try storage.store(patrons: patrons, records: new, keys: batch, in: records, noting: written)
     }
+
+    /// Writes patrons and records whose keys the gate is committing alongside
+    /// (`Gate.write(_:_:subject:storingFirst:_:)`).
+    func store(patrons: [NewPatronRow], records new: [NewRecord]) throws {
+        try records.undoable {
+            for patron in patrons { try records.insert(patron) }
+            try records.insert(new)
+        }
+    }
 }
 
 /// A transaction for sign-in: reads a card's registration to check a PIN, counts attempts.

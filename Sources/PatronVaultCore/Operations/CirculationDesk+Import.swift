@@ -45,14 +45,16 @@ extension CirculationDesk {
         let requests = [AccessRequest(.patronRegister, .registration)]
         try await gate.precheck(principal, requests)
         let shares = try await seal(prepared)
-        return try await gate.write(principal, requests) { tx in
-            var keys = KeyBatch()
+        var keys = KeyBatch()
+        for share in shares {
+            keys.patronKeys += share.keys.patronKeys
+            keys.recordKeys += share.keys.recordKeys
+        }
+        return try await gate.write(principal, requests, storingFirst: keys) { tx in
             for share in shares {
                 for patron in share.patrons { try tx.authorize(about: patron.pseudonym) }
-                keys.patronKeys += share.keys.patronKeys
-                keys.recordKeys += share.keys.recordKeys
+                try tx.store(patrons: share.patrons, records: share.records)
             }
-            try tx.store(patrons: shares.flatMap(\.patrons), records: shares.flatMap(\.records), keys: keys)
             return shares.reduce(0) { $0 + $1.records.count }
         }
     }

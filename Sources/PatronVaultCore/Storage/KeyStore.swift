@@ -10,6 +10,9 @@ protocol KeyStore: Sendable {
     /// Commits wrapped keys (before the records that need them are written).
     func insert(_ batch: KeyBatch) throws
 
+    /// The same on the key store's own thread, so a caller can write records meanwhile.
+    func insertConcurrently(_ batch: KeyBatch) async throws
+
     /// Removes keys stored for records whose own write then failed.
     func remove(_ batch: KeyBatch)
 

@@ -12,6 +12,14 @@ protocol RecordStore: Sendable {
     /// One immediate write transaction: everything in it commits together or not at all.
     func write<T: Sendable>(_ pass: GatePass, _ body: @escaping @Sendable (any RecordTransaction) throws -> T) async throws -> T
 
+    /// A write transaction that commits only after `prerequisite` has finished, which runs
+    /// concurrently with `body`; if it fails, the transaction rolls back. How bulk writes commit
+    /// their keys in the key store while their records are written.
+    func write<T: Sendable>(
+        _ pass: GatePass, committingAfter prerequisite: @escaping @Sendable () async throws -> Void,
+        _ body: @escaping @Sendable (any RecordTransaction) throws -> T
+    ) async throws -> T
+
     /// A read-only snapshot on a reader connection, so a long read (an audit verification) never
     /// holds up writers.
     func read<T: Sendable>(_ pass: GatePass, _ body: @escaping @Sendable (any RecordReader) throws -> T) async throws -> T

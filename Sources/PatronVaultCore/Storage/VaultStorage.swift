@@ -30,6 +30,16 @@ struct VaultStorage: Sendable {
         }
     }
 
+    /// A record transaction whose keys, known before it starts (a bulk import), are committed to
+    /// the key store concurrently with the record writes; the records commit only after them.
+    /// The caller notes the batch in `written`, so it is removed if the records do not commit.
+    func write<T: Sendable>(
+        _ pass: GatePass, storingFirst batch: KeyBatch, _ body: @escaping @Sendable (any RecordTransaction) throws -> T
+    ) async throws -> T {
+        let keys = keys
+        return try await records.write(pass, committingAfter: { try await keys.insertConcurrently(batch) }, body)
+    }
+
     /// Destroys the keys of records already removed, then their residue, then forgets the queue
     /// entries. Returns whether every queued shred is complete, residue included; a shred that
     /// cannot finish now stays queued for the next pass.

@@ -2,12 +2,15 @@ import Foundation
 import GRDB
 
 /// `keys.db`: wrapped keys only, with `secure_delete` on and its WAL truncated after every shred.
+///
+/// One connection: every key read happens inside a `vault.db` write, which is serialised
+/// already, so a reader pool here would buy no concurrency and cost a schema check per read.
 struct SQLiteKeyStore: KeyStore {
-    let pool: DatabasePool
+    let pool: DatabaseQueue
 
     func wrappedKeys(patron: PatronPseudonym, records ids: [RecordID]) throws -> WrappedKeys {
         let owner = Data(patron.bytes)
-        return try pool.read { kdb in
+        return try SQLiteStorage.read(pool) { kdb in
             let row = try Row.fetchOne(kdb.cachedStatement(sql: "SELECT kek_version, wrapped FROM patron_key WHERE pseudonym = ?"), arguments: [owner])
             var found: [RecordID: [UInt8]] = [:]
             if !ids.isEmpty {
@@ -22,15 +25,24 @@ struct SQLiteKeyStore: KeyStore {
 
     func insert(_ batch: KeyBatch) throws {
         guard !batch.isEmpty else { return }
-        try pool.write { kdb in
-            let patronKey = try kdb.cachedStatement(sql: "INSERT INTO patron_key(pseudonym, kek_version, wrapped) VALUES (?, ?, ?)")
-            for key in batch.patronKeys {
-                try patronKey.execute(arguments: [Data(key.patron.bytes), key.kekVersion, Data(key.wrapped)])
-            }
-            let recordKey = try kdb.cachedStatement(sql: "INSERT INTO record_key(pseudonym, record_id, wrapped) VALUES (?, ?, ?)")
-            for key in batch.recordKeys {
-                try recordKey.execute(arguments: [Data(key.patron.bytes), Data(key.record.bytes), Data(key.wrapped)])
-            }
+        try pool.write { kdb in try Self.insert(batch, in: kdb) }
+    }
+
+    func insertConcurrently(_ batch: KeyBatch) async throws {
+        guard !batch.isEmpty else { return }
+        try await SQLiteStorage.translating {
+            try await pool.write { kdb in try Self.insert(batch, in: kdb) }
+        }
+    }
+
+    private static func insert(_ batch: KeyBatch, in kdb: Database) throws {
+        let patronKey = try kdb.cachedStatement(sql: "INSERT INTO patron_key(pseudonym, kek_version, wrapped) VALUES (?, ?, ?)")
+        for key in batch.patronKeys {
+            try patronKey.execute(arguments: [Data(key.patron.bytes), key.kekVersion, Data(key.wrapped)])
+        }
+        let recordKey = try kdb.cachedStatement(sql: "INSERT INTO record_key(pseudonym, record_id, wrapped) VALUES (?, ?, ?)")
+        for key in batch.recordKeys {
+            try recordKey.execute(arguments: [Data(key.patron.bytes), Data(key.record.bytes), Data(key.wrapped)])
         }
     }
 

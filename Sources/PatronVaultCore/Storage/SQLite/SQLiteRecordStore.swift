@@ -5,18 +5,75 @@ import GRDB
 /// reader never blocks the writes that lookups make.
 struct SQLiteRecordStore: RecordStore {
     let pool: DatabasePool
+    let turns = WriterTurns()
 
+    /// The transaction runs on the caller's thread once it has the writer's turn. Waiting for
+    /// another process's write lock (SQLite's busy timeout) does block that thread: the daemon is
+    /// meant to be the only writer, so that wait is for host administration only.
     func write<T: Sendable>(_ pass: GatePass, _ body: @escaping @Sendable (any RecordTransaction) throws -> T) async throws -> T {
         try await SQLiteStorage.translating {
-            try await pool.writeWithoutTransaction { db in
-                var result: T?
-                // IMMEDIATE: another process's writer waits here, never half-way through.
-                try db.inTransaction(.immediate) {
-                    result = try body(SQLiteRecordTransaction(db: db))
-                    return .commit
+            try await turns.run { try transaction(body) }
+        }
+    }
+
+    /// Begins the transaction and runs `body` on this thread while the prerequisite runs on its
+    /// own; the transaction stays open (on the writer, whose turn this task holds) until the
+    /// prerequisite is done, then commits, or rolls back if either failed.
+    func write<T: Sendable>(
+        _ pass: GatePass, committingAfter prerequisite: @escaping @Sendable () async throws -> Void,
+        _ body: @escaping @Sendable (any RecordTransaction) throws -> T
+    ) async throws -> T {
+        try await SQLiteStorage.translating {
+            try await turns.run { () async throws -> T in
+                async let ready: Void = prerequisite()
+                let result: T
+                do {
+                    result = try onWriter { db in
+                        try db.beginTransaction(.immediate)
+                        do {
+                            return try body(SQLiteRecordTransaction(db: db))
+                        } catch {
+                            try? db.rollback()
+                            throw error
+                        }
+                    }
+                } catch {
+                    try? await ready
+                    throw error
                 }
-                return result!
+                do {
+                    try await ready
+                } catch {
+                    try? onWriter { db in try db.rollback() }
+                    throw error
+                }
+                try onWriter { db in
+                    do {
+                        try db.commit()
+                    } catch {
+                        try? db.rollback()
+                        throw error
+                    }
+                }
+                return result
             }
+        }
+    }
+
+    /// A synchronous turn on the writer connection (the caller holds the writer's turn).
+    private func onWriter<T>(_ body: (Database) throws -> T) throws -> T {
+        try pool.writeWithoutTransaction(body)
+    }
+
+    private func transaction<T>(_ body: (any RecordTransaction) throws -> T) throws -> T {
+        try pool.writeWithoutTransaction { db in
+            var result: T?
+            // IMMEDIATE: another process's writer waits here, never half-way through.
+            try db.inTransaction(.immediate) {
+                result = try body(SQLiteRecordTransaction(db: db))
+                return .commit
+            }
+            return result!
         }
     }
 
@@ -38,16 +95,18 @@ struct SQLiteRecordStore: RecordStore {
 
     func clearShreds(_ done: [PendingShred]) async throws {
         try await SQLiteStorage.translating {
-            try await pool.write { db in
-                let statement = try db.cachedStatement(sql: "DELETE FROM pending_shred WHERE record_id = ?")
-                for shred in done { try statement.execute(arguments: [Data(shred.record.bytes)]) }
+            try await turns.run {
+                try pool.write { db in
+                    let statement = try db.cachedStatement(sql: "DELETE FROM pending_shred WHERE record_id = ?")
+                    for shred in done { try statement.execute(arguments: [Data(shred.record.bytes)]) }
+                }
             }
         }
     }
 
     func purgeResidue() async throws -> Bool {
         try await SQLiteStorage.translating {
-            try await pool.writeWithoutTransaction { db in try SQLiteStorage.truncateWAL(db) }
+            try await turns.run { try pool.writeWithoutTransaction { db in try SQLiteStorage.truncateWAL(db) } }
         }
     }
 
@@ -84,7 +143,7 @@ extension SQLiteStorage {
     }
 }
 
-extension DatabasePool {
+extension DatabaseWriter {
     /// Folds the WAL into the main file without waiting for readers.
     func passiveCheckpoint() async throws {
         try await SQLiteStorage.translating {

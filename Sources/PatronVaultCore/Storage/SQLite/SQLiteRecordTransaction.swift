@@ -200,12 +200,18 @@ struct SQLiteRecordTransaction: RecordTransaction {
         try verifier.verify(db, against: checkpoint)
     }
 
+    /// A savepoint through prepared statements: GRDB's `inSavepoint` compiles its statements on
+    /// every call, and every operation passes here.
     func undoable<T>(_ body: () throws -> T) throws -> T {
-        var result: T?
-        try db.inSavepoint {
-            result = try body()
-            return .commit
+        try db.cachedStatement(sql: "SAVEPOINT operation").execute()
+        do {
+            let result = try body()
+            try db.cachedStatement(sql: "RELEASE SAVEPOINT operation").execute()
+            return result
+        } catch {
+            try db.cachedStatement(sql: "ROLLBACK TO SAVEPOINT operation").execute()
+            try db.cachedStatement(sql: "RELEASE SAVEPOINT operation").execute()
+            throw error
         }
-        return result!
     }
 }

@@ -44,13 +44,32 @@ enum SQLiteStorage {
             }
         }
         do {
-            let records = try DatabasePool(path: recordsPath, configuration: configuration())
-            let keys = try DatabasePool(path: keysPath, configuration: configuration())
+            var recordsConfiguration = configuration()
+            // A bulk write keeps its transaction open across the wait for its keys' commit (the
+            // writer's turn is held meanwhile; see `SQLiteRecordStore.write(_:committingAfter:_:)`).
+            recordsConfiguration.allowsUnsafeTransactions = true
+            let records = try DatabasePool(path: recordsPath, configuration: recordsConfiguration)
+            let keys = try DatabaseQueue(path: keysPath, configuration: configuration())
+            try keys.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = WAL") }
             try SQLiteSchema.recordsMigrator.migrate(records)
             try SQLiteSchema.keysMigrator.migrate(keys)
             return VaultStorage(records: SQLiteRecordStore(pool: records), keys: SQLiteKeyStore(pool: keys))
         } catch {
             throw translate(error)
+        }
+    }
+
+    /// Reads in one deferred transaction without GRDB's read-only guard: that guard toggles
+    /// `PRAGMA query_only`, and SQLite expires every prepared statement of the connection on
+    /// each flag pragma, so cached statements would be recompiled on every read.
+    static func read<T>(_ queue: DatabaseQueue, _ body: (Database) throws -> T) throws -> T {
+        try queue.inDatabase { db in
+            var result: T?
+            try db.inTransaction(.deferred) {
+                result = try body(db)
+                return .commit
+            }
+            return result!
         }
     }
 
