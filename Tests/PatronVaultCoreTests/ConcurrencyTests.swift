@@ -8,8 +8,8 @@ import Testing
 
 @Suite("Concurrency")
 struct ConcurrencyTests {
-    /// Enough entries that verifying them takes far longer than two lookups in a debug build.
-    static let trailEntries = 200_000
+    /// The size the issue names: a trail of a million entries, verified while lookups go on.
+    static let trailEntries = 1_000_000
 
     /// What finished, in the order it finished.
     final class Finishes: Sendable {

@@ -73,4 +73,42 @@ struct ShreddingTests {
             #expect(try fixture.count("SELECT count(*) FROM record_key WHERE record_id = ?", [loan.id], in: Self.keys) == 0)
         }
     }
+
+    @Test("the maintenance service finishes a delayed shred on its own, and stops when cancelled")
+    func maintenanceServiceFinishesShred() async throws {
+        try await VaultFixture.with { fixture in
+            let vault = fixture.vault
+            try await vault.desk.registerPatron(VaultFixture.registration(card: "D3"), pin: nil, by: fixture.admin)
+            _ = try await vault.desk.checkout(card: "D3", item: "IT3", title: "A Title", author: nil, due: nil, branch: nil, by: fixture.admin)
+            let loan = try Self.loanRecord(fixture)
+
+            var configuration = Configuration()
+            configuration.readonly = true
+            configuration.allowsUnsafeTransactions = true
+            let reader = try DatabaseQueue(path: fixture.directory.appendingPathComponent(Self.keys).path, configuration: configuration)
+            defer { try? reader.close() }
+            try reader.inDatabase { db in
+                try db.beginTransaction(.deferred)
+                _ = try Int.fetchOne(db, sql: "SELECT count(*) FROM record_key")
+            }
+            #expect(try await vault.desk.returnItem("IT3", by: fixture.admin).outcome == .destroyedShredPending)
+
+            // No further operation runs: only the service, on its timer, can finish the shred.
+            var service = vault.maintenance
+            service.interval = .milliseconds(20)
+            let running = Task { try await service.run() }
+            try await Task.sleep(for: .milliseconds(100))
+            #expect(try fixture.count("SELECT count(*) FROM pending_shred WHERE record_id = ?", [loan.id], in: Self.records) == 1)
+            try reader.inDatabase { db in try db.commit() }
+            var waited = 0
+            while try fixture.count("SELECT count(*) FROM pending_shred", in: Self.records) > 0, waited < 250 {
+                try await Task.sleep(for: .milliseconds(20))
+                waited += 1
+            }
+            running.cancel()
+            try await running.value
+            #expect(try fixture.count("SELECT count(*) FROM pending_shred", in: Self.records) == 0)
+            #expect(try fixture.count("SELECT count(*) FROM record_key WHERE record_id = ?", [loan.id], in: Self.keys) == 0)
+        }
+    }
 }

@@ -41,8 +41,9 @@ protocol RecordStore: Sendable {
     func close() async throws
 }
 
-/// What an operation may read inside a transaction.
-protocol RecordReader {
+/// What an operation may read inside a transaction: records, and the audit trail kept beside
+/// them (it must commit in the same transaction as the changes it accounts for).
+protocol RecordReader: AuditReader {
     func patron(cardIndex: [UInt8]) throws -> PatronRow?
     func patron(pseudonym: PatronPseudonym) throws -> PatronRow?
     func patrons(emailIndex: [UInt8]) throws -> [PatronRow]
@@ -59,17 +60,11 @@ protocol RecordReader {
     func allStaff() throws -> [StaffAccount]
 
     func statistics() throws -> [CirculationStatistic]
-
-    func auditEntries(_ query: AuditQuery) throws -> [AuditEntry]
-    func auditPatrons(touchedBy principalID: String, since: Date?, until: Date?) throws -> [String]
-    func auditPatrons(keyVersion: Int, since: Date?, until: Date?) throws -> [String]
-    /// Recomputes the whole trail; reads it as a stream, never all at once.
-    func verifyAudit(with verifier: AuditVerifier, against checkpoint: AuditCheckpoint?) throws -> AuditVerification
 }
 
 /// What an operation may change inside a write transaction. Deleting a record and queueing its
 /// key's shred are one call, so no record leaves without its key being scheduled to go.
-protocol RecordTransaction: RecordReader {
+protocol RecordTransaction: RecordReader, AuditLedger {
     func insert(_ patron: NewPatronRow) throws
     func updateIndexes(of patron: PatronPseudonym, emailIndex: [UInt8], nameIndex: [UInt8], expires: CalendarDay?) throws
 
@@ -85,10 +80,6 @@ protocol RecordTransaction: RecordReader {
     func revokeStaff(id: String, at time: Date) throws
 
     func countReturn(item: String, branch: String, month: String) throws
-
-    /// Appends to the audit trail in this transaction (reads and extends its state).
-    func appendAudit(_ draft: AuditDraft, to trail: AuditTrail) throws
-    func signAuditCheckpoint(_ trail: AuditTrail, at time: Date) throws -> AuditCheckpoint
 
     /// Runs `body` so that a failure undoes only what it changed; what the transaction did
     /// before (the gate's audit entries) stays.

@@ -7,6 +7,7 @@ import GRDB
 /// already, so a reader pool here would buy no concurrency and cost a schema check per read.
 struct SQLiteKeyStore: KeyStore {
     let pool: DatabaseQueue
+    let turns = WriterTurns()
 
     func wrappedKeys(patron: PatronPseudonym, records ids: [RecordID]) throws -> WrappedKeys {
         let owner = Data(patron.bytes)
@@ -57,12 +58,17 @@ struct SQLiteKeyStore: KeyStore {
 
     func shred(_ shreds: [PendingShred]) async throws -> Bool {
         try await SQLiteStorage.translating {
-            try await pool.write { kdb in
-                let recordKey = try kdb.cachedStatement(sql: "DELETE FROM record_key WHERE pseudonym = ? AND record_id = ?")
-                for shred in shreds { try recordKey.execute(arguments: [Data(shred.patron.bytes), Data(shred.record.bytes)]) }
-            }
-            return try await pool.writeWithoutTransaction { kdb in try SQLiteStorage.truncateWAL(kdb) }
+            try await turns.run { try Self.shred(shreds, in: pool) }
         }
+    }
+
+    /// On the calling thread, once it has the turn: no hop to GRDB's queue after every return.
+    private static func shred(_ shreds: [PendingShred], in pool: DatabaseQueue) throws -> Bool {
+        try pool.write { kdb in
+            let recordKey = try kdb.cachedStatement(sql: "DELETE FROM record_key WHERE pseudonym = ? AND record_id = ?")
+            for shred in shreds { try recordKey.execute(arguments: [Data(shred.patron.bytes), Data(shred.record.bytes)]) }
+        }
+        return try pool.writeWithoutTransaction { kdb in try SQLiteStorage.truncateWAL(kdb) }
     }
 
     func metadata() async throws -> [String: [UInt8]] {

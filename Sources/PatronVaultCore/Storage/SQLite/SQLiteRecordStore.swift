@@ -65,6 +65,10 @@ struct SQLiteRecordStore: RecordStore {
         try pool.writeWithoutTransaction(body)
     }
 
+    private func writeOnWriter<T>(_ body: (Database) throws -> T) throws -> T {
+        try pool.write(body)
+    }
+
     private func transaction<T>(_ body: (any RecordTransaction) throws -> T) throws -> T {
         try pool.writeWithoutTransaction { db in
             var result: T?
@@ -84,10 +88,13 @@ struct SQLiteRecordStore: RecordStore {
     }
 
     func pendingShreds() async throws -> [PendingShred] {
+        // On the writer: a tiny read, and no hop to a reader thread after every destroying return.
         try await SQLiteStorage.translating {
-            try await pool.read { db in
-                try Row.fetchAll(db.cachedStatement(sql: "SELECT record_id, patron FROM pending_shred")).map {
-                    PendingShred(record: RecordID(bytes: Array($0["record_id"] as Data)), patron: PatronPseudonym(bytes: Array($0["patron"] as Data)))
+            try await turns.run {
+                try onWriter { db in
+                    try Row.fetchAll(db.cachedStatement(sql: "SELECT record_id, patron FROM pending_shred")).map {
+                        PendingShred(record: RecordID(bytes: Array($0["record_id"] as Data)), patron: PatronPseudonym(bytes: Array($0["patron"] as Data)))
+                    }
                 }
             }
         }
@@ -96,7 +103,7 @@ struct SQLiteRecordStore: RecordStore {
     func clearShreds(_ done: [PendingShred]) async throws {
         try await SQLiteStorage.translating {
             try await turns.run {
-                try pool.write { db in
+                try writeOnWriter { db in
                     let statement = try db.cachedStatement(sql: "DELETE FROM pending_shred WHERE record_id = ?")
                     for shred in done { try statement.execute(arguments: [Data(shred.record.bytes)]) }
                 }
@@ -106,7 +113,7 @@ struct SQLiteRecordStore: RecordStore {
 
     func purgeResidue() async throws -> Bool {
         try await SQLiteStorage.translating {
-            try await turns.run { try pool.writeWithoutTransaction { db in try SQLiteStorage.truncateWAL(db) } }
+            try await turns.run { try onWriter { db in try SQLiteStorage.truncateWAL(db) } }
         }
     }
 
