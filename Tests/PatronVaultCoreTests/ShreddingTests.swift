@@ -20,6 +20,20 @@ struct ShreddingTests {
         return (row["id"], row["patron"])
     }
 
+    /// A read transaction on keys.db left open across calls, as another process's reader would
+    /// hold one; commit it to let go.
+    static func heldReader(_ fixture: VaultFixture) throws -> DatabaseQueue {
+        var configuration = Configuration()
+        configuration.readonly = true
+        configuration.allowsUnsafeTransactions = true
+        let reader = try DatabaseQueue(path: fixture.directory.appendingPathComponent(keys).path, configuration: configuration)
+        try reader.inDatabase { db in
+            try db.beginTransaction(.deferred)
+            _ = try Int.fetchOne(db, sql: "SELECT count(*) FROM record_key")
+        }
+        return reader
+    }
+
     @Test("returning a discard patron's loan deletes the loan and its record key, and leaves no queued shred")
     func returnShredsKey() async throws {
         try await VaultFixture.with { fixture in
@@ -49,17 +63,9 @@ struct ShreddingTests {
             _ = try await vault.desk.checkout(card: "D2", item: "IT2", title: "A Title", author: nil, due: nil, branch: nil, by: fixture.admin)
             let loan = try Self.loanRecord(fixture)
 
-            // A read transaction left open across calls, as another process's reader would.
-            var configuration = Configuration()
-            configuration.readonly = true
-            configuration.allowsUnsafeTransactions = true
-            let reader = try DatabaseQueue(path: fixture.directory.appendingPathComponent(Self.keys).path, configuration: configuration)
+            let reader = try Self.heldReader(fixture)
             defer { try? reader.close() }
-            let seen = try reader.inDatabase { db in
-                try db.beginTransaction(.deferred)
-                return try Int.fetchOne(db, sql: "SELECT count(*) FROM record_key WHERE record_id = ?", arguments: [loan.id]) ?? 0
-            }
-            #expect(seen == 1)
+            #expect(try reader.inDatabase { try Int.fetchOne($0, sql: "SELECT count(*) FROM record_key WHERE record_id = ?", arguments: [loan.id]) } == 1)
 
             let returned = try await vault.desk.returnItem("IT2", by: fixture.admin)
             #expect(returned.outcome == .destroyedShredPending)
@@ -82,15 +88,8 @@ struct ShreddingTests {
             _ = try await vault.desk.checkout(card: "D3", item: "IT3", title: "A Title", author: nil, due: nil, branch: nil, by: fixture.admin)
             let loan = try Self.loanRecord(fixture)
 
-            var configuration = Configuration()
-            configuration.readonly = true
-            configuration.allowsUnsafeTransactions = true
-            let reader = try DatabaseQueue(path: fixture.directory.appendingPathComponent(Self.keys).path, configuration: configuration)
+            let reader = try Self.heldReader(fixture)
             defer { try? reader.close() }
-            try reader.inDatabase { db in
-                try db.beginTransaction(.deferred)
-                _ = try Int.fetchOne(db, sql: "SELECT count(*) FROM record_key")
-            }
             #expect(try await vault.desk.returnItem("IT3", by: fixture.admin).outcome == .destroyedShredPending)
 
             // No further operation runs: only the service, on its timer, can finish the shred.
