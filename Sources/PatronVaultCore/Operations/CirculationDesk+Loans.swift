@@ -23,7 +23,8 @@ extension CirculationDesk {
                 throw VaultError(.alreadyExists, "that item is already checked out; return it first")
             }
             let loan = Loan(itemBarcode: item, title: title, author: author, branch: branch, checkedOutAt: tx.time, dueOn: dueOn)
-            try tx.keys.load(patron: patron.pseudonym, wrapped: tx.storage.keys.wrappedKeys(patron: patron.pseudonym, records: []).patronKey)
+            // Opening the registration loads the patron key and checks the card inside it.
+            _ = try tx.registration(of: patron)
             let id = RecordID.random()
             let (sealed, wrappedKey) = try tx.keys.sealNew(loan.encoded(), kind: .loan, id: id)
             try tx.store(
@@ -55,7 +56,8 @@ extension CirculationDesk {
             let opened = try tx.openRecords([tx.sealedRegistration(of: patron), found.record], of: patron.pseudonym)
             let keepsHistory = try PatronRegistration(decoding: opened[0]).history == .keep
             var loan = try Loan(decoding: opened[1])
-            guard loan.returnedAt == nil, keepsHistory == patron.historyKeep else { throw VaultError.integrity }
+            // The loan found by the item's blind index must be that item's, still out.
+            guard loan.itemBarcode == item, loan.returnedAt == nil, keepsHistory == patron.historyKeep else { throw VaultError.integrity }
             let today = CalendarDay(tx.time)
             try tx.records.countReturn(item: loan.itemBarcode, branch: loan.branch, month: today.month)
             if keepsHistory {

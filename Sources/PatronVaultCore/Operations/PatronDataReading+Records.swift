@@ -10,7 +10,7 @@ extension PatronDataReading {
 
     /// Reads and opens a patron's registration; its record key stays loaded for a reseal.
     func registration(of patron: PatronRow) throws -> PatronRegistration {
-        try PatronRegistration(decoding: openRecords([sealedRegistration(of: patron)], of: patron.pseudonym)[0])
+        try Self.checked(PatronRegistration(decoding: openRecords([sealedRegistration(of: patron)], of: patron.pseudonym)[0]), for: patron)
     }
 
     /// Registration and open loans: the desk view, and the patron's own.
@@ -18,21 +18,35 @@ extension PatronDataReading {
         let registration = try sealedRegistration(of: patron)
         let loans = try records.records(patron: patron.pseudonym, kind: .loan, state: .open)
         let opened = try openRecords([registration] + loans, of: patron.pseudonym)
-        return PatronProfile(registration: try PatronRegistration(decoding: opened[0]), openLoans: try Loan.decoding(opened.dropFirst(), state: .open))
+        return PatronProfile(
+            registration: try Self.checked(PatronRegistration(decoding: opened[0]), for: patron),
+            openLoans: try Loan.decoding(opened.dropFirst(), state: .open))
     }
 
-    /// Returned loans kept because the patron opted in.
+    /// Returned loans kept because the patron opted in. When the patron was found by a card, the
+    /// registration is opened too, to check it holds that card.
     func history(of patron: PatronRow) throws -> [Loan] {
         let sealed = try records.records(patron: patron.pseudonym, kind: .loan, state: .closed)
-        return try Loan.decoding(openRecords(sealed, of: patron.pseudonym), state: .closed)
+        guard patron.askedCard != nil else { return try Loan.decoding(openRecords(sealed, of: patron.pseudonym), state: .closed) }
+        let opened = try openRecords([sealedRegistration(of: patron)] + sealed, of: patron.pseudonym)
+        _ = try Self.checked(PatronRegistration(decoding: opened[0]), for: patron)
+        return try Loan.decoding(opened.dropFirst(), state: .closed)
     }
 
     /// The patron row for a card, or "not found" (which the gate records with the action).
     func patron(card: String, keys ring: KeyRing) throws -> PatronRow {
-        guard let row = try records.patron(cardIndex: ring.card.index(of: card)) else {
+        guard var row = try records.patron(cardIndex: ring.card.index(of: card)) else {
             throw VaultError.notFound("no patron is registered with that card barcode")
         }
+        row.askedCard = card
         return row
+    }
+
+    /// A registration found through a card must hold that card: a blind index copied onto
+    /// another patron's row is an integrity failure, never that patron's data.
+    private static func checked(_ registration: PatronRegistration, for patron: PatronRow) throws(VaultError) -> PatronRegistration {
+        if let asked = patron.askedCard, registration.cardBarcode != asked { throw .integrity }
+        return registration
     }
 }
 

@@ -35,7 +35,8 @@ public struct SignIn: Sendable {
         let limit = configuration.pinFailureLimit
         let lockout = configuration.pinLockout
         let step: SignInStep = try await gate.signIn { tx in
-            guard let patron = try tx.records.patron(cardIndex: cardIndex) else { return .unknown }
+            guard var patron = try tx.records.patron(cardIndex: cardIndex) else { return .unknown }
+            patron.askedCard = card
             let attempt = try tx.records.pinAttempt(patron: patron.pseudonym)
             if let lockedUntil = attempt?.lockedUntil, attemptTime < lockedUntil { return .locked(lockedUntil) }
             let hash = try tx.registration(of: patron).pinHash

@@ -6,6 +6,9 @@ struct PatronRow: Sendable {
     let pseudonym: PatronPseudonym
     let registrationID: RecordID
     let historyKeep: Bool
+    /// The card a lookup asked for, when the row was found by one: the sealed registration must
+    /// hold that card, or the blind index was moved to another patron's row.
+    var askedCard: String?
 }
 
 /// A new patron row with its blind indexes; every other field is sealed in the registration.

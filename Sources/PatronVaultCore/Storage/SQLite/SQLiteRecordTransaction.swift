@@ -13,7 +13,7 @@ struct SQLiteRecordTransaction: RecordTransaction {
         PatronRow(
             pseudonym: PatronPseudonym(bytes: Array(row["pseudonym"] as Data)),
             registrationID: RecordID(bytes: Array(row["registration_id"] as Data)),
-            historyKeep: row["history_keep"] as Bool)
+            historyKeep: row["history_keep"] as Bool, askedCard: nil)
     }
 
     private static func sealedRecord(_ row: Row) -> SealedRecord {
