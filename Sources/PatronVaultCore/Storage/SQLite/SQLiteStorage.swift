@@ -34,6 +34,11 @@ enum SQLiteStorage {
             guard fm.fileExists(atPath: recordsPath), fm.fileExists(atPath: keysPath) else {
                 throw VaultError(.notInitialized, "no vault at \(directory.path)")
             }
+            // SQLite would take an empty file for a new database and the migrations would make an
+            // empty vault of it: a truncated vault must be refused, with nothing written.
+            for path in [recordsPath, keysPath] where size(of: path) == 0 && size(of: path + "-wal") == 0 {
+                throw corruptFiles
+            }
         } else {
             // SQLite gives -wal and -shm the mode of the main file, so creating both files 0600
             // first keeps every vault file private to its owner.
@@ -51,6 +56,15 @@ enum SQLiteStorage {
             let records = try DatabasePool(path: recordsPath, configuration: recordsConfiguration)
             let keys = try DatabaseQueue(path: keysPath, configuration: configuration())
             try keys.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = WAL") }
+            if !create {
+                let recordsDone = try records.read { db in try SQLiteSchema.recordsMigrator.appliedIdentifiers(db) }
+                let keysDone = try keys.read { db in try SQLiteSchema.keysMigrator.appliedIdentifiers(db) }
+                guard recordsDone.contains("v1"), keysDone.contains("v1") else {
+                    try? records.close()
+                    try? keys.close()
+                    throw corruptFiles
+                }
+            }
             try SQLiteSchema.recordsMigrator.migrate(records)
             try SQLiteSchema.keysMigrator.migrate(keys)
             return VaultStorage(records: SQLiteRecordStore(pool: records), keys: SQLiteKeyStore(pool: keys))
@@ -71,6 +85,13 @@ enum SQLiteStorage {
             }
             return result!
         }
+    }
+
+    private static let corruptFiles = VaultError(
+        .corruptVault, "the vault files are empty or not a PatronVault vault; restore them from a backup")
+
+    private static func size(of path: String) -> Int {
+        (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
     }
 
     private static func configuration() -> Configuration {
