@@ -9,12 +9,21 @@ enum PolicyDirectory {
         } catch {
             throw PolicyLoadError(file: directory.lastPathComponent, line: 1, column: 1, message: "the directory cannot be read (\(error.localizedDescription))")
         }
-        return names.filter { name in
+        // Every visible name with the suffix is a rule file: one that cannot be read (a dangling
+        // link, a folder, no permission) stops the load rather than being skipped, since a
+        // skipped file of forbid rules would open the vault wider than its policy says.
+        let selected = names.filter { $0.hasSuffix(suffix) && !$0.hasPrefix(".") }.sorted()
+        for name in selected {
             var isDirectory: ObjCBool = false
             let path = directory.appendingPathComponent(name).path
-            return name.hasSuffix(suffix) && !name.hasPrefix(".")
-                && FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && !isDirectory.boolValue
-        }.sorted()
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue,
+                  FileManager.default.isReadableFile(atPath: path)
+            else {
+                throw PolicyLoadError(
+                    file: name, line: 1, column: 1, message: "the file cannot be read (a dangling link, a folder or no permission); fix or remove it")
+            }
+        }
+        return selected
     }
 
     static func read(_ name: String, in directory: URL) throws(PolicyLoadError) -> [UInt8] {

@@ -42,6 +42,29 @@ import Testing
         }
     }
 
+    @Test("a policy file that cannot be read stops the load: a dangling link, a folder", arguments: ["link", "folder"])
+    func unreadablePolicyFilesAreRefused(kind: String) throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pv-policy-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try PolicyFixtures.schemaText.write(to: directory.appendingPathComponent("schema.pvschema"), atomically: true, encoding: .utf8)
+        for (name, text) in try PolicyFixtures.shippedFiles() {
+            try text.write(to: directory.appendingPathComponent(name), atomically: true, encoding: .utf8)
+        }
+        #expect(throws: Never.self) { try PolicySet.load(directory: directory) }
+        let path = directory.appendingPathComponent("extra-forbids.policy").path
+        if kind == "link" {
+            try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: directory.appendingPathComponent("gone.policy").path)
+        } else {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+        }
+        #expect(throws: PolicyLoadError(
+            file: "extra-forbids.policy", line: 1, column: 1,
+            message: "the file cannot be read (a dangling link, a folder or no permission); fix or remove it")) {
+            try PolicySet.load(directory: directory)
+        }
+    }
+
     @Test func invalidUTF8IsRefusedWhereItIs() throws {
         let schema = try PolicyFixtures.schemaText
         let good = Array(rule(when: "context.consent").utf8)
