@@ -56,10 +56,14 @@ struct MeCommand: ParsableCommand {
                 if options.json {
                     try Terminal.json(["accesses": accesses])
                 } else if accesses.isEmpty {
-                    Terminal.line("No staff member has accessed your record.")
+                    Terminal.line("No staff member has accessed your record, and no sign-in with your card has failed.")
                 } else {
                     for a in accesses {
-                        Terminal.line("\(Terminal.time(a.time))  \(a.staffName ?? a.staffID) (\(a.role))  \(a.action)  purpose: \(a.purpose ?? "none")  \(a.permitted ? "allowed" : "refused")")
+                        if a.kind == .failedSignIn {
+                            Terminal.line("\(Terminal.time(a.time))  a sign-in with your card failed (wrong PIN, or the card was locked)")
+                        } else {
+                            Terminal.line("\(Terminal.time(a.time))  \(a.staffName ?? a.staffID) (\(a.role))  \(a.action)  purpose: \(a.purpose ?? "none")  \(a.permitted ? "allowed" : "refused")")
+                        }
                     }
                 }
             }

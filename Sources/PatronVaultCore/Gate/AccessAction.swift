@@ -7,6 +7,8 @@ public enum AccessAction: String, Sendable, CaseIterable {
     case patronUpdate = "patron.update"
     case patronResetPIN = "patron.reset-pin"
     case patronChangePIN = "patron.change-pin"
+    /// Not decided by the policies: recorded when a card and PIN fail to sign in.
+    case patronSignIn = "patron.sign-in"
     case patronErase = "patron.erase"
     case loanCheckout = "loan.checkout"
     case loanReturn = "loan.return"

@@ -159,6 +159,21 @@ struct Gate: Sendable {
         }
     }
 
+    /// Records a card-and-PIN sign-in that failed (wrong PIN, no PIN set, locked card, unknown
+    /// card): against the card's patron when the card is known, so they see it among their
+    /// accesses, and without one otherwise. Not a policy decision, so no rule is named. Best
+    /// effort: the sign-in fails whether or not the entry could be written.
+    func recordFailedSignIn(patron: PatronPseudonym?) async {
+        let draft = AuditDraft(
+            time: clock.now(), principalKind: patron == nil ? "unidentified" : Principal.Kind.patron.rawValue,
+            principalID: patron?.description ?? "unknown-card", principalRole: patron == nil ? "none" : "patron",
+            action: AccessAction.patronSignIn.rawValue, resourceKind: ResourceKind.registration.rawValue, patron: patron?.description,
+            purpose: nil, decision: .forbid, ruleIDs: [], policyDigest: policies.digest, frontEnd: frontEnd.rawValue,
+            keyVersion: Int(ring.kekVersion))
+        let trail = trail
+        _ = try? await storage.records.write(GatePass()) { records in try records.appendAudit(draft, to: trail) }
+    }
+
     /// Writes that belong to no principal (the first admin of a new vault).
     func bootstrap<T: Sendable>(_ body: @escaping @Sendable (any RecordTransaction) throws -> T) async throws(VaultError) -> T {
         do {

@@ -37,18 +37,25 @@ public struct PatronSelfService: Sendable {
         }
     }
 
-    /// Who looked at my record, when and why, including refused attempts.
+    /// Who looked at my record, when and why, including refused attempts, and failed sign-ins
+    /// with my card.
     public func myAccesses(by principal: Principal) async throws(VaultError) -> [RecordAccess] {
         let own = try Self.identity(principal, doing: "see who looked at their record")
         return try await gate.write(principal, [AccessRequest(.auditReadOwn, .audit, patron: own)]) { tx in
             let names = Dictionary(try tx.records.allStaff().map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })
-            return try tx.records.auditEntries(.concerning(patron: own.description))
-                .filter { $0.principalKind == Principal.Kind.staff.rawValue }
-                .map {
-                    RecordAccess(
-                        time: $0.time, staffName: names[$0.principalID], staffID: $0.principalID, role: $0.principalRole,
-                        action: $0.action, purpose: $0.purpose, permitted: $0.decision == .permit)
+            return try tx.records.auditEntries(.concerning(patron: own.description)).compactMap { entry in
+                let kind: RecordAccess.Kind
+                if entry.principalKind == Principal.Kind.staff.rawValue {
+                    kind = .staff
+                } else if entry.action == AccessAction.patronSignIn.rawValue {
+                    kind = .failedSignIn
+                } else {
+                    return nil
                 }
+                return RecordAccess(
+                    kind: kind, time: entry.time, staffName: names[entry.principalID], staffID: kind == .staff ? entry.principalID : "",
+                    role: entry.principalRole, action: entry.action, purpose: entry.purpose, permitted: entry.decision == .permit)
+            }
         }
     }
 

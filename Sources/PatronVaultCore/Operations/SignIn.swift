@@ -7,6 +7,14 @@ public struct SignIn: Sendable {
     let gate: Gate
     let configuration: VaultConfiguration
     let derivations: KeyDerivationQueue
+    private let decoy: String
+
+    init(gate: Gate, configuration: VaultConfiguration, derivations: KeyDerivationQueue) {
+        self.gate = gate
+        self.configuration = configuration
+        self.derivations = derivations
+        decoy = Self.decoy(for: configuration.pinLimits)
+    }
 
     /// Exchanges a bearer token for a staff principal. Only the token's hash is stored, and an
     /// unknown, malformed or revoked token gets the same answer so none can be told apart.
@@ -33,12 +41,13 @@ public struct SignIn: Sendable {
         let cardIndex = gate.ring.card.index(of: card)
         let attemptTime = gate.clock.now()
         let limit = configuration.pinFailureLimit
+        let decoy = decoy
         let lockout = configuration.pinLockout
         let step: SignInStep = try await gate.signIn { tx in
             guard var patron = try tx.records.patron(cardIndex: cardIndex) else { return .unknown }
             patron.askedCard = card
             let attempt = try tx.records.pinAttempt(patron: patron.pseudonym)
-            if let lockedUntil = attempt?.lockedUntil, attemptTime < lockedUntil { return .locked(lockedUntil) }
+            if let lockedUntil = attempt?.lockedUntil, attemptTime < lockedUntil { return .locked(patron.pseudonym, lockedUntil) }
             let hash = try tx.registration(of: patron).pinHash
             let failures = (attempt?.failures ?? 0) + 1
             try tx.records.setPINAttempt(
@@ -48,29 +57,44 @@ public struct SignIn: Sendable {
         }
         let checked = try? await derivations.run { () -> Bool in
             if case .check(_, let hash?) = step { return Argon2id.verify(pin, against: hash) }
-            _ = Argon2id.verify(pin, against: Self.decoyPINHash)
+            _ = Argon2id.verify(pin, against: decoy)
             return false
         }
+        // Every outcome costs the same: one counting transaction, one Argon2id check, one more
+        // transaction (clearing the count, or recording the failure).
         switch step {
         case .check(let pseudonym, _) where checked == true:
             try await gate.signIn { tx in try tx.records.clearPINAttempts(patron: pseudonym) }
             return .patron(pseudonym)
-        case .locked(let until):
+        case .locked(let pseudonym, let until):
+            await gate.recordFailedSignIn(patron: pseudonym)
             let minutes = max(1, Int((until.timeIntervalSince(attemptTime) / 60).rounded(.up)))
             throw VaultError(.lockedOut, "this card is locked after too many wrong PINs; try again in \(minutes) minute\(minutes == 1 ? "" : "s")")
-        default:
+        case .check(let pseudonym, _):
+            await gate.recordFailedSignIn(patron: pseudonym)
+            throw failure
+        case .unknown:
+            await gate.recordFailedSignIn(patron: nil)
             throw failure
         }
     }
 
-    /// A real Argon2id hash of a random secret: unknown cards are checked against it so their
-    /// answer takes as long as a known card's.
-    private static let decoyPINHash: String = (try? Argon2id.hash(SecureRandom.bytes(16))) ?? ""
+    /// A real Argon2id hash (interactive cost, as real PINs have) of a random secret nobody kept:
+    /// unknown, locked and PIN-less cards are checked against it, so their answer costs what a
+    /// known card's does. A constant, so a one-shot process does not pay to make one first.
+    static let interactiveDecoy = "$argon2id$v=19$m=65536,t=2,p=1$Jdwh4VMNs7MMzxA9tKSgBg$6kmG5I4zATZIldwJKQGIShUfrWI9u39025LhaykSk2A"
+
+    /// The decoy at the configured PIN cost: the constant for the default cost, else one made
+    /// once when the vault opens (tests run with a cheap cost).
+    static func decoy(for limits: Argon2Limits) -> String {
+        guard limits != .interactive, let made = try? Argon2id.hash(SecureRandom.bytes(16), limits: limits) else { return interactiveDecoy }
+        return made
+    }
 }
 
 /// What the first sign-in transaction found.
 private enum SignInStep: Sendable {
     case check(PatronPseudonym, hash: String?)
     case unknown
-    case locked(Date)
+    case locked(PatronPseudonym, Date)
 }

@@ -1,8 +1,17 @@
 import Foundation
 
 /// One access to a patron's record as the patron sees it: who, when, why, and whether it was
-/// allowed. The view no library system offers its patrons today.
+/// allowed, and every failed attempt to sign in with their card. The view no library system
+/// offers its patrons today.
 public struct RecordAccess: Sendable, Equatable {
+    public enum Kind: String, Sendable, Encodable {
+        /// A staff member's request about the patron, allowed or refused.
+        case staff
+        /// A sign-in with the patron's card that failed (wrong PIN, or the card was locked).
+        case failedSignIn = "failed-sign-in"
+    }
+
+    public let kind: Kind
     public let time: Date
     public let staffName: String?
     public let staffID: String
@@ -16,11 +25,12 @@ public struct RecordAccess: Sendable, Equatable {
 /// account's name is known, `purpose` only when one was stated.
 extension RecordAccess: Encodable {
     private enum CodingKeys: String, CodingKey {
-        case time, staff, staffID, role, action, purpose, permitted
+        case kind, time, staff, staffID, role, action, purpose, permitted
     }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(kind, forKey: .kind)
         try container.encode(time.formatted(.iso8601), forKey: .time)
         try container.encodeIfPresent(staffName, forKey: .staff)
         try container.encode(staffID, forKey: .staffID)
