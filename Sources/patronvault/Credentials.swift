@@ -11,6 +11,13 @@ struct StaffCredentials: ParsableArguments {
     func principal(in vault: Vault) async throws -> Principal {
         let token: String
         if let tokenFile {
+            // A token is as good as the account: a file others can read is refused, as the
+            // master key file is.
+            if let mode = (try? FileManager.default.attributesOfItem(atPath: tokenFile))?[.posixPermissions] as? Int, mode & 0o077 != 0 {
+                throw CommandFailure(
+                    .keyFilePermissions,
+                    "the token file \(tokenFile) is readable by group or others (mode \(String(mode & 0o777, radix: 8))); run chmod 600 on it")
+            }
             guard let data = FileManager.default.contents(atPath: tokenFile) else {
                 throw ValidationError("the token file \(tokenFile) cannot be read")
             }

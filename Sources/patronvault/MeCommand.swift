@@ -83,7 +83,7 @@ struct MeCommand: ParsableCommand {
                 if options.json {
                     try Terminal.json(["history": loans])
                 } else if loans.isEmpty {
-                    Terminal.line("No reading history is kept for you.")
+                    Terminal.line("No returned loans in your reading history (it is kept only if you chose to keep it).")
                 } else {
                     for loan in loans { Terminal.line(Rendering.loanText(loan)) }
                 }

@@ -10,9 +10,10 @@ struct PatronImportCommand: AsyncParsableCommand {
         abstract: "Import patrons and loans from a JSON Lines file, all or nothing.",
         discussion: """
             One object a line: {"card","name","email", optional "phone","address","birthDate","branch",\
-            "category","expires","history" (keep|discard), "loans": [{"item","title", optional "author",\
-            "branch","checkedOut" (ISO 8601),"due" (YYYY-MM-DD),"returned" (ISO 8601)}]}. Imported \
-            patrons have no PIN yet. Errors name the line and the field, never the value.
+            "category","expires","history" (keep|discard), "loans": [{"item","title","checkedOut" \
+            (ISO 8601),"due" (YYYY-MM-DD), optional "author","branch","returned" (ISO 8601)}]}. A \
+            loan's item, title, checkedOut and due are required; "returned" only for patrons who keep \
+            history. Imported patrons have no PIN yet. Errors name the line and the field, never the value.
             """)
 
     @OptionGroup var options: VaultOptions

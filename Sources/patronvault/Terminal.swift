@@ -32,7 +32,9 @@ enum Terminal {
         case let error as CommandFailure:
             return fail(error.message, code: error.kind.exitCode)
         case let error as ValidationError:
-            return fail(error.message, code: ExitCode.validationFailure.rawValue)
+            // A value the command read and refused is bad input, as the core's own refusals are;
+            // 64 stays the argument parser's, for an unknown or missing option.
+            return fail(error.message, code: VaultError.Kind.invalidInput.exitCode)
         case is EncodingError:
             return fail("the result could not be written as JSON", code: ExitCode.failure.rawValue)
         default:

@@ -47,7 +47,7 @@ struct AuditTests {
         let (cli, _) = try Self.staffAndPatron()
         defer { cli.removeHome() }
         let date = try cli.run(["audit", "log", "--since", "yesterday"])
-        #expect(date.status == 64 && date.stderr.contains("--since"))
+        #expect(date.status == 65 && date.stderr.contains("--since"))
         let staff = try cli.run(["audit", "log", "--staff", "nobody"])
         #expect(staff.status == 66 && staff.stderr.contains("no staff account"))
         let range = try cli.run(["audit", "exposure", "--staff", "sam", "--since", "2026-12-01", "--until", "2026-11-01"])

@@ -71,7 +71,7 @@ struct BadInputTests {
         Self.expectOneLine(try cli.run(["stats"]), status: 68, mentions: "staff token is not valid")
         cli.environment["PATRONVAULT_TOKEN"] = adminToken
         let staffOnly = try cli.run(["staff", "add", "x", "--role", "boss"])
-        #expect(staffOnly.status == 64)
+        #expect(staffOnly.status == 65)
     }
 
     @Test("staff may not manage staff; only admins can")

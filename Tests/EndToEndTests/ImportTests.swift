@@ -57,7 +57,7 @@ struct ImportTests {
         let missing = cli.home.appendingPathComponent("missing.jsonl")
         try #"{"card":"IMP4","email":"d@example.org"}"#.write(to: missing, atomically: false, encoding: .utf8)
         let noName = try cli.run(["patron", "import", missing.path])
-        #expect(noName.status == 64 && noName.stderr.contains("line 1: the field name is missing"), "\(noName.stderr)")
+        #expect(noName.status == 65 && noName.stderr.contains("line 1: the field name is missing"), "\(noName.stderr)")
         let count = try cli.database("vault.db").read { try Int.fetchOne($0, sql: "SELECT count(*) FROM patron") }
         #expect(count == 0)
         let keys = try cli.database("keys.db").read { try Int.fetchOne($0, sql: "SELECT count(*) FROM patron_key") }

@@ -61,7 +61,7 @@ extension CirculationDesk {
 
     /// One imported patron, normalised and checked like a registration at the desk.
     private static func validated(_ entry: PatronImport, today: CalendarDay) throws(VaultError) -> PatronImport {
-        var registration = try PatronRegistration.validated(entry.registration)
+        var registration = try PatronRegistration.validated(entry.registration, today: today)
         registration.pinHash = nil
         if registration.registeredOn.daysSinceEpoch == 0 { registration.registeredOn = today }
         if registration.history == .discard, entry.loans.contains(where: { $0.returnedAt != nil }) {

@@ -14,7 +14,7 @@ public struct CirculationDesk: Sendable {
     /// to `discard` (ALA: history is opt-in). The PIN is hashed with Argon2id inside the sealed
     /// registration, so a stolen database cannot be brute-forced offline.
     public func registerPatron(_ form: PatronRegistration, pin: [UInt8]?, by principal: Principal) async throws(VaultError) {
-        var registration = try PatronRegistration.validated(form)
+        var registration = try PatronRegistration.validated(form, today: CalendarDay(gate.clock.now()))
         if let pin {
             registration.pinHash = try await derivations.hashPIN(try FieldRules.pin(pin), limits: configuration.pinLimits)
         }
@@ -94,7 +94,7 @@ public struct CirculationDesk: Sendable {
         try await gate.write(principal, [AccessRequest(.patronUpdate, .registration)], subject: .card(card)) { tx in
             let patron = try tx.patron(card: card, keys: ring)
             try tx.authorize(about: patron.pseudonym)
-            let registration = try PatronRegistration.validated(try tx.registration(of: patron).applying(update))
+            let registration = try PatronRegistration.validated(try tx.registration(of: patron).applying(update), today: CalendarDay(tx.time))
             try tx.records.replaceSealed(
                 id: patron.registrationID, patron: patron.pseudonym,
                 sealed: try tx.keys.reseal(registration.encoded(), kind: .registration, id: patron.registrationID))

@@ -1,7 +1,17 @@
 /// Checking, changing and indexing a registration at the desk.
 extension PatronRegistration {
+    /// Birth dates from 1900 to today; card expiry dates from 1970 to 2199.
+    private static let earliestBirth = try! CalendarDay(parsing: "1900-01-01", field: "birth date")
+    private static let expiryRange = try! CalendarDay(parsing: "1970-01-01", field: "card expiry")...(try! CalendarDay(parsing: "2199-12-31", field: "card expiry"))
+
     /// Normalises and checks every field; errors name the field, never its value.
-    static func validated(_ form: PatronRegistration) throws(VaultError) -> PatronRegistration {
+    static func validated(_ form: PatronRegistration, today: CalendarDay) throws(VaultError) -> PatronRegistration {
+        if let born = form.birthDate, born < earliestBirth || today < born {
+            throw VaultError.invalid("the birth date must be between 1900-01-01 and today")
+        }
+        if let expiry = form.cardExpiry, !expiryRange.contains(expiry) {
+            throw VaultError.invalid("the card expiry must be between 1970-01-01 and 2199-12-31")
+        }
         var registration = form
         registration.cardBarcode = try FieldRules.barcode(form.cardBarcode, field: "card barcode")
         registration.fullName = try FieldRules.text(form.fullName, field: "name", maxLength: 256)
