@@ -114,6 +114,22 @@ struct AuditVerificationPass {
             "The trail holds \(size) entries but \(source) covers \(checkpoint.size); entries from \(size + 1) on were removed.")
     }
 
+    /// The trail signs a checkpoint every `interval` entries: each multiple of it within the
+    /// trail must have its stored checkpoint.
+    func checkIntervalCheckpoints(every interval: Int) -> AuditVerification? {
+        guard interval > 0 else { return nil }
+        let stored = Set(pending.lazy.filter { !$0.isExternal }.map(\.checkpoint.size))
+        var expected = Int64(interval)
+        while expected <= size {
+            if !stored.contains(expected) {
+                return broken(
+                    at: expected, "The signed checkpoint the trail makes at size \(expected) is missing: stored checkpoints were deleted.")
+            }
+            expected += Int64(interval)
+        }
+        return nil
+    }
+
     /// The state row must describe exactly the trail just recomputed.
     func checkState(_ db: Database) throws -> AuditVerification {
         let state: AuditState

@@ -18,12 +18,16 @@ import PatronVaultCrypto
 public struct AuditVerifier: Sendable {
     private let verifyingKey: VerifyingKey
     private let macKey: SymmetricKey?
+    private let checkpointInterval: Int?
 
     /// Pass the MAC key when verifying inside the vault; an outside party passes nil and checks
-    /// only what the public key can prove.
-    public init(verifyingKey: VerifyingKey, macKey: SymmetricKey?) {
+    /// only what the public key can prove. With the trail's checkpoint interval, a signed
+    /// checkpoint must stand at every multiple of it: deleting them is a failure, not "0 signed
+    /// checkpoints verified".
+    public init(verifyingKey: VerifyingKey, macKey: SymmetricKey?, checkpointInterval: Int? = nil) {
         self.verifyingKey = verifyingKey
         self.macKey = macKey
+        self.checkpointInterval = checkpointInterval
     }
 
     /// Run inside a read (or write) transaction so the tables are one consistent snapshot.
@@ -50,6 +54,7 @@ public struct AuditVerifier: Sendable {
         pass = pipeline.pass
 
         if let failure = pass.checkRemainingCheckpoints() { return failure }
+        if let checkpointInterval, let failure = pass.checkIntervalCheckpoints(every: checkpointInterval) { return failure }
         return try pass.checkState(db)
     }
 }

@@ -18,7 +18,8 @@ public struct Oversight: Sendable {
         } catch {
             throw VaultError.invalid("the checkpoint file is not a PatronVault audit checkpoint: \(error.description)")
         }
-        let verifier = AuditVerifier(verifyingKey: gate.trail.verifyingKey, macKey: gate.ring.auditMACKey)
+        let verifier = AuditVerifier(
+            verifyingKey: gate.trail.verifyingKey, macKey: gate.ring.auditMACKey, checkpointInterval: gate.trail.checkpointInterval)
         let outcome: Result<AuditVerification, VaultError> = try await gate.read(principal, [AccessRequest(.auditVerify, .audit)], recording: .bestEffort) {
             reader in
             do {
