@@ -137,8 +137,10 @@ public final class Vault: Sendable {
                     "this vault runs on the real clock; a fixed clock is accepted only by a vault created on one (tests and demos)")
             }
             let vault = Vault(directory: directory, storage: storage, ring: ring, policies: policies, configuration: configuration)
-            // A crash between the two files only delays a shred, never loses it.
+            // A crash between the two files only delays a shred, never loses it, and leaves at
+            // worst keys without records, removed here.
             _ = try? await storage.finishShreds()
+            _ = try? await storage.sweepOrphanKeys()
             return vault
         } catch {
             await storage.close()

@@ -38,6 +38,9 @@ struct FailingRecordStore: RecordStore {
         try await base.read(pass, body)
     }
 
+    func holdingWriteLock<T: Sendable>(_ body: @escaping @Sendable (any RecordInventory) throws -> T) async throws -> T {
+        try await base.holdingWriteLock(body)
+    }
     func pendingShreds() async throws -> [PendingShred] { try await base.pendingShreds() }
     func clearShreds(_ done: [PendingShred]) async throws { try await base.clearShreds(done) }
     func purgeResidue() async throws -> Bool { try await base.purgeResidue() }

@@ -52,4 +52,21 @@ struct SignInAuditTests {
             #expect(accesses.filter { $0.kind == .failedSignIn }.count == 2 + fixture.configuration.pinFailureLimit)
         }
     }
+
+    @Test("a card with no PIN is never counted or locked: it answers like an unknown card, however often it is tried")
+    func pinlessCardNeverLocks() async throws {
+        try await VaultFixture.with { fixture in
+            try await fixture.vault.desk.registerPatron(VaultFixture.registration(card: "NP1"), pin: nil, by: fixture.admin)
+            for _ in 0...(fixture.configuration.pinFailureLimit + 1) {
+                for card in ["NP1", "NOPE1"] {
+                    do {
+                        _ = try await fixture.vault.signIn.patron(card: card, pin: VaultFixture.pin("1234"))
+                        Issue.record("\(card) signed in")
+                    } catch let error as VaultError {
+                        #expect(error.kind == .authenticationFailed, "\(card): \(error.kind)")
+                    }
+                }
+            }
+        }
+    }
 }

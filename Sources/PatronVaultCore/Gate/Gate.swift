@@ -143,17 +143,18 @@ struct Gate: Sendable {
     func signIn<T: Sendable>(_ body: @escaping @Sendable (SignInTransaction) throws -> T) async throws(VaultError) -> T {
         do {
             return try await storage.records.write(GatePass()) { records in
-                try body(SignInTransaction(records: records, storage: storage, keys: try OperationKeys(ring: ring, pool: slots)))
+                try body(SignInTransaction(records: records, keyStore: storage.keys, keys: try OperationKeys(ring: ring, pool: slots)))
             }
         } catch {
             throw Self.vaultError(error)
         }
     }
 
-    /// A read for proving who someone is, where nothing needs counting (a staff token).
-    func signInRead<T: Sendable>(_ body: @escaping @Sendable (any RecordReader) throws -> T) async throws(VaultError) -> T {
+    /// The staff account a token hash belongs to: the one read sign-in makes for staff, and all
+    /// it can see.
+    func staffAccount(tokenHash: [UInt8]) async throws(VaultError) -> StaffAccount? {
         do {
-            return try await storage.records.read(GatePass(), body)
+            return try await storage.records.read(GatePass()) { reader in try reader.staff(tokenHash: tokenHash) }
         } catch {
             throw Self.vaultError(error)
         }
@@ -174,10 +175,14 @@ struct Gate: Sendable {
         _ = try? await storage.records.write(GatePass()) { records in try records.appendAudit(draft, to: trail) }
     }
 
-    /// Writes that belong to no principal (the first admin of a new vault).
-    func bootstrap<T: Sendable>(_ body: @escaping @Sendable (any RecordTransaction) throws -> T) async throws(VaultError) -> T {
+    /// The first admin of a new vault, before anyone can be asked: refused once any staff
+    /// account exists, so it cannot serve as a way around the gate.
+    func createFirstAdmin(_ account: StaffAccount, tokenHash: [UInt8]) async throws(VaultError) {
         do {
-            return try await storage.records.write(GatePass(), body)
+            try await storage.records.write(GatePass()) { records in
+                guard try records.allStaff().isEmpty else { throw VaultError(.alreadyExists, "this vault already has staff accounts") }
+                try records.insertStaff(account, tokenHash: tokenHash)
+            }
         } catch {
             throw Self.vaultError(error)
         }

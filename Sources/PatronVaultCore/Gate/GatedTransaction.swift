@@ -109,13 +109,32 @@ struct GatedTransaction {
     }
 }
 
-/// A transaction for sign-in: reads a card's registration to check a PIN, counts attempts.
+/// A transaction for sign-in: finds a card, counts attempts, and reads the PIN hash sealed in
+/// the registration. It offers nothing else: the registration is opened only to take the hash
+/// out, and no other patron data can be reached through it.
 struct SignInTransaction {
-    let records: any RecordTransaction
-    let storage: VaultStorage
-    let keys: OperationKeys
+    private let records: any RecordTransaction
+    private let keyStore: any KeyStore
+    private let keys: OperationKeys
 
-    func openRecords(_ sealed: [SealedRecord], of patron: PatronPseudonym) throws -> [[UInt8]] {
-        try keys.open(sealed, of: patron, from: storage.keys)
+    init(records: any RecordTransaction, keyStore: any KeyStore, keys: OperationKeys) {
+        self.records = records
+        self.keyStore = keyStore
+        self.keys = keys
+    }
+
+    func patron(cardIndex: [UInt8]) throws -> PatronRow? { try records.patron(cardIndex: cardIndex) }
+    func pinAttempt(patron: PatronPseudonym) throws -> PINAttempt? { try records.pinAttempt(patron: patron) }
+    func setPINAttempt(patron: PatronPseudonym, _ attempt: PINAttempt) throws { try records.setPINAttempt(patron: patron, attempt) }
+    func clearPINAttempts(patron: PatronPseudonym) throws { try records.clearPINAttempts(patron: patron) }
+
+    /// The PIN hash of the patron found by a card; the registration must hold that card.
+    func pinHash(of patron: PatronRow) throws -> String? {
+        guard let sealed = try records.record(id: patron.registrationID, patron: patron.pseudonym), sealed.kind == .registration else {
+            throw VaultError.integrity
+        }
+        let registration = try PatronRegistration(decoding: keys.open([sealed], of: patron.pseudonym, from: keyStore)[0])
+        if let asked = patron.askedCard, registration.cardBarcode != asked { throw VaultError.integrity }
+        return registration.pinHash
     }
 }

@@ -5,4 +5,3 @@ protocol PatronDataReading {
 }
 
 extension GatedTransaction: PatronDataReading {}
-extension SignInTransaction: PatronDataReading {}

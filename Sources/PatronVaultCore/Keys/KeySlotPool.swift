@@ -18,11 +18,18 @@ final class KeySlotPool: Sendable {
         }
     }
 
-    /// Wipes a pair and keeps it for the next operation.
+    /// Pairs kept for reuse; a burst beyond this frees its surplus, so locked memory does not
+    /// stay at the peak of concurrent operations.
+    static let kept = 16
+
+    /// Wipes a pair and keeps it for the next operation, or lets it go (`sodium_free`) when
+    /// enough are kept.
     func give(_ pair: KeySlotPair) {
         pair.patron.wipe()
         pair.record.wipe()
-        free.withLock { $0.append(pair) }
+        free.withLock { pairs in
+            if pairs.count < Self.kept { pairs.append(pair) }
+        }
     }
 
     static let secureMemoryFailure = VaultError(.storageFailure, "secure memory for keys could not be allocated (raise the mlock limit)")

@@ -1,9 +1,10 @@
 import Foundation
 import ServiceLifecycle
 
-/// The upkeep a long-lived process runs on a timer and a CLI command runs once at its end:
-/// finish queued shreds (a shred a reader delayed must not wait for the next destroying
-/// return), purge journal residue from both stores, and fold the journals into the main files.
+/// The upkeep a long-lived process runs on a timer: finish queued shreds (a shred a reader
+/// delayed must not wait for the next destroying return), remove keys a crashed writer left
+/// without records, purge journal residue from both stores, and fold the journals into the
+/// main files.
 public struct VaultMaintenance: Service {
     let storage: VaultStorage
     /// Time between passes when run as a service.
@@ -27,6 +28,7 @@ public struct VaultMaintenance: Service {
     @discardableResult
     public func runOnce() async -> Pass {
         let shreds = (try? await storage.finishShreds()) ?? false
+        _ = try? await storage.sweepOrphanKeys()
         let purged = (try? await storage.records.purgeResidue()) ?? false
         try? await storage.keys.checkpoint()
         return Pass(shredsComplete: shreds, residuePurged: purged)

@@ -22,7 +22,7 @@ public struct SignIn: Sendable {
         let failure = VaultError(.authenticationFailed, "the staff token is not valid (unknown, revoked or mistyped)")
         guard AccessToken.looksValid(token) else { throw failure }
         let hash = AccessToken.hash(token)
-        let account = try await gate.signInRead { reader in try reader.staff(tokenHash: hash) }
+        let account = try await gate.staffAccount(tokenHash: hash)
         guard let account, account.isActive else { throw failure }
         return .staff(id: account.id, name: account.name, role: account.role)
     }
@@ -44,13 +44,15 @@ public struct SignIn: Sendable {
         let decoy = decoy
         let lockout = configuration.pinLockout
         let step: SignInStep = try await gate.signIn { tx in
-            guard var patron = try tx.records.patron(cardIndex: cardIndex) else { return .unknown }
+            guard var patron = try tx.patron(cardIndex: cardIndex) else { return .unknown }
             patron.askedCard = card
-            let attempt = try tx.records.pinAttempt(patron: patron.pseudonym)
+            let attempt = try tx.pinAttempt(patron: patron.pseudonym)
             if let lockedUntil = attempt?.lockedUntil, attemptTime < lockedUntil { return .locked(patron.pseudonym, lockedUntil) }
-            let hash = try tx.registration(of: patron).pinHash
+            // A card with no PIN can never sign in: it is not counted, so it never answers
+            // "locked" and stays indistinguishable from an unknown card.
+            guard let hash = try tx.pinHash(of: patron) else { return .check(patron.pseudonym, hash: nil) }
             let failures = (attempt?.failures ?? 0) + 1
-            try tx.records.setPINAttempt(
+            try tx.setPINAttempt(
                 patron: patron.pseudonym,
                 failures >= limit ? PINAttempt(failures: 0, lockedUntil: attemptTime.addingTimeInterval(lockout)) : PINAttempt(failures: failures, lockedUntil: nil))
             return .check(patron.pseudonym, hash: hash)
@@ -64,7 +66,7 @@ public struct SignIn: Sendable {
         // transaction (clearing the count, or recording the failure).
         switch step {
         case .check(let pseudonym, _) where checked == true:
-            try await gate.signIn { tx in try tx.records.clearPINAttempts(patron: pseudonym) }
+            try await gate.signIn { tx in try tx.clearPINAttempts(patron: pseudonym) }
             return .patron(pseudonym)
         case .locked(let pseudonym, let until):
             await gate.recordFailedSignIn(patron: pseudonym)

@@ -34,17 +34,22 @@ public struct StaffAdministration: Sendable {
 
     /// The first admin of a new vault, before anyone can be asked.
     func createFirstAdmin(name: String) async throws(VaultError) -> IssuedToken {
-        let time = gate.clock.now()
-        return try await gate.bootstrap { records in try Self.insertStaff(name: name, role: .admin, at: time, in: records) }
+        let (account, token) = Self.newAccount(name: name, role: .admin, at: gate.clock.now())
+        try await gate.createFirstAdmin(account, tokenHash: AccessToken.hash(token))
+        return IssuedToken(account: account, token: token)
     }
 
     private static func insertStaff(name: String, role: StaffRole, at time: Date, in records: any RecordTransaction) throws -> IssuedToken {
         if try records.staff(named: name) != nil {
             throw VaultError(.alreadyExists, "a staff account named \(name) already exists")
         }
-        let token = AccessToken.generate()
-        let account = StaffAccount(id: "stf-" + Hex.encode(SecureRandom.bytes(6)), name: name, role: role, createdAt: time, revokedAt: nil)
+        let (account, token) = newAccount(name: name, role: role, at: time)
         try records.insertStaff(account, tokenHash: AccessToken.hash(token))
         return IssuedToken(account: account, token: token)
+    }
+
+    /// A new account and its token, shown once; only the token's hash is stored.
+    private static func newAccount(name: String, role: StaffRole, at time: Date) -> (StaffAccount, String) {
+        (StaffAccount(id: "stf-" + Hex.encode(SecureRandom.bytes(6)), name: name, role: role, createdAt: time, revokedAt: nil), AccessToken.generate())
     }
 }

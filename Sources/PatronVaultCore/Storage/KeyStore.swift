@@ -16,9 +16,18 @@ protocol KeyStore: Sendable {
     /// Removes keys stored for records whose own write then failed.
     func remove(_ batch: KeyBatch)
 
+    /// The same, reporting failure.
+    func delete(_ batch: KeyBatch) throws
+
     /// Destroys the keys of removed records, then the residue: no copy of a destroyed key may
     /// stay in a journal. Returns false when a reader kept the residue alive.
     func shred(_ shreds: [PendingShred]) async throws -> Bool
+
+    /// How many patron and record keys are stored.
+    func counts() throws -> (patronKeys: Int, recordKeys: Int)
+
+    /// Whom every stored patron and record key belongs to.
+    func owners() throws -> KeyOwners
 
     /// Key metadata (source, salt, KEK version, check value) by name.
     func metadata() async throws -> [String: [UInt8]]

@@ -24,6 +24,11 @@ protocol RecordStore: Sendable {
     /// holds up writers.
     func read<T: Sendable>(_ pass: GatePass, _ body: @escaping @Sendable (any RecordReader) throws -> T) async throws -> T
 
+    /// Runs `body` holding the write lock: no writer, in any process, can then be between
+    /// committing keys and committing the records that need them. `body` sees only which
+    /// records and patrons exist, never their contents.
+    func holdingWriteLock<T: Sendable>(_ body: @escaping @Sendable (any RecordInventory) throws -> T) async throws -> T
+
     /// Records removed whose keys are still to be destroyed.
     func pendingShreds() async throws -> [PendingShred]
 
@@ -84,4 +89,12 @@ protocol RecordTransaction: RecordReader, AuditLedger {
     /// Runs `body` so that a failure undoes only what it changed; what the transaction did
     /// before (the gate's audit entries) stays.
     func undoable<T>(_ body: () throws -> T) throws -> T
+}
+
+/// Which patrons and records exist, for finding keys that belong to nothing.
+protocol RecordInventory {
+    /// Patron rows, record rows, and records removed whose keys are queued for shredding.
+    func counts() throws -> (patrons: Int, records: Int, pendingShreds: Int)
+    /// Every patron, and every record (removed ones still queued for shredding included).
+    func owners() throws -> KeyOwners
 }

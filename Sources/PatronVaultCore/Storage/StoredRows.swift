@@ -84,3 +84,15 @@ enum RecordState: Int64, Sendable {
 
     var name: String { self == .open ? "open" : "closed" }
 }
+
+/// The owners of keys or rows: patrons, and records by patron and id.
+struct KeyOwners: Sendable {
+    var patrons: Set<PatronPseudonym> = []
+    var records: Set<RecordOwner> = []
+}
+
+/// A record by its patron and id: what a record key is stored under.
+struct RecordOwner: Sendable, Hashable {
+    let patron: PatronPseudonym
+    let record: RecordID
+}

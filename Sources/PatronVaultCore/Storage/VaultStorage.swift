@@ -52,6 +52,30 @@ struct VaultStorage: Sendable {
         return true
     }
 
+    /// Removes keys that belong to no record or patron: left when a process was killed after its
+    /// keys committed and before its records did. Counting first keeps the usual pass cheap; the
+    /// comparison runs under the record store's write lock, so a live writer's keys, stored a
+    /// moment before its records, are never taken for orphans. Returns how many were removed.
+    @discardableResult
+    func sweepOrphanKeys() async throws -> Int {
+        let keys = keys
+        let removed = try await records.holdingWriteLock { inventory -> Int in
+            let stored = try keys.counts()
+            let expected = try inventory.counts()
+            guard stored.patronKeys > expected.patrons || stored.recordKeys > expected.records + expected.pendingShreds else { return 0 }
+            let owners = try inventory.owners()
+            let keyed = try keys.owners()
+            var orphans = KeyBatch()
+            orphans.patronKeys = keyed.patrons.subtracting(owners.patrons).map { ($0, 0, []) }
+            orphans.recordKeys = keyed.records.subtracting(owners.records).map { ($0.patron, $0.record, []) }
+            guard !orphans.isEmpty else { return 0 }
+            try keys.delete(orphans)
+            return orphans.patronKeys.count + orphans.recordKeys.count
+        }
+        if removed > 0 { _ = try await keys.shred([]) }
+        return removed
+    }
+
     func close() async {
         try? await records.close()
         try? await keys.close()

@@ -48,11 +48,27 @@ struct SQLiteKeyStore: KeyStore {
     }
 
     func remove(_ batch: KeyBatch) {
-        try? pool.write { kdb in
+        try? delete(batch)
+    }
+
+    func delete(_ batch: KeyBatch) throws {
+        try pool.write { kdb in
             let patronKey = try kdb.cachedStatement(sql: "DELETE FROM patron_key WHERE pseudonym = ?")
             for key in batch.patronKeys { try patronKey.execute(arguments: [Data(key.patron.bytes)]) }
             let recordKey = try kdb.cachedStatement(sql: "DELETE FROM record_key WHERE pseudonym = ? AND record_id = ?")
             for key in batch.recordKeys { try recordKey.execute(arguments: [Data(key.patron.bytes), Data(key.record.bytes)]) }
+        }
+    }
+
+    func counts() throws -> (patronKeys: Int, recordKeys: Int) {
+        try SQLiteStorage.read(pool) { kdb in
+            (try Int.fetchOne(kdb, sql: "SELECT count(*) FROM patron_key") ?? 0, try Int.fetchOne(kdb, sql: "SELECT count(*) FROM record_key") ?? 0)
+        }
+    }
+
+    func owners() throws -> KeyOwners {
+        try SQLiteStorage.read(pool) { kdb in
+            try SQLiteStorage.owners(patrons: "SELECT pseudonym FROM patron_key", records: "SELECT pseudonym, record_id FROM record_key", in: kdb)
         }
     }
 
@@ -105,11 +121,11 @@ struct SQLiteKeyStore: KeyStore {
     }
 
     func checkpoint() async throws {
-        try await pool.passiveCheckpoint()
+        try await turns.run { try await pool.passiveCheckpoint() }
     }
 
     func close() async throws {
-        try await pool.closeTruncatingWAL()
+        try await turns.run { try await pool.closeTruncatingWAL() }
     }
 }
 

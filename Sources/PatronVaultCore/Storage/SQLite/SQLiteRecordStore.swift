@@ -12,7 +12,7 @@ struct SQLiteRecordStore: RecordStore {
     /// meant to be the only writer, so that wait is for host administration only.
     func write<T: Sendable>(_ pass: GatePass, _ body: @escaping @Sendable (any RecordTransaction) throws -> T) async throws -> T {
         try await SQLiteStorage.translating {
-            try await turns.run { try transaction(body) }
+            try await turns.run { () throws -> T in try transaction { try body($0) } }
         }
     }
 
@@ -69,7 +69,7 @@ struct SQLiteRecordStore: RecordStore {
         try pool.write(body)
     }
 
-    private func transaction<T>(_ body: (any RecordTransaction) throws -> T) throws -> T {
+    private func transaction<T>(_ body: (SQLiteRecordTransaction) throws -> T) throws -> T {
         try pool.writeWithoutTransaction { db in
             var result: T?
             // IMMEDIATE: another process's writer waits here, never half-way through.
@@ -84,6 +84,12 @@ struct SQLiteRecordStore: RecordStore {
     func read<T: Sendable>(_ pass: GatePass, _ body: @escaping @Sendable (any RecordReader) throws -> T) async throws -> T {
         try await SQLiteStorage.translating {
             try await pool.read { db in try body(SQLiteRecordTransaction(db: db)) }
+        }
+    }
+
+    func holdingWriteLock<T: Sendable>(_ body: @escaping @Sendable (any RecordInventory) throws -> T) async throws -> T {
+        try await SQLiteStorage.translating {
+            try await turns.run { () throws -> T in try transaction { try body($0) } }
         }
     }
 
@@ -117,12 +123,13 @@ struct SQLiteRecordStore: RecordStore {
         }
     }
 
+    /// Both take the writer's turn, so neither lands inside a bulk write's open transaction.
     func checkpoint() async throws {
-        try await pool.passiveCheckpoint()
+        try await turns.run { try await pool.passiveCheckpoint() }
     }
 
     func close() async throws {
-        try await pool.closeTruncatingWAL()
+        try await turns.run { try await pool.closeTruncatingWAL() }
     }
 }
 

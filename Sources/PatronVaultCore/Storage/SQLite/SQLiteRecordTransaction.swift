@@ -4,7 +4,7 @@ import PatronVaultAudit
 
 /// One transaction (or read snapshot) on `vault.db`, with the statements prepared once per
 /// connection and reused.
-struct SQLiteRecordTransaction: RecordTransaction {
+struct SQLiteRecordTransaction: RecordTransaction, RecordInventory {
     let db: Database
 
     private static let patronColumns = "pseudonym, registration_id, history_keep"
@@ -52,7 +52,21 @@ struct SQLiteRecordTransaction: RecordTransaction {
             .map(Self.patronRow)
     }
 
+    /// A unique index refusing a row is an answer ("already exists") that the gate records, not
+    /// a storage failure that rolls the record of the attempt back with it.
+    private func unique<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+            throw VaultError(.alreadyExists, "a card barcode or item barcode is already in the vault")
+        }
+    }
+
     func insert(_ patron: NewPatronRow) throws {
+        try unique { try insertRow(patron) }
+    }
+
+    private func insertRow(_ patron: NewPatronRow) throws {
         try db.cachedStatement(sql: """
             INSERT INTO patron(pseudonym, card_index, email_index, name_index, history_keep, registration_id, registered_day, expires_day)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -88,6 +102,10 @@ struct SQLiteRecordTransaction: RecordTransaction {
     }
 
     func insert(_ records: [NewRecord]) throws {
+        try unique { try insertRows(records) }
+    }
+
+    private func insertRows(_ records: [NewRecord]) throws {
         let statement = try db.cachedStatement(sql: """
             INSERT INTO record(patron, id, kind, state, item_index, opened_day, due_day, closed_day, sealed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
@@ -112,6 +130,21 @@ struct SQLiteRecordTransaction: RecordTransaction {
     func deleteQueueingShred(id: RecordID, patron: PatronPseudonym) throws {
         try db.cachedStatement(sql: "DELETE FROM record WHERE patron = ? AND id = ?").execute(arguments: [Data(patron.bytes), Data(id.bytes)])
         try db.cachedStatement(sql: "INSERT INTO pending_shred(record_id, patron) VALUES (?, ?)").execute(arguments: [Data(id.bytes), Data(patron.bytes)])
+    }
+
+    // MARK: Inventory
+
+    func counts() throws -> (patrons: Int, records: Int, pendingShreds: Int) {
+        (
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM patron") ?? 0, try Int.fetchOne(db, sql: "SELECT count(*) FROM record") ?? 0,
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM pending_shred") ?? 0
+        )
+    }
+
+    func owners() throws -> KeyOwners {
+        try SQLiteStorage.owners(
+            patrons: "SELECT pseudonym FROM patron", records: "SELECT patron, id FROM record UNION ALL SELECT patron, record_id FROM pending_shred",
+            in: db)
     }
 
     // MARK: PIN attempts
@@ -150,6 +183,10 @@ struct SQLiteRecordTransaction: RecordTransaction {
     }
 
     func insertStaff(_ account: StaffAccount, tokenHash: [UInt8]) throws {
+        try unique { try insertStaffRow(account, tokenHash: tokenHash) }
+    }
+
+    private func insertStaffRow(_ account: StaffAccount, tokenHash: [UInt8]) throws {
         try db.execute(
             sql: "INSERT INTO staff(id, name, role, token_hash, created_at) VALUES (?, ?, ?, ?, ?)",
             arguments: [account.id, account.name, account.role.rawValue, Data(tokenHash), Self.millis(account.createdAt)])
