@@ -86,6 +86,11 @@ struct BenchmarkSettings: Sendable {
         print(String(format: "  verify alone %.2f s, with lookups beside it %.2f s; lookups alone %@/s, during the verify %@/s (%d done); the first two done %.1f ms after it started",
                      during.verifyAlone, during.verifyBeside, rate(during.lookupsAlone, during.lookupsAloneTime),
                      rate(during.lookupsBeside, during.lookupsBesideTime), during.lookupsBeside, during.firstTwo * 1000))
+        let signIns = try await SignInTimings.run(vault: vault, staff: staff)
+        print("")
+        print("Failed sign-ins, median wall time in this process (shipped Argon2id cost): a guesser should learn nothing from them")
+        print(String(format: "  wrong PIN on a known card %.1f ms, unknown card %.1f ms, card with no PIN %.1f ms, locked card %.1f ms",
+                     signIns.knownCard, signIns.unknownCard, signIns.noPIN, signIns.locked))
         await vault.close()
 
         print("")
