@@ -88,11 +88,13 @@ struct FailingTransaction: RecordTransaction {
         case .outcome: throw VaultError(.alreadyExists, "injected: a record with that id already exists")
         }
     }
-    func replaceSealed(id: RecordID, patron: PatronPseudonym, sealed: [UInt8]) throws { try base.replaceSealed(id: id, patron: patron, sealed: sealed) }
-    func closeLoan(id: RecordID, patron: PatronPseudonym, on day: CalendarDay, sealed: [UInt8]) throws {
-        try base.closeLoan(id: id, patron: patron, on: day, sealed: sealed)
+    func replaceSealed(_ old: SealedRecord, patron: PatronPseudonym, sealed: [UInt8], version: Int64) throws {
+        try base.replaceSealed(old, patron: patron, sealed: sealed, version: version)
     }
-    func deleteQueueingShred(id: RecordID, patron: PatronPseudonym) throws { try base.deleteQueueingShred(id: id, patron: patron) }
+    func closeLoan(_ old: SealedRecord, patron: PatronPseudonym, on day: CalendarDay, sealed: [UInt8], version: Int64) throws {
+        try base.closeLoan(old, patron: patron, on: day, sealed: sealed, version: version)
+    }
+    func deleteQueueingShred(_ record: SealedRecord, patron: PatronPseudonym) throws { try base.deleteQueueingShred(record, patron: patron) }
     func setPINAttempt(patron: PatronPseudonym, _ attempt: PINAttempt) throws { try base.setPINAttempt(patron: patron, attempt) }
     func clearPINAttempts(patron: PatronPseudonym) throws { try base.clearPINAttempts(patron: patron) }
     func insertStaff(_ account: StaffAccount, tokenHash: [UInt8]) throws { try base.insertStaff(account, tokenHash: tokenHash) }

@@ -21,9 +21,9 @@ struct OrphanKeyTests {
             // A pending shred whose key is still there, as after a crash mid-shred, and keys of a
             // patron whose records never committed, as after a kill between the two commits.
             let records = try DatabaseQueue(path: fixture.directory.appendingPathComponent(SQLiteStorage.recordsFileName).path)
-            let loan = try await records.read { db -> (id: Data, patron: Data) in
-                let row = try Row.fetchOne(db, sql: "SELECT id, patron FROM record WHERE kind = 2")!
-                return (row["id"], row["patron"])
+            let loan = try await records.read { db -> (id: Data, patron: Data, version: Int64) in
+                let row = try Row.fetchOne(db, sql: "SELECT id, patron, version FROM record WHERE kind = 2")!
+                return (row["id"], row["patron"], row["version"])
             }
             let keyStore = try DatabaseQueue(path: fixture.directory.appendingPathComponent(keys).path)
             let ghost = Data((0..<16).map { _ in UInt8.random(in: 0...255) })
@@ -37,7 +37,7 @@ struct OrphanKeyTests {
             }
             try await records.write { db in
                 try db.execute(sql: "DELETE FROM record WHERE id = ?", arguments: [loan.id])
-                try db.execute(sql: "INSERT INTO pending_shred(record_id, patron) VALUES (?, ?)", arguments: [loan.id, loan.patron])
+                try db.execute(sql: "INSERT INTO pending_shred(record_id, patron, version) VALUES (?, ?, ?)", arguments: [loan.id, loan.patron, loan.version])
             }
             try records.close()
             try keyStore.close()

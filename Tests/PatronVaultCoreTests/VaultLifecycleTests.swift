@@ -17,9 +17,11 @@ struct VaultLifecycleTests {
             // is still in keys.db.
             let records = try DatabaseQueue(path: fixture.directory.appendingPathComponent(SQLiteStorage.recordsFileName).path)
             let (patron, id) = try await records.write { db -> (Data, Data) in
-                let row = try #require(try Row.fetchOne(db, sql: "SELECT patron, id FROM record WHERE kind = ?", arguments: [RecordKind.loan.rawValue]))
+                let row = try #require(try Row.fetchOne(db, sql: "SELECT patron, id, version FROM record WHERE kind = ?", arguments: [RecordKind.loan.rawValue]))
                 try db.execute(sql: "DELETE FROM record WHERE kind = ?", arguments: [RecordKind.loan.rawValue])
-                try db.execute(sql: "INSERT INTO pending_shred(record_id, patron) VALUES (?, ?)", arguments: [row["id"] as Data, row["patron"] as Data])
+                try db.execute(
+                    sql: "INSERT INTO pending_shred(record_id, patron, version) VALUES (?, ?, ?)",
+                    arguments: [row["id"] as Data, row["patron"] as Data, row["version"] as Int64])
                 return (row["patron"], row["id"])
             }
             try records.close()

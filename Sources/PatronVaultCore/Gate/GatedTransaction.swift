@@ -99,6 +99,21 @@ struct GatedTransaction {
         try storage.store(patrons: patrons, records: new, keys: batch, in: records, noting: written)
     }
 
+    /// Stores a changed record as its next version under a fresh key: the new key is committed
+    /// first, the row replaced, and the old version's key queued for shredding, the same ordered
+    /// two-file step as a deletion, so an earlier copy of the row can never be opened again.
+    /// `closedOn` closes a loan into history.
+    func reseal(_ old: SealedRecord, of patron: PatronPseudonym, as plaintext: [UInt8], state: RecordState = .open, closedOn day: CalendarDay? = nil) throws {
+        let (sealed, wrapped) = try keys.resealFresh(plaintext, replacing: old, state: state)
+        let version = old.version + 1
+        try storage.storeKeys(KeyBatch(recordKeys: [(patron, old.id, version, wrapped)]), noting: written)
+        if let day {
+            try records.closeLoan(old, patron: patron, on: day, sealed: sealed, version: version)
+        } else {
+            try records.replaceSealed(old, patron: patron, sealed: sealed, version: version)
+        }
+    }
+
     /// Writes patrons and records whose keys the gate is committing alongside
     /// (`Gate.write(_:_:subject:storingFirst:_:)`).
     func store(patrons: [NewPatronRow], records new: [NewRecord]) throws {

@@ -44,14 +44,17 @@ final class OperationKeys {
         return (patron, ring.kekVersion, wrapped)
     }
 
-    /// Seals a new record of the loaded patron under a fresh random record key, returning the
-    /// box and the record key wrapped by the patron key.
-    func sealNew(_ plaintext: [UInt8], kind: RecordKind, id: RecordID) throws(VaultError) -> (sealed: [UInt8], wrappedKey: [UInt8]) {
+    /// Seals a record of the loaded patron, as `version`, under a fresh random record key,
+    /// returning the box and the record key wrapped by the patron key.
+    func sealNew(
+        _ plaintext: [UInt8], kind: RecordKind, id: RecordID, state: RecordState = .open, version: Int64 = 1
+    ) throws(VaultError) -> (sealed: [UInt8], wrappedKey: [UInt8]) {
         let patron = try loadedPatron()
         slots.record.randomize()
         record = id
-        let wrappedKey = slots.patron.wrap(slots.record, authenticating: RecordAssociatedData.recordKey(id: id, patron: patron))
-        let sealed = XChaCha20Poly1305.seal(plaintext, using: slots.record, authenticating: RecordAssociatedData.bytes(kind: kind, id: id, patron: patron))
+        let wrappedKey = slots.patron.wrap(slots.record, authenticating: RecordAssociatedData.recordKey(id: id, patron: patron, version: version))
+        let sealed = XChaCha20Poly1305.seal(
+            plaintext, using: slots.record, authenticating: RecordAssociatedData.bytes(kind: kind, id: id, patron: patron, state: state, version: version))
         return (sealed, wrappedKey)
     }
 
@@ -62,9 +65,11 @@ final class OperationKeys {
         record = nil
         guard let wrappedKey else { throw .integrity }
         do {
-            try slots.patron.unwrap(wrappedKey, authenticating: RecordAssociatedData.recordKey(id: sealed.id, patron: patron), into: slots.record)
+            try slots.patron.unwrap(
+                wrappedKey, authenticating: RecordAssociatedData.recordKey(id: sealed.id, patron: patron, version: sealed.version), into: slots.record)
             let plaintext = try XChaCha20Poly1305.open(
-                sealed.sealed, using: slots.record, authenticating: RecordAssociatedData.bytes(kind: sealed.kind, id: sealed.id, patron: patron))
+                sealed.sealed, using: slots.record,
+                authenticating: RecordAssociatedData.bytes(kind: sealed.kind, id: sealed.id, patron: patron, state: sealed.state, version: sealed.version))
             record = sealed.id
             return plaintext
         } catch {
@@ -74,16 +79,17 @@ final class OperationKeys {
 
     /// Opens records of one patron: one read of the key store, then one unwrap and one open each.
     func open(_ sealed: [SealedRecord], of patron: PatronPseudonym, from store: any KeyStore) throws -> [[UInt8]] {
-        let wrapped = try store.wrappedKeys(patron: patron, records: sealed.map(\.id))
+        let wrapped = try store.wrappedKeys(patron: patron, records: sealed.map { ($0.id, $0.version) })
         try load(patron: patron, wrapped: wrapped.patronKey)
         return try sealed.map { record throws(VaultError) in try open(record, wrappedKey: wrapped.recordKeys[record.id]) }
     }
 
-    /// Reseals the record opened last, with a fresh nonce; refuses any other record.
-    func reseal(_ plaintext: [UInt8], kind: RecordKind, id: RecordID) throws(VaultError) -> [UInt8] {
-        let patron = try loadedPatron()
-        guard record == id else { throw VaultError(.storageFailure, "a record was resealed without being opened first") }
-        return XChaCha20Poly1305.seal(plaintext, using: slots.record, authenticating: RecordAssociatedData.bytes(kind: kind, id: id, patron: patron))
+    /// Seals the record opened last as its next version, in `state`, under a fresh key; refuses
+    /// any other record. The old version's key is then destroyed, so no earlier copy of the row
+    /// opens again.
+    func resealFresh(_ plaintext: [UInt8], replacing old: SealedRecord, state: RecordState) throws(VaultError) -> (sealed: [UInt8], wrappedKey: [UInt8]) {
+        guard record == old.id else { throw VaultError(.storageFailure, "a record was resealed without being opened first") }
+        return try sealNew(plaintext, kind: old.kind, id: old.id, state: state, version: old.version + 1)
     }
 
     private func loadedPatron() throws(VaultError) -> PatronPseudonym {

@@ -114,20 +114,20 @@ extension CirculationDesk {
             let registration = entry.registration
             let registrationID = RecordID.random()
             let (sealedRegistration, registrationKey) = try keys.sealNew(registration.encoded(), kind: .registration, id: registrationID)
-            share.keys.recordKeys.append((patron, registrationID, registrationKey))
+            share.keys.recordKeys.append((patron, registrationID, 1, registrationKey))
             share.patrons.append(registration.row(pseudonym: patron, registrationID: registrationID, ring: ring))
             share.records.append(NewRecord(
                 patron: patron, id: registrationID, kind: .registration, state: .open, itemIndex: nil, openedDay: registration.registeredOn,
-                dueDay: nil, closedDay: nil, sealed: sealedRegistration))
+                dueDay: nil, closedDay: nil, version: 1, sealed: sealedRegistration))
             for loan in entry.loans {
                 let loanID = RecordID.random()
-                let (sealedLoan, loanKey) = try keys.sealNew(loan.encoded(), kind: .loan, id: loanID)
-                share.keys.recordKeys.append((patron, loanID, loanKey))
                 let closed = loan.returnedAt.map { CalendarDay($0) }
+                let (sealedLoan, loanKey) = try keys.sealNew(loan.encoded(), kind: .loan, id: loanID, state: closed == nil ? .open : .closed)
+                share.keys.recordKeys.append((patron, loanID, 1, loanKey))
                 share.records.append(NewRecord(
                     patron: patron, id: loanID, kind: .loan, state: closed == nil ? .open : .closed,
                     itemIndex: closed == nil ? ring.item.index(of: loan.itemBarcode) : nil, openedDay: CalendarDay(loan.checkedOutAt),
-                    dueDay: loan.dueOn, closedDay: closed, sealed: sealedLoan))
+                    dueDay: loan.dueOn, closedDay: closed, version: 1, sealed: sealedLoan))
             }
         }
         return share

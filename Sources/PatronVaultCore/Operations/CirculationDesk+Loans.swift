@@ -30,8 +30,8 @@ extension CirculationDesk {
             try tx.store(
                 records: [NewRecord(
                     patron: patron.pseudonym, id: id, kind: .loan, state: .open, itemIndex: itemIndex, openedDay: CalendarDay(tx.time),
-                    dueDay: dueOn, closedDay: nil, sealed: sealed)],
-                keys: KeyBatch(recordKeys: [(patron.pseudonym, id, wrappedKey)]))
+                    dueDay: dueOn, closedDay: nil, version: 1, sealed: sealed)],
+                keys: KeyBatch(recordKeys: [(patron.pseudonym, id, 1, wrappedKey)]))
             return loan
         }
     }
@@ -62,14 +62,17 @@ extension CirculationDesk {
             try tx.records.countReturn(item: loan.itemBarcode, branch: loan.branch, month: today.month)
             if keepsHistory {
                 loan.returnedAt = tx.time
-                let sealed = try tx.keys.reseal(loan.encoded(), kind: .loan, id: found.record.id)
-                try tx.records.closeLoan(id: found.record.id, patron: patron.pseudonym, on: today, sealed: sealed)
+                try tx.reseal(found.record, of: patron.pseudonym, as: loan.encoded(), state: .closed, closedOn: today)
                 return LoanReturn(itemBarcode: item, outcome: .keptAsHistory)
             }
-            try tx.records.deleteQueueingShred(id: found.record.id, patron: patron.pseudonym)
+            try tx.records.deleteQueueingShred(found.record, patron: patron.pseudonym)
             return LoanReturn(itemBarcode: item, outcome: .destroyed)
         }
-        guard result.outcome == .destroyed else { return result }
+        // The loan's open version (history kept) or the whole loan (destroyed) has a key to shred.
+        guard result.outcome == .destroyed else {
+            _ = try? await gate.storage.finishShreds()
+            return result
+        }
         // The return has committed: a shred that cannot finish now stays queued and is reported
         // as pending, never as a failed return that a retry would call "not checked out".
         let shredded = (try? await gate.storage.finishShreds()) == true

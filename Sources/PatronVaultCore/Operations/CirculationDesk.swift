@@ -36,8 +36,8 @@ public struct CirculationDesk: Sendable {
                 patrons: [registration.row(pseudonym: patron, registrationID: id, ring: ring)],
                 records: [NewRecord(
                     patron: patron, id: id, kind: .registration, state: .open, itemIndex: nil, openedDay: registration.registeredOn, dueDay: nil,
-                    closedDay: nil, sealed: sealed)],
-                keys: KeyBatch(patronKeys: [patronKey], recordKeys: [(patron, id, wrappedKey)]))
+                    closedDay: nil, version: 1, sealed: sealed)],
+                keys: KeyBatch(patronKeys: [patronKey], recordKeys: [(patron, id, 1, wrappedKey)]))
         }
     }
 
@@ -94,14 +94,15 @@ public struct CirculationDesk: Sendable {
         try await gate.write(principal, [AccessRequest(.patronUpdate, .registration)], subject: .card(card)) { tx in
             let patron = try tx.patron(card: card, keys: ring)
             try tx.authorize(about: patron.pseudonym)
-            let registration = try PatronRegistration.validated(try tx.registration(of: patron).applying(update), today: CalendarDay(tx.time))
-            try tx.records.replaceSealed(
-                id: patron.registrationID, patron: patron.pseudonym,
-                sealed: try tx.keys.reseal(registration.encoded(), kind: .registration, id: patron.registrationID))
+            let opened = try tx.openedRegistration(of: patron)
+            let registration = try PatronRegistration.validated(opened.registration.applying(update), today: CalendarDay(tx.time))
+            try tx.reseal(opened.sealed, of: patron.pseudonym, as: registration.encoded())
             try tx.records.updateIndexes(
                 of: patron.pseudonym, emailIndex: ring.email.index(of: registration.email),
                 nameIndex: ring.name.index(of: FieldRules.normalizedName(registration.fullName)), expires: registration.cardExpiry)
         }
+        // The version replaced holds the old details: its key goes now, or on the next pass.
+        _ = try? await gate.storage.finishShreds()
     }
 
     /// Sets a new PIN at the desk (an imported patron has none; a patron forgot theirs) and
@@ -119,6 +120,7 @@ public struct CirculationDesk: Sendable {
             try tx.replacePINHash(of: patron, with: pinHash)
             try tx.records.clearPINAttempts(patron: patron.pseudonym)
         }
+        _ = try? await gate.storage.finishShreds()
     }
 
     /// A staff request for a patron's reading history. The shipped policy forbids it to every
@@ -148,13 +150,12 @@ private enum PatronSearch: Sendable {
 }
 
 extension GatedTransaction {
-    /// Replaces the PIN hash sealed in a patron's registration.
+    /// Replaces the PIN hash sealed in a patron's registration (a fresh version: the old one,
+    /// with the old PIN, can never be restored).
     func replacePINHash(of patron: PatronRow, with pinHash: String) throws {
-        var registration = try registration(of: patron)
+        var (sealed, registration) = try openedRegistration(of: patron)
         registration.pinHash = pinHash
-        try records.replaceSealed(
-            id: patron.registrationID, patron: patron.pseudonym,
-            sealed: try keys.reseal(registration.encoded(), kind: .registration, id: patron.registrationID))
+        try reseal(sealed, of: patron.pseudonym, as: registration.encoded())
     }
 }
 

@@ -10,7 +10,13 @@ extension PatronDataReading {
 
     /// Reads and opens a patron's registration; its record key stays loaded for a reseal.
     func registration(of patron: PatronRow) throws -> PatronRegistration {
-        try Self.checked(PatronRegistration(decoding: openRecords([sealedRegistration(of: patron)], of: patron.pseudonym)[0]), for: patron)
+        try openedRegistration(of: patron).registration
+    }
+
+    /// The registration and the sealed row it came from, for a change that reseals it.
+    func openedRegistration(of patron: PatronRow) throws -> (sealed: SealedRecord, registration: PatronRegistration) {
+        let sealed = try sealedRegistration(of: patron)
+        return (sealed, try Self.checked(PatronRegistration(decoding: openRecords([sealed], of: patron.pseudonym)[0]), for: patron))
     }
 
     /// Registration and open loans: the desk view, and the patron's own.

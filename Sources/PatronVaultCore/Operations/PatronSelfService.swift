@@ -35,6 +35,8 @@ public struct PatronSelfService: Sendable {
         try await gate.write(principal, [AccessRequest(.patronChangePIN, .registration, patron: own)]) { tx in
             try tx.replacePINHash(of: tx.ownRow(own), with: pinHash)
         }
+        // The version with the old PIN: its key goes now, or on the next pass.
+        _ = try? await gate.storage.finishShreds()
     }
 
     /// Who looked at my record, when and why, including refused attempts, and failed sign-ins

@@ -5,7 +5,7 @@
 /// async ones run on their own.
 protocol KeyStore: Sendable {
     /// The patron's wrapped key and the wrapped keys of the given records, in one read.
-    func wrappedKeys(patron: PatronPseudonym, records: [RecordID]) throws -> WrappedKeys
+    func wrappedKeys(patron: PatronPseudonym, records: [(id: RecordID, version: Int64)]) throws -> WrappedKeys
 
     /// Commits wrapped keys (before the records that need them are written).
     func insert(_ batch: KeyBatch) throws

@@ -74,9 +74,11 @@ protocol RecordTransaction: RecordReader, AuditLedger {
     func updateIndexes(of patron: PatronPseudonym, emailIndex: [UInt8], nameIndex: [UInt8], expires: CalendarDay?) throws
 
     func insert(_ records: [NewRecord]) throws
-    func replaceSealed(id: RecordID, patron: PatronPseudonym, sealed: [UInt8]) throws
-    func closeLoan(id: RecordID, patron: PatronPseudonym, on day: CalendarDay, sealed: [UInt8]) throws
-    func deleteQueueingShred(id: RecordID, patron: PatronPseudonym) throws
+    /// Stores the next version of a record and queues the shred of the old version's key, in
+    /// one call: no changed record keeps the key of its earlier copies.
+    func replaceSealed(_ old: SealedRecord, patron: PatronPseudonym, sealed: [UInt8], version: Int64) throws
+    func closeLoan(_ old: SealedRecord, patron: PatronPseudonym, on day: CalendarDay, sealed: [UInt8], version: Int64) throws
+    func deleteQueueingShred(_ record: SealedRecord, patron: PatronPseudonym) throws
 
     func setPINAttempt(patron: PatronPseudonym, _ attempt: PINAttempt) throws
     func clearPINAttempts(patron: PatronPseudonym) throws

@@ -27,6 +27,9 @@ struct NewPatronRow: Sendable {
 struct SealedRecord: Sendable {
     let id: RecordID
     let kind: RecordKind
+    let state: RecordState
+    /// Which sealing of the record this is; each change seals the next under a fresh key.
+    let version: Int64
     let sealed: [UInt8]
 }
 
@@ -46,6 +49,7 @@ struct NewRecord: Sendable {
     let openedDay: CalendarDay
     let dueDay: CalendarDay?
     let closedDay: CalendarDay?
+    let version: Int64
     let sealed: [UInt8]
 }
 
@@ -54,7 +58,7 @@ struct KeyBatch: Sendable {
     /// Tells one batch from another when a transaction takes its keys back.
     let id = UUID()
     var patronKeys: [(patron: PatronPseudonym, kekVersion: Int64, wrapped: [UInt8])] = []
-    var recordKeys: [(patron: PatronPseudonym, record: RecordID, wrapped: [UInt8])] = []
+    var recordKeys: [(patron: PatronPseudonym, record: RecordID, version: Int64, wrapped: [UInt8])] = []
 
     var isEmpty: Bool { patronKeys.isEmpty && recordKeys.isEmpty }
 }
@@ -69,6 +73,7 @@ struct WrappedKeys: Sendable {
 struct PendingShred: Sendable, Hashable {
     let record: RecordID
     let patron: PatronPseudonym
+    let version: Int64
 }
 
 /// The failed-PIN count and lockout of one card.
@@ -91,8 +96,9 @@ struct KeyOwners: Sendable {
     var records: Set<RecordOwner> = []
 }
 
-/// A record by its patron and id: what a record key is stored under.
+/// A record version by its patron and id: what a record key is stored under.
 struct RecordOwner: Sendable, Hashable {
     let patron: PatronPseudonym
     let record: RecordID
+    let version: Int64
 }

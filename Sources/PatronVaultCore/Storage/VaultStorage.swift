@@ -16,8 +16,7 @@ struct VaultStorage: Sendable {
     func store(
         patrons: [NewPatronRow], records new: [NewRecord], keys batch: KeyBatch, in transaction: any RecordTransaction, noting written: WrittenKeys
     ) throws {
-        try keys.insert(batch)
-        written.add(batch)
+        try storeKeys(batch, noting: written)
         do {
             try transaction.undoable {
                 for patron in patrons { try transaction.insert(patron) }
@@ -28,6 +27,13 @@ struct VaultStorage: Sendable {
             written.remove(batch)
             throw error
         }
+    }
+
+    /// Commits keys before the record change that needs them, noting them so they are removed
+    /// if that change does not commit.
+    func storeKeys(_ batch: KeyBatch, noting written: WrittenKeys) throws {
+        try keys.insert(batch)
+        written.add(batch)
     }
 
     /// A record transaction whose keys, known before it starts (a bulk import), are committed to
@@ -67,7 +73,7 @@ struct VaultStorage: Sendable {
             let keyed = try keys.owners()
             var orphans = KeyBatch()
             orphans.patronKeys = keyed.patrons.subtracting(owners.patrons).map { ($0, 0, []) }
-            orphans.recordKeys = keyed.records.subtracting(owners.records).map { ($0.patron, $0.record, []) }
+            orphans.recordKeys = keyed.records.subtracting(owners.records).map { ($0.patron, $0.record, $0.version, []) }
             guard !orphans.isEmpty else { return 0 }
             try keys.delete(orphans)
             return orphans.patronKeys.count + orphans.recordKeys.count

@@ -9,15 +9,15 @@ struct SQLiteKeyStore: KeyStore {
     let pool: DatabaseQueue
     let turns = WriterTurns()
 
-    func wrappedKeys(patron: PatronPseudonym, records ids: [RecordID]) throws -> WrappedKeys {
+    func wrappedKeys(patron: PatronPseudonym, records ids: [(id: RecordID, version: Int64)]) throws -> WrappedKeys {
         let owner = Data(patron.bytes)
         return try SQLiteStorage.read(pool) { kdb in
             let row = try Row.fetchOne(kdb.cachedStatement(sql: "SELECT kek_version, wrapped FROM patron_key WHERE pseudonym = ?"), arguments: [owner])
             var found: [RecordID: [UInt8]] = [:]
             if !ids.isEmpty {
-                let statement = try kdb.cachedStatement(sql: "SELECT wrapped FROM record_key WHERE pseudonym = ? AND record_id = ?")
-                for id in ids {
-                    if let wrapped = try Data.fetchOne(statement, arguments: [owner, Data(id.bytes)]) { found[id] = Array(wrapped) }
+                let statement = try kdb.cachedStatement(sql: "SELECT wrapped FROM record_key WHERE pseudonym = ? AND record_id = ? AND version = ?")
+                for (id, version) in ids {
+                    if let wrapped = try Data.fetchOne(statement, arguments: [owner, Data(id.bytes), version]) { found[id] = Array(wrapped) }
                 }
             }
             return WrappedKeys(patronKey: row.map { ($0["kek_version"], Array($0["wrapped"] as Data)) }, recordKeys: found)
@@ -41,9 +41,9 @@ struct SQLiteKeyStore: KeyStore {
         for key in batch.patronKeys {
             try patronKey.execute(arguments: [Data(key.patron.bytes), key.kekVersion, Data(key.wrapped)])
         }
-        let recordKey = try kdb.cachedStatement(sql: "INSERT INTO record_key(pseudonym, record_id, wrapped) VALUES (?, ?, ?)")
+        let recordKey = try kdb.cachedStatement(sql: "INSERT INTO record_key(pseudonym, record_id, version, wrapped) VALUES (?, ?, ?, ?)")
         for key in batch.recordKeys {
-            try recordKey.execute(arguments: [Data(key.patron.bytes), Data(key.record.bytes), Data(key.wrapped)])
+            try recordKey.execute(arguments: [Data(key.patron.bytes), Data(key.record.bytes), key.version, Data(key.wrapped)])
         }
     }
 
@@ -55,8 +55,8 @@ struct SQLiteKeyStore: KeyStore {
         try pool.write { kdb in
             let patronKey = try kdb.cachedStatement(sql: "DELETE FROM patron_key WHERE pseudonym = ?")
             for key in batch.patronKeys { try patronKey.execute(arguments: [Data(key.patron.bytes)]) }
-            let recordKey = try kdb.cachedStatement(sql: "DELETE FROM record_key WHERE pseudonym = ? AND record_id = ?")
-            for key in batch.recordKeys { try recordKey.execute(arguments: [Data(key.patron.bytes), Data(key.record.bytes)]) }
+            let recordKey = try kdb.cachedStatement(sql: "DELETE FROM record_key WHERE pseudonym = ? AND record_id = ? AND version = ?")
+            for key in batch.recordKeys { try recordKey.execute(arguments: [Data(key.patron.bytes), Data(key.record.bytes), key.version]) }
         }
     }
 
@@ -68,7 +68,7 @@ struct SQLiteKeyStore: KeyStore {
 
     func owners() throws -> KeyOwners {
         try SQLiteStorage.read(pool) { kdb in
-            try SQLiteStorage.owners(patrons: "SELECT pseudonym FROM patron_key", records: "SELECT pseudonym, record_id FROM record_key", in: kdb)
+            try SQLiteStorage.owners(patrons: "SELECT pseudonym FROM patron_key", records: "SELECT pseudonym, record_id, version FROM record_key", in: kdb)
         }
     }
 
@@ -81,8 +81,8 @@ struct SQLiteKeyStore: KeyStore {
     /// On the calling thread, once it has the turn: no hop to GRDB's queue after every return.
     private static func shred(_ shreds: [PendingShred], in pool: DatabaseQueue) throws -> Bool {
         try pool.write { kdb in
-            let recordKey = try kdb.cachedStatement(sql: "DELETE FROM record_key WHERE pseudonym = ? AND record_id = ?")
-            for shred in shreds { try recordKey.execute(arguments: [Data(shred.patron.bytes), Data(shred.record.bytes)]) }
+            let recordKey = try kdb.cachedStatement(sql: "DELETE FROM record_key WHERE pseudonym = ? AND record_id = ? AND version = ?")
+            for shred in shreds { try recordKey.execute(arguments: [Data(shred.patron.bytes), Data(shred.record.bytes), shred.version]) }
         }
         return try pool.writeWithoutTransaction { kdb in try SQLiteStorage.truncateWAL(kdb) }
     }

@@ -98,8 +98,10 @@ struct SQLiteRecordStore: RecordStore {
         try await SQLiteStorage.translating {
             try await turns.run {
                 try onWriter { db in
-                    try Row.fetchAll(db.cachedStatement(sql: "SELECT record_id, patron FROM pending_shred")).map {
-                        PendingShred(record: RecordID(bytes: Array($0["record_id"] as Data)), patron: PatronPseudonym(bytes: Array($0["patron"] as Data)))
+                    try Row.fetchAll(db.cachedStatement(sql: "SELECT record_id, patron, version FROM pending_shred")).map {
+                        PendingShred(
+                            record: RecordID(bytes: Array($0["record_id"] as Data)), patron: PatronPseudonym(bytes: Array($0["patron"] as Data)),
+                            version: $0["version"])
                     }
                 }
             }
@@ -110,8 +112,8 @@ struct SQLiteRecordStore: RecordStore {
         try await SQLiteStorage.translating {
             try await turns.run {
                 try writeOnWriter { db in
-                    let statement = try db.cachedStatement(sql: "DELETE FROM pending_shred WHERE record_id = ?")
-                    for shred in done { try statement.execute(arguments: [Data(shred.record.bytes)]) }
+                    let statement = try db.cachedStatement(sql: "DELETE FROM pending_shred WHERE record_id = ? AND version = ?")
+                    for shred in done { try statement.execute(arguments: [Data(shred.record.bytes), shred.version]) }
                 }
             }
         }

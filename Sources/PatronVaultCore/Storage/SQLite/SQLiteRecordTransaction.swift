@@ -16,9 +16,12 @@ struct SQLiteRecordTransaction: RecordTransaction, RecordInventory {
             historyKeep: row["history_keep"] as Bool, askedCard: nil)
     }
 
+    private static let recordColumns = "id, kind, state, version, sealed"
+
     private static func sealedRecord(_ row: Row) -> SealedRecord {
         SealedRecord(
-            id: RecordID(bytes: Array(row["id"] as Data)), kind: RecordKind(rawValue: row["kind"]) ?? .loan, sealed: Array(row["sealed"] as Data))
+            id: RecordID(bytes: Array(row["id"] as Data)), kind: RecordKind(rawValue: row["kind"]) ?? .loan,
+            state: RecordState(rawValue: row["state"]) ?? .closed, version: row["version"], sealed: Array(row["sealed"] as Data))
     }
 
     private static func staffAccount(_ row: Row) -> StaffAccount {
@@ -85,19 +88,19 @@ struct SQLiteRecordTransaction: RecordTransaction, RecordInventory {
 
     func record(id: RecordID, patron: PatronPseudonym) throws -> SealedRecord? {
         try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT id, kind, sealed FROM record WHERE patron = ? AND id = ?"), arguments: [Data(patron.bytes), Data(id.bytes)]
+            db.cachedStatement(sql: "SELECT \(Self.recordColumns) FROM record WHERE patron = ? AND id = ?"), arguments: [Data(patron.bytes), Data(id.bytes)]
         ).map(Self.sealedRecord)
     }
 
     func records(patron: PatronPseudonym, kind: RecordKind, state: RecordState) throws -> [SealedRecord] {
         try Row.fetchAll(
-            db.cachedStatement(sql: "SELECT id, kind, sealed FROM record WHERE patron = ? AND kind = ? AND state = ?"),
+            db.cachedStatement(sql: "SELECT \(Self.recordColumns) FROM record WHERE patron = ? AND kind = ? AND state = ?"),
             arguments: [Data(patron.bytes), kind.rawValue, state.rawValue]
         ).map(Self.sealedRecord)
     }
 
     func openLoan(itemIndex: [UInt8]) throws -> OpenLoanRow? {
-        try Row.fetchOne(db.cachedStatement(sql: "SELECT id, kind, sealed, patron FROM record WHERE item_index = ?"), arguments: [Data(itemIndex)])
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Self.recordColumns), patron FROM record WHERE item_index = ?"), arguments: [Data(itemIndex)])
             .map { OpenLoanRow(record: Self.sealedRecord($0), patron: PatronPseudonym(bytes: Array($0["patron"] as Data))) }
     }
 
@@ -107,29 +110,38 @@ struct SQLiteRecordTransaction: RecordTransaction, RecordInventory {
 
     private func insertRows(_ records: [NewRecord]) throws {
         let statement = try db.cachedStatement(sql: """
-            INSERT INTO record(patron, id, kind, state, item_index, opened_day, due_day, closed_day, sealed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO record(patron, id, kind, state, item_index, opened_day, due_day, closed_day, version, sealed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         for record in records {
             try statement.execute(arguments: [
                 Data(record.patron.bytes), Data(record.id.bytes), record.kind.rawValue, record.state.rawValue, record.itemIndex.map { Data($0) },
-                record.openedDay.daysSinceEpoch, record.dueDay?.daysSinceEpoch, record.closedDay?.daysSinceEpoch, Data(record.sealed),
+                record.openedDay.daysSinceEpoch, record.dueDay?.daysSinceEpoch, record.closedDay?.daysSinceEpoch, record.version, Data(record.sealed),
             ])
         }
     }
 
-    func replaceSealed(id: RecordID, patron: PatronPseudonym, sealed: [UInt8]) throws {
-        try db.cachedStatement(sql: "UPDATE record SET sealed = ? WHERE patron = ? AND id = ?")
-            .execute(arguments: [Data(sealed), Data(patron.bytes), Data(id.bytes)])
+    func replaceSealed(_ old: SealedRecord, patron: PatronPseudonym, sealed: [UInt8], version: Int64) throws {
+        try db.cachedStatement(sql: "UPDATE record SET sealed = ?, version = ? WHERE patron = ? AND id = ? AND version = ?")
+            .execute(arguments: [Data(sealed), version, Data(patron.bytes), Data(old.id.bytes), old.version])
+        try queueShred(old, patron: patron)
     }
 
-    func closeLoan(id: RecordID, patron: PatronPseudonym, on day: CalendarDay, sealed: [UInt8]) throws {
-        try db.cachedStatement(sql: "UPDATE record SET state = 1, item_index = NULL, closed_day = ?, sealed = ? WHERE patron = ? AND id = ?")
-            .execute(arguments: [day.daysSinceEpoch, Data(sealed), Data(patron.bytes), Data(id.bytes)])
+    func closeLoan(_ old: SealedRecord, patron: PatronPseudonym, on day: CalendarDay, sealed: [UInt8], version: Int64) throws {
+        try db.cachedStatement(sql: """
+            UPDATE record SET state = 1, item_index = NULL, closed_day = ?, sealed = ?, version = ? WHERE patron = ? AND id = ? AND version = ?
+            """).execute(arguments: [day.daysSinceEpoch, Data(sealed), version, Data(patron.bytes), Data(old.id.bytes), old.version])
+        try queueShred(old, patron: patron)
     }
 
-    func deleteQueueingShred(id: RecordID, patron: PatronPseudonym) throws {
-        try db.cachedStatement(sql: "DELETE FROM record WHERE patron = ? AND id = ?").execute(arguments: [Data(patron.bytes), Data(id.bytes)])
-        try db.cachedStatement(sql: "INSERT INTO pending_shred(record_id, patron) VALUES (?, ?)").execute(arguments: [Data(id.bytes), Data(patron.bytes)])
+    func deleteQueueingShred(_ record: SealedRecord, patron: PatronPseudonym) throws {
+        try db.cachedStatement(sql: "DELETE FROM record WHERE patron = ? AND id = ?").execute(arguments: [Data(patron.bytes), Data(record.id.bytes)])
+        try queueShred(record, patron: patron)
+    }
+
+    private func queueShred(_ record: SealedRecord, patron: PatronPseudonym) throws {
+        guard db.changesCount == 1 else { throw VaultError.integrity }
+        try db.cachedStatement(sql: "INSERT INTO pending_shred(record_id, patron, version) VALUES (?, ?, ?)")
+            .execute(arguments: [Data(record.id.bytes), Data(patron.bytes), record.version])
     }
 
     // MARK: Inventory
@@ -143,7 +155,8 @@ struct SQLiteRecordTransaction: RecordTransaction, RecordInventory {
 
     func owners() throws -> KeyOwners {
         try SQLiteStorage.owners(
-            patrons: "SELECT pseudonym FROM patron", records: "SELECT patron, id FROM record UNION ALL SELECT patron, record_id FROM pending_shred",
+            patrons: "SELECT pseudonym FROM patron",
+            records: "SELECT patron, id, version FROM record UNION ALL SELECT patron, record_id, version FROM pending_shred",
             in: db)
     }
 

@@ -63,6 +63,20 @@ enum SQLiteSchema {
                 """)
             try AuditTrail.createSchema(db)
         }
+        // Record versions: every change reseals a record as the next version under a fresh key,
+        // and the old version's key is shredded like a deleted record's. Existing records are
+        // version 0 (sealed in format 1).
+        migrator.registerMigration("v2-record-versions") { db in
+            try db.execute(sql: """
+                ALTER TABLE record ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+                CREATE TABLE pending_shred_v2 (
+                    record_id BLOB NOT NULL, patron BLOB NOT NULL, version INTEGER NOT NULL, PRIMARY KEY (record_id, version)
+                ) WITHOUT ROWID;
+                INSERT INTO pending_shred_v2(record_id, patron, version) SELECT record_id, patron, 0 FROM pending_shred;
+                DROP TABLE pending_shred;
+                ALTER TABLE pending_shred_v2 RENAME TO pending_shred;
+                """)
+        }
         return migrator
     }
 
@@ -75,6 +89,13 @@ enum SQLiteSchema {
                 CREATE TABLE patron_key (pseudonym BLOB NOT NULL UNIQUE, kek_version INTEGER NOT NULL, wrapped BLOB NOT NULL);
                 CREATE TABLE record_key (pseudonym BLOB NOT NULL, record_id BLOB NOT NULL, wrapped BLOB NOT NULL);
                 CREATE UNIQUE INDEX record_key_owner ON record_key(pseudonym, record_id);
+                """)
+        }
+        migrator.registerMigration("v2-record-versions") { db in
+            try db.execute(sql: """
+                ALTER TABLE record_key ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+                DROP INDEX record_key_owner;
+                CREATE UNIQUE INDEX record_key_owner ON record_key(pseudonym, record_id, version);
                 """)
         }
         return migrator

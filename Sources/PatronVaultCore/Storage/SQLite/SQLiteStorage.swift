@@ -87,14 +87,15 @@ enum SQLiteStorage {
         }
     }
 
-    /// Patrons from a query of pseudonyms, records from a query of (pseudonym, record id) pairs.
+    /// Patrons from a query of pseudonyms, records from a query of (pseudonym, record id, version).
     static func owners(patrons: String, records: String, in db: Database) throws -> KeyOwners {
         var owners = KeyOwners()
         for row in try Row.fetchAll(db, sql: patrons) {
             owners.patrons.insert(PatronPseudonym(bytes: Array(row[0] as Data)))
         }
         for row in try Row.fetchAll(db, sql: records) {
-            owners.records.insert(RecordOwner(patron: PatronPseudonym(bytes: Array(row[0] as Data)), record: RecordID(bytes: Array(row[1] as Data))))
+            owners.records.insert(RecordOwner(
+                patron: PatronPseudonym(bytes: Array(row[0] as Data)), record: RecordID(bytes: Array(row[1] as Data)), version: row[2]))
         }
         return owners
     }
