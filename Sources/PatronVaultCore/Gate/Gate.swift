@@ -13,7 +13,7 @@ struct GatePass: Sendable {
 /// hands out the transaction, and appends every decision to the audit trail in that same
 /// transaction, so a change and the record of who made it commit together. Every outcome,
 /// "not found" included, leaves an entry.
-struct Gate: Sendable {
+final class Gate: Sendable {
     let storage: VaultStorage
     let ring: KeyRing
     let slots: KeySlotPool
@@ -52,9 +52,12 @@ struct Gate: Sendable {
     /// the refusal is decided, and its answer changes neither the decision nor the reply (an
     /// unknown card is refused the same way), but it lets the patron see the attempt among their
     /// accesses.
+    ///
+    /// `readsOnly` says `body` changes no row (a lookup): it then runs without a savepoint, as
+    /// there is nothing to undo; its decisions are still appended in the transaction.
     func write<T: Sendable>(
         _ principal: Principal, _ requests: [AccessRequest], subject: PatronSubject? = nil, storingFirst keys: KeyBatch? = nil,
-        _ body: @escaping @Sendable (inout GatedTransaction) throws -> T
+        readsOnly: Bool = false, _ body: @escaping @Sendable (inout GatedTransaction) throws -> T
     ) async throws(VaultError) -> T {
         let time = clock.now()
         let decisions = requests.map { decide(principal, $0, time: time) }
@@ -72,7 +75,7 @@ struct Gate: Sendable {
             }
             let result: Result<T, VaultError>
             do {
-                result = .success(try records.undoable { try body(&transaction) })
+                result = .success(readsOnly ? try body(&transaction) : try records.undoable { try body(&transaction) })
             } catch let denial as AccessDenial {
                 result = .failure(denial.error)
             } catch let error as VaultError where Self.isOutcome(error) {
@@ -143,7 +146,7 @@ struct Gate: Sendable {
     func signIn<T: Sendable>(_ body: @escaping @Sendable (SignInTransaction) throws -> T) async throws(VaultError) -> T {
         do {
             return try await storage.records.write(GatePass()) { records in
-                try body(SignInTransaction(records: records, keyStore: storage.keys, keys: try OperationKeys(ring: ring, pool: slots)))
+                try body(SignInTransaction(records: records, keyStore: self.storage.keys, keys: try OperationKeys(ring: self.ring, pool: self.slots)))
             }
         } catch {
             throw Self.vaultError(error)

@@ -51,7 +51,7 @@ public struct CirculationDesk: Sendable {
             AccessRequest(.patronRead, .registration, state: .open, purpose: purpose),
             AccessRequest(.loanReadOpen, .loan, state: .open, purpose: purpose),
         ]
-        return try await gate.write(principal, requests, subject: .card(card)) { tx in
+        return try await gate.write(principal, requests, subject: .card(card), readsOnly: true) { tx in
             let patron = try tx.patron(card: card, keys: ring)
             try tx.authorize(about: patron.pseudonym)
             return try tx.profile(of: patron)
@@ -68,7 +68,7 @@ public struct CirculationDesk: Sendable {
         case (nil, let name?): search = .name(gate.ring.name.index(of: FieldRules.normalizedName(try FieldRules.text(name, field: "name"))))
         default: throw VaultError.invalid("search by exactly one of email or name")
         }
-        return try await gate.write(principal, [AccessRequest(.patronFind, .registration, purpose: purpose)]) { tx in
+        return try await gate.write(principal, [AccessRequest(.patronFind, .registration, purpose: purpose)], readsOnly: true) { tx in
             let rows: [PatronRow]
             switch search {
             case .email(let index): rows = try tx.records.patrons(emailIndex: index)
@@ -130,7 +130,9 @@ public struct CirculationDesk: Sendable {
         let card = try FieldRules.barcode(card, field: "card barcode")
         let purpose = try FieldRules.optionalText(purpose, field: "purpose")
         let ring = gate.ring
-        return try await gate.write(principal, [AccessRequest(.historyRead, .history, state: .closed, purpose: purpose)], subject: .card(card)) { tx in
+        return try await gate.write(
+            principal, [AccessRequest(.historyRead, .history, state: .closed, purpose: purpose)], subject: .card(card), readsOnly: true
+        ) { tx in
             let patron = try tx.patron(card: card, keys: ring)
             try tx.authorize(about: patron.pseudonym)
             return try tx.history(of: patron)

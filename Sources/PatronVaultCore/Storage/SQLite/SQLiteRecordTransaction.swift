@@ -11,17 +11,18 @@ struct SQLiteRecordTransaction: RecordTransaction, RecordInventory {
 
     private static func patronRow(_ row: Row) -> PatronRow {
         PatronRow(
-            pseudonym: PatronPseudonym(bytes: Array(row["pseudonym"] as Data)),
-            registrationID: RecordID(bytes: Array(row["registration_id"] as Data)),
-            historyKeep: row["history_keep"] as Bool, askedCard: nil)
+            pseudonym: PatronPseudonym(bytes: Array(row[0] as Data)), registrationID: RecordID(bytes: Array(row[1] as Data)),
+            historyKeep: row[2] as Bool, askedCard: nil)
     }
 
+    /// Read by position on the hot paths: GRDB matches a column name case-insensitively,
+    /// lowercasing it on every access.
     private static let recordColumns = "id, kind, state, version, sealed"
 
     private static func sealedRecord(_ row: Row) -> SealedRecord {
         SealedRecord(
-            id: RecordID(bytes: Array(row["id"] as Data)), kind: RecordKind(rawValue: row["kind"]) ?? .loan,
-            state: RecordState(rawValue: row["state"]) ?? .closed, version: row["version"], sealed: Array(row["sealed"] as Data))
+            id: RecordID(bytes: Array(row[0] as Data)), kind: RecordKind(rawValue: row[1]) ?? .loan,
+            state: RecordState(rawValue: row[2]) ?? .closed, version: row[3], sealed: Array(row[4] as Data))
     }
 
     private static func staffAccount(_ row: Row) -> StaffAccount {
@@ -101,7 +102,7 @@ struct SQLiteRecordTransaction: RecordTransaction, RecordInventory {
 
     func openLoan(itemIndex: [UInt8]) throws -> OpenLoanRow? {
         try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Self.recordColumns), patron FROM record WHERE item_index = ?"), arguments: [Data(itemIndex)])
-            .map { OpenLoanRow(record: Self.sealedRecord($0), patron: PatronPseudonym(bytes: Array($0["patron"] as Data))) }
+            .map { OpenLoanRow(record: Self.sealedRecord($0), patron: PatronPseudonym(bytes: Array($0[5] as Data))) }
     }
 
     func insert(_ records: [NewRecord]) throws {
