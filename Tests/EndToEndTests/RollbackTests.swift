@@ -88,4 +88,15 @@ struct RollbackTests {
         try cli.database("vault.db").write { db in try db.execute(sql: "UPDATE record SET state = 1, version = version + 1 WHERE kind = 2") }
         #expect(try cli.run(["me", "history", "--card", "RB4", "--pin-stdin"], stdin: "2468").status == 74)
     }
+
+    @Test("a discard patron flipped to keep in the plaintext column: the return is an integrity error and the loan is untouched")
+    func flippedHistoryPreference() throws {
+        let cli = try CLI.initialized()
+        defer { cli.removeHome() }
+        #expect(try cli.run(["patron", "register", "--card", "RB5", "--name", "Flip Keep", "--email", "fk@example.org"]).status == 0)
+        #expect(try cli.run(["loan", "checkout", "--card", "RB5", "--item", "RB-I5", "--title", "Not Kept"]).status == 0)
+        try cli.database("vault.db").write { db in try db.execute(sql: "UPDATE patron SET history_keep = 1") }
+        #expect(try cli.run(["loan", "return", "--item", "RB-I5"]).status == 74)
+        #expect(try cli.database("vault.db").read { try Int.fetchOne($0, sql: "SELECT count(*) FROM record WHERE kind = 2 AND state = 0") } == 1)
+    }
 }
