@@ -77,6 +77,9 @@ struct DemoCommand: AsyncParsableCommand {
         if let refusal = await refusal(of: { () async throws(VaultError) in _ = try await vault.signIn.patron(card: "D1002", pin: Array("0000".utf8)) }) {
             step("Someone tries Bob's card with a wrong PIN: \(refusal)")
         }
+        let bobPrincipal = try await vault.signIn.patron(card: "D1002", pin: Array("1357".utf8))
+        let failed = try await vault.selfService.myAccesses(by: bobPrincipal).filter { $0.kind == .failedSignIn }.count
+        step("Bob's own access list shows \(failed) failed sign-in\(failed == 1 ? "" : "s") with his card.")
 
         let stats = try await vault.desk.statistics(by: desk)
         step("Anonymous statistics keep what the branch needs: \(stats.map { "\($0.itemBarcode) \($0.branch) \($0.month) ×\($0.returns)" }.joined(separator: ", ")).")
