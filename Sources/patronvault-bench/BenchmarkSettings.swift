@@ -49,6 +49,17 @@ struct BenchmarkSettings: Sendable {
         }
         row("staff lookup by card (+open loans)", lookups, vault: vaultLookup, plain: plainLookup)
 
+        let lent = (0..<min(returns, library.patrons)).map { (card: library.card($0), item: "NEW-\($0)") }
+        let vaultCheckout = try await seconds {
+            for loan in lent {
+                _ = try await vault.desk.checkout(card: loan.card, item: loan.item, title: "A New Title", author: nil, due: nil, branch: nil, by: staff)
+            }
+        }
+        let plainCheckout = try await seconds {
+            for loan in lent { try plain.checkout(card: loan.card, item: loan.item, title: "A New Title") }
+        }
+        row("checkout (sealed, key first)", lent.count, vault: vaultCheckout, plain: plainCheckout)
+
         let discarders = (0..<min(returns, library.patrons / 2)).map { library.item(patron: 2 * $0 + 1, loan: 0) }
         let vaultReturn = try await seconds {
             for item in discarders { _ = try await vault.desk.returnItem(item, by: staff) }

@@ -66,6 +66,17 @@ struct PlainBaseline {
         }
     }
 
+    /// A checkout: the patron by card, the item not already out, one loan row written.
+    func checkout(card: String, item: String, title: String) throws {
+        try queue.write { db in
+            guard let id = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM patron WHERE card = ?"), arguments: [card]) else { return }
+            guard try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM loan WHERE item = ? AND state = 0"), arguments: [item]) != true else { return }
+            try db.cachedStatement(sql: """
+                INSERT INTO loan(patron_id, item, title, author, branch, checked_out, due_day, state) VALUES (?, ?, ?, NULL, 'main', 0, 0, 0)
+                """).execute(arguments: [id, item, title])
+        }
+    }
+
     /// A return that "anonymises" the way library systems do today: delete the row, count the statistic.
     func returnItem(_ item: String) throws {
         try queue.write { db in
