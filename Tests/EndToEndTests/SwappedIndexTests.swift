@@ -63,4 +63,33 @@ struct SwappedIndexTests {
         // The untouched loan still returns normally.
         #expect(try cli.run(["loan", "return", "--item", "IT-A"]).status == 0)
     }
+
+    @Test("email indexes swapped between two patrons: a search by either email is an integrity error, never the other patron")
+    func swappedEmailIndexes() throws {
+        let cli = try TamperTests.twoPatronsWithLoans()
+        defer { cli.removeHome() }
+        let patrons = try cli.database("vault.db").read { try Data.fetchAll($0, sql: "SELECT pseudonym FROM patron") }
+        try Self.swap("email_index", in: "patron", rows: patrons, key: "pseudonym", cli: cli)
+        for email in ["h.voss@example.org", "c.ambrose@example.org"] {
+            let found = try cli.run(["patron", "find", "--email", email, "--purpose", "circulation"])
+            #expect(found.status == 74)
+            #expect(!found.stdout.contains("PVT100") && !found.stdout.contains("PVT200"))
+        }
+    }
+
+    @Test("a sign-in through a swapped card index is an integrity error and is on record as a failed sign-in")
+    func swappedCardIndexSignIn() throws {
+        let cli = try CLI.initialized()
+        defer { cli.removeHome() }
+        for (card, pin) in [("PVS1", "2468"), ("PVS2", "1357")] {
+            #expect(try cli.run(["patron", "register", "--card", card, "--name", "Sign \(card)", "--email", "\(card.lowercased())@example.org", "--pin-stdin"], stdin: pin).status == 0)
+        }
+        let patrons = try cli.database("vault.db").read { try Data.fetchAll($0, sql: "SELECT pseudonym FROM patron") }
+        try Self.swap("card_index", in: "patron", rows: patrons, key: "pseudonym", cli: cli)
+        let signIn = try cli.run(["me", "show", "--card", "PVS1", "--pin-stdin"], stdin: "1357")
+        #expect(signIn.status == 74)
+        #expect(!signIn.stdout.contains("Sign PVS2"))
+        let recorded = try cli.database("vault.db").read { try Int.fetchOne($0, sql: "SELECT count(*) FROM audit_entry WHERE action = 'patron.sign-in'") }
+        #expect(recorded == 1)
+    }
 }

@@ -44,7 +44,6 @@ struct FailingRecordStore: RecordStore {
     func pendingShreds() async throws -> [PendingShred] { try await base.pendingShreds() }
     func clearShreds(_ done: [PendingShred]) async throws { try await base.clearShreds(done) }
     func purgeResidue() async throws -> Bool { try await base.purgeResidue() }
-    func checkpoint() async throws { try await base.checkpoint() }
     func close() async throws { try await base.close() }
 }
 

@@ -94,9 +94,11 @@ struct GatedTransaction {
         try keys.open(sealed, of: patron, from: storage.keys)
     }
 
-    /// Writes new keys, patrons and records under the two-file rule.
+    /// Writes new keys, then the patrons and records that need them (the two-file rule). If the
+    /// rows fail, the gate's savepoint undoes them and the noted keys are removed.
     func store(patrons: [NewPatronRow] = [], records new: [NewRecord], keys batch: KeyBatch) throws {
-        try storage.store(patrons: patrons, records: new, keys: batch, in: records, noting: written)
+        try storage.storeKeys(batch, noting: written)
+        try store(patrons: patrons, records: new)
     }
 
     /// Stores a changed record as its next version under a fresh key: the new key is committed
@@ -117,10 +119,8 @@ struct GatedTransaction {
     /// Writes patrons and records whose keys the gate is committing alongside
     /// (`Gate.write(_:_:subject:storingFirst:_:)`).
     func store(patrons: [NewPatronRow], records new: [NewRecord]) throws {
-        try records.undoable {
-            for patron in patrons { try records.insert(patron) }
-            try records.insert(new)
-        }
+        for patron in patrons { try records.insert(patron) }
+        try records.insert(new)
     }
 }
 

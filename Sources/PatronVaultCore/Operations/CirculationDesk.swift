@@ -64,20 +64,27 @@ public struct CirculationDesk: Sendable {
         let purpose = try FieldRules.optionalText(purpose, field: "purpose")
         let search: PatronSearch
         switch (email, name) {
-        case (let email?, nil): search = .email(gate.ring.email.index(of: try FieldRules.email(email)))
-        case (nil, let name?): search = .name(gate.ring.name.index(of: FieldRules.normalizedName(try FieldRules.text(name, field: "name"))))
+        case (let email?, nil):
+            let email = try FieldRules.email(email)
+            search = .email(email, index: gate.ring.email.index(of: email))
+        case (nil, let name?):
+            let name = FieldRules.normalizedName(try FieldRules.text(name, field: "name"))
+            search = .name(name, index: gate.ring.name.index(of: name))
         default: throw VaultError.invalid("search by exactly one of email or name")
         }
         return try await gate.write(principal, [AccessRequest(.patronFind, .registration, purpose: purpose)], readsOnly: true) { tx in
             let rows: [PatronRow]
             switch search {
-            case .email(let index): rows = try tx.records.patrons(emailIndex: index)
-            case .name(let index): rows = try tx.records.patrons(nameIndex: index)
+            case .email(_, let index): rows = try tx.records.patrons(emailIndex: index)
+            case .name(_, let index): rows = try tx.records.patrons(nameIndex: index)
             }
             var matches: [PatronMatch] = []
             for patron in rows {
                 try tx.authorize(about: patron.pseudonym)
                 let registration = try tx.registration(of: patron)
+                // The row was found by a blind index: the sealed registration must hold what was
+                // searched for, or the index was copied onto another patron's row.
+                guard search.matches(registration) else { throw VaultError.integrity }
                 matches.append(PatronMatch(cardBarcode: registration.cardBarcode, fullName: registration.fullName))
             }
             return matches.sorted { ($0.fullName, $0.cardBarcode) < ($1.fullName, $1.cardBarcode) }
@@ -145,10 +152,17 @@ public struct CirculationDesk: Sendable {
     }
 }
 
-/// Which blind index a staff search uses.
+/// Which blind index a staff search uses, and the normalised value it was made from.
 private enum PatronSearch: Sendable {
-    case email([UInt8])
-    case name([UInt8])
+    case email(String, index: [UInt8])
+    case name(String, index: [UInt8])
+
+    func matches(_ registration: PatronRegistration) -> Bool {
+        switch self {
+        case .email(let email, _): registration.email == email
+        case .name(let name, _): FieldRules.normalizedName(registration.fullName) == name
+        }
+    }
 }
 
 extension GatedTransaction {

@@ -40,22 +40,14 @@ public struct SignIn: Sendable {
         }
         let cardIndex = gate.ring.card.index(of: card)
         let attemptTime = gate.clock.now()
-        let limit = configuration.pinFailureLimit
         let decoy = decoy
-        let lockout = configuration.pinLockout
-        let step: SignInStep = try await gate.signIn { tx in
-            guard var patron = try tx.patron(cardIndex: cardIndex) else { return .unknown }
-            patron.askedCard = card
-            let attempt = try tx.pinAttempt(patron: patron.pseudonym)
-            if let lockedUntil = attempt?.lockedUntil, attemptTime < lockedUntil { return .locked(patron.pseudonym, lockedUntil) }
-            // A card with no PIN can never sign in: it is not counted, so it never answers
-            // "locked" and stays indistinguishable from an unknown card.
-            guard let hash = try tx.pinHash(of: patron) else { return .check(patron.pseudonym, hash: nil) }
-            let failures = (attempt?.failures ?? 0) + 1
-            try tx.setPINAttempt(
-                patron: patron.pseudonym,
-                failures >= limit ? PINAttempt(failures: 0, lockedUntil: attemptTime.addingTimeInterval(lockout)) : PINAttempt(failures: failures, lockedUntil: nil))
-            return .check(patron.pseudonym, hash: hash)
+        let step: SignInStep
+        do {
+            step = try await countAttempt(cardIndex: cardIndex, card: card, at: attemptTime)
+        } catch {
+            // An edited card index or registration: still a sign-in that failed, and on record.
+            await gate.recordFailedSignIn(patron: nil)
+            throw error
         }
         let checked = try? await derivations.run { () -> Bool in
             if case .check(_, let hash?) = step { return Argon2id.verify(pin, against: hash) }
@@ -78,6 +70,27 @@ public struct SignIn: Sendable {
         case .unknown:
             await gate.recordFailedSignIn(patron: nil)
             throw failure
+        }
+    }
+
+    /// The first transaction: finds the card and counts the attempt before the PIN is checked,
+    /// so killing the process cannot skip the count.
+    private func countAttempt(cardIndex: [UInt8], card: String, at attemptTime: Date) async throws(VaultError) -> SignInStep {
+        let limit = configuration.pinFailureLimit
+        let lockout = configuration.pinLockout
+        return try await gate.signIn { tx in
+            guard var patron = try tx.patron(cardIndex: cardIndex) else { return .unknown }
+            patron.askedCard = card
+            let attempt = try tx.pinAttempt(patron: patron.pseudonym)
+            if let lockedUntil = attempt?.lockedUntil, attemptTime < lockedUntil { return .locked(patron.pseudonym, lockedUntil) }
+            // A card with no PIN can never sign in: it is not counted, so it never answers
+            // "locked" and stays indistinguishable from an unknown card.
+            guard let hash = try tx.pinHash(of: patron) else { return .check(patron.pseudonym, hash: nil) }
+            let failures = (attempt?.failures ?? 0) + 1
+            try tx.setPINAttempt(
+                patron: patron.pseudonym,
+                failures >= limit ? PINAttempt(failures: 0, lockedUntil: attemptTime.addingTimeInterval(lockout)) : PINAttempt(failures: failures, lockedUntil: nil))
+            return .check(patron.pseudonym, hash: hash)
         }
     }
 

@@ -39,9 +39,6 @@ protocol RecordStore: Sendable {
     /// returns false when a reader kept it alive, to be retried later.
     func purgeResidue() async throws -> Bool
 
-    /// Folds the journal into the main file without waiting for readers.
-    func checkpoint() async throws
-
     /// Closes every connection; later calls fail.
     func close() async throws
 }

@@ -55,8 +55,6 @@ struct NewRecord: Sendable {
 
 /// Wrapped keys to be stored before the records that need them.
 struct KeyBatch: Sendable {
-    /// Tells one batch from another when a transaction takes its keys back.
-    let id = UUID()
     var patronKeys: [(patron: PatronPseudonym, kekVersion: Int64, wrapped: [UInt8])] = []
     var recordKeys: [(patron: PatronPseudonym, record: RecordID, version: Int64, wrapped: [UInt8])] = []
 

@@ -11,26 +11,9 @@ struct VaultStorage: Sendable {
     let records: any RecordStore
     let keys: any KeyStore
 
-    /// Writes wrapped keys, then the rows that need them; if the rows fail, the keys go again,
-    /// so nothing is left half-written. Runs inside the caller's record transaction.
-    func store(
-        patrons: [NewPatronRow], records new: [NewRecord], keys batch: KeyBatch, in transaction: any RecordTransaction, noting written: WrittenKeys
-    ) throws {
-        try storeKeys(batch, noting: written)
-        do {
-            try transaction.undoable {
-                for patron in patrons { try transaction.insert(patron) }
-                try transaction.insert(new)
-            }
-        } catch {
-            keys.remove(batch)
-            written.remove(batch)
-            throw error
-        }
-    }
-
     /// Commits keys before the record change that needs them, noting them so they are removed
-    /// if that change does not commit.
+    /// if that change does not commit (the gate discards them whenever its transaction fails or
+    /// ends in a refusal or another outcome).
     func storeKeys(_ batch: KeyBatch, noting written: WrittenKeys) throws {
         try keys.insert(batch)
         written.add(batch)
@@ -95,10 +78,6 @@ final class WrittenKeys: Sendable {
 
     func add(_ batch: KeyBatch) {
         batches.withLock { $0.append(batch) }
-    }
-
-    func remove(_ batch: KeyBatch) {
-        batches.withLock { $0.removeAll { $0.id == batch.id } }
     }
 
     /// Removes every noted batch from the key store.

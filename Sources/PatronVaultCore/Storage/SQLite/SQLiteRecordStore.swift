@@ -125,11 +125,7 @@ struct SQLiteRecordStore: RecordStore {
         }
     }
 
-    /// Both take the writer's turn, so neither lands inside a bulk write's open transaction.
-    func checkpoint() async throws {
-        try await turns.run { try await pool.passiveCheckpoint() }
-    }
-
+    /// Takes the writer's turn, so it never lands inside a bulk write's open transaction.
     func close() async throws {
         try await turns.run { try await pool.closeTruncatingWAL() }
     }

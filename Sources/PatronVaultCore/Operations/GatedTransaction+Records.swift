@@ -1,5 +1,5 @@
-/// Reading a patron's records through a transaction that holds the operation's keys.
-extension PatronDataReading {
+/// Reading a patron's records through the gate's transaction, which holds the operation's keys.
+extension GatedTransaction {
     func sealedRegistration(of patron: PatronRow) throws -> SealedRecord {
         guard let record = try records.record(id: patron.registrationID, patron: patron.pseudonym) else {
             throw VaultError(.corruptVault, "a patron's registration record is missing from the vault")
