@@ -31,7 +31,7 @@ public final class Vault: Sendable {
         selfService = PatronSelfService(gate: gate, configuration: configuration, derivations: derivations)
         administration = StaffAdministration(gate: gate)
         oversight = Oversight(gate: gate)
-        maintenance = VaultMaintenance(storage: storage, interval: configuration.maintenanceInterval)
+        maintenance = VaultMaintenance(storage: storage, recordSets: ring.recordSet, interval: configuration.maintenanceInterval)
     }
 
     /// Creates a new vault folder with a fresh master key and a first admin, whose token is
@@ -137,10 +137,12 @@ public final class Vault: Sendable {
                     "this vault runs on the real clock; a fixed clock is accepted only by a vault created on one (tests and demos)")
             }
             let vault = Vault(directory: directory, storage: storage, ring: ring, policies: policies, configuration: configuration)
-            // A crash between the two files only delays a shred, never loses it, and leaves at
-            // worst keys without records, removed here.
-            _ = try? await storage.finishShreds()
+            if ring.predatesRecordSets { try await storage.upgradeRecordSets(ring: ring) }
+            // A crash between the two files only delays a shred or a settle, never loses it, and
+            // leaves at worst keys without records, removed here.
+            _ = try? await storage.finishShreds(checking: ring.recordSet)
             _ = try? await storage.sweepOrphanKeys()
+            _ = try? await storage.settleLeftovers(checking: ring.recordSet)
             return vault
         } catch {
             await storage.close()
@@ -161,7 +163,7 @@ public final class Vault: Sendable {
     /// Finishes queued shreds and closes the stores; a long-lived process runs `maintenance`
     /// as a service for the rest (journal residue, checkpoints).
     public func close() async {
-        _ = try? await gate.storage.finishShreds()
+        _ = try? await gate.storage.finishShreds(checking: gate.ring.recordSet)
         await gate.storage.close()
     }
 

@@ -60,6 +60,8 @@ struct FailingTransaction: RecordTransaction {
     func records(patron: PatronPseudonym, kind: RecordKind, state: RecordState) throws -> [SealedRecord] {
         try base.records(patron: patron, kind: kind, state: state)
     }
+    func records(patron: PatronPseudonym) throws -> [SealedRecord] { try base.records(patron: patron) }
+    func pendingShreds(patron: PatronPseudonym) throws -> [PendingShred] { try base.pendingShreds(patron: patron) }
     func openLoan(itemIndex: [UInt8]) throws -> OpenLoanRow? { try base.openLoan(itemIndex: itemIndex) }
     func pinAttempt(patron: PatronPseudonym) throws -> PINAttempt? { try base.pinAttempt(patron: patron) }
     func staff(tokenHash: [UInt8]) throws -> StaffAccount? { try base.staff(tokenHash: tokenHash) }
@@ -87,13 +89,15 @@ struct FailingTransaction: RecordTransaction {
         case .outcome: throw VaultError(.alreadyExists, "injected: a record with that id already exists")
         }
     }
-    func replaceSealed(_ old: SealedRecord, patron: PatronPseudonym, sealed: [UInt8], version: Int64) throws {
-        try base.replaceSealed(old, patron: patron, sealed: sealed, version: version)
+    func replaceSealed(_ old: SealedRecord, patron: PatronPseudonym, sealed: [UInt8], version: Int64, shredTag: [UInt8]) throws {
+        try base.replaceSealed(old, patron: patron, sealed: sealed, version: version, shredTag: shredTag)
     }
-    func closeLoan(_ old: SealedRecord, patron: PatronPseudonym, on day: CalendarDay, sealed: [UInt8], version: Int64) throws {
-        try base.closeLoan(old, patron: patron, on: day, sealed: sealed, version: version)
+    func closeLoan(_ old: SealedRecord, patron: PatronPseudonym, on day: CalendarDay, sealed: [UInt8], version: Int64, shredTag: [UInt8]) throws {
+        try base.closeLoan(old, patron: patron, on: day, sealed: sealed, version: version, shredTag: shredTag)
     }
-    func deleteQueueingShred(_ record: SealedRecord, patron: PatronPseudonym) throws { try base.deleteQueueingShred(record, patron: patron) }
+    func deleteQueueingShred(_ record: SealedRecord, patron: PatronPseudonym, shredTag: [UInt8]) throws {
+        try base.deleteQueueingShred(record, patron: patron, shredTag: shredTag)
+    }
     func setPINAttempt(patron: PatronPseudonym, _ attempt: PINAttempt) throws { try base.setPINAttempt(patron: patron, attempt) }
     func clearPINAttempts(patron: PatronPseudonym) throws { try base.clearPINAttempts(patron: patron) }
     func insertStaff(_ account: StaffAccount, tokenHash: [UInt8]) throws { try base.insertStaff(account, tokenHash: tokenHash) }

@@ -35,9 +35,13 @@ struct OrphanKeyTests {
                         arguments: [ghost, Data((0..<16).map { _ in UInt8.random(in: 0...255) })])
                 }
             }
+            let tag = vault.gate.ring.recordSet.shredTag(
+                patron: PatronPseudonym(bytes: Array(loan.patron)), id: RecordID(bytes: Array(loan.id)), version: loan.version)
             try await records.write { db in
                 try db.execute(sql: "DELETE FROM record WHERE id = ?", arguments: [loan.id])
-                try db.execute(sql: "INSERT INTO pending_shred(record_id, patron, version) VALUES (?, ?, ?)", arguments: [loan.id, loan.patron, loan.version])
+                try db.execute(
+                    sql: "INSERT INTO pending_shred(record_id, patron, version, tag) VALUES (?, ?, ?, ?)",
+                    arguments: [loan.id, loan.patron, loan.version, Data(tag)])
             }
             try records.close()
             try keyStore.close()

@@ -13,15 +13,18 @@ struct VaultLifecycleTests {
             try await vault.desk.registerPatron(VaultFixture.registration(card: "S1"), pin: nil, by: fixture.admin)
             _ = try await vault.desk.checkout(card: "S1", item: "IT1", title: "T", author: nil, due: nil, branch: nil, by: fixture.admin)
             await vault.close()
-            // A crash after the records transaction: the row is gone, the shred is queued, the key
-            // is still in keys.db.
+            // A crash after the records transaction: the row is gone, the shred is queued (with the
+            // tag the vault gives it), the key is still in keys.db.
+            let recordSet = vault.gate.ring.recordSet
             let records = try DatabaseQueue(path: fixture.directory.appendingPathComponent(SQLiteStorage.recordsFileName).path)
             let (patron, id) = try await records.write { db -> (Data, Data) in
                 let row = try #require(try Row.fetchOne(db, sql: "SELECT patron, id, version FROM record WHERE kind = ?", arguments: [RecordKind.loan.rawValue]))
                 try db.execute(sql: "DELETE FROM record WHERE kind = ?", arguments: [RecordKind.loan.rawValue])
+                let tag = recordSet.shredTag(
+                    patron: PatronPseudonym(bytes: Array(row["patron"] as Data)), id: RecordID(bytes: Array(row["id"] as Data)), version: row["version"])
                 try db.execute(
-                    sql: "INSERT INTO pending_shred(record_id, patron, version) VALUES (?, ?, ?)",
-                    arguments: [row["id"] as Data, row["patron"] as Data, row["version"] as Int64])
+                    sql: "INSERT INTO pending_shred(record_id, patron, version, tag) VALUES (?, ?, ?, ?)",
+                    arguments: [row["id"] as Data, row["patron"] as Data, row["version"] as Int64, Data(tag)])
                 return (row["patron"], row["id"])
             }
             try records.close()

@@ -96,6 +96,10 @@ final class Gate: Sendable {
             throw Self.vaultError(error)
         }
         if case .failure = outcome { written.discard(from: storage.keys) }
+        // The records committed: their new keys join their patrons' record sets. If this fails,
+        // the keys stay unsettled (a read accepts a row whose unsettled key holds its element)
+        // and the next open or maintenance pass settles them.
+        _ = try? await storage.keys.settle(written.unsettled())
         return try outcome.get()
     }
 

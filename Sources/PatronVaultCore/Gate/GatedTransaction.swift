@@ -106,14 +106,21 @@ struct GatedTransaction {
     /// two-file step as a deletion, so an earlier copy of the row can never be opened again.
     /// `closedOn` closes a loan into history.
     func reseal(_ old: SealedRecord, of patron: PatronPseudonym, as plaintext: [UInt8], state: RecordState = .open, closedOn day: CalendarDay? = nil) throws {
-        let (sealed, wrapped) = try keys.resealFresh(plaintext, replacing: old, state: state)
+        let (sealed, key) = try keys.resealFresh(plaintext, replacing: old, state: state)
         let version = old.version + 1
-        try storage.storeKeys(KeyBatch(recordKeys: [(patron, old.id, version, wrapped)]), noting: written)
+        try storage.storeKeys(KeyBatch(recordKeys: [key]), noting: written)
+        let tag = ring.recordSet.shredTag(patron: patron, id: old.id, version: old.version)
         if let day {
-            try records.closeLoan(old, patron: patron, on: day, sealed: sealed, version: version)
+            try records.closeLoan(old, patron: patron, on: day, sealed: sealed, version: version, shredTag: tag)
         } else {
-            try records.replaceSealed(old, patron: patron, sealed: sealed, version: version)
+            try records.replaceSealed(old, patron: patron, sealed: sealed, version: version, shredTag: tag)
         }
+    }
+
+    /// Deletes a record and queues its key's shred, with the tag that lets the shred take the
+    /// record's element out of the patron's set.
+    func destroy(_ record: SealedRecord, of patron: PatronPseudonym) throws {
+        try records.deleteQueueingShred(record, patron: patron, shredTag: ring.recordSet.shredTag(patron: patron, id: record.id, version: record.version))
     }
 
     /// Writes patrons and records whose keys the gate is committing alongside

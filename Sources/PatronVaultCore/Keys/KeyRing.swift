@@ -30,13 +30,26 @@ final class KeyRing: Sendable {
     let auditSigningKey: SigningKey
     /// Keys the audit trail's MAC chain, so only the vault can extend it.
     let auditMACKey: SymmetricKey
+    /// Keys patrons' record sets and the tags on queued shreds.
+    let recordSet: RecordSetKey
     /// Whether this vault was created for tests and demos, on a fixed clock.
     let acceptsFixedClock: Bool
+    /// Whether this vault was made before record sets, and must be upgraded before it is used.
+    /// Read from the sealed check value, so an edit cannot make a newer vault pass for an older
+    /// one (and have its record sets rebuilt from edited rows).
+    let predatesRecordSets: Bool
+
+    /// The check value's plaintext: a vault with record sets seals the second.
+    private static let checkBeforeRecordSets = Array("patronvault".utf8)
+    private static let checkWithRecordSets = Array("patronvault.record-sets".utf8)
 
     private init(
-        kek: SymmetricKey, kekVersion: Int64, blindIndexRoot: SymmetricKey, auditSeed: SymmetricKey, auditMAC: SymmetricKey, acceptsFixedClock: Bool
+        kek: SymmetricKey, kekVersion: Int64, blindIndexRoot: SymmetricKey, auditSeed: SymmetricKey, auditMAC: SymmetricKey, acceptsFixedClock: Bool,
+        predatesRecordSets: Bool = false
     ) throws(CryptoError) {
         self.acceptsFixedClock = acceptsFixedClock
+        self.predatesRecordSets = predatesRecordSets
+        recordSet = RecordSetKey(key: try blindIndexRoot.deriveSubkey(id: 5, context: "blindidx"))
         self.kek = kek
         self.kekVersion = kekVersion
         card = BlindIndexKey(key: try blindIndexRoot.deriveSubkey(id: 1, context: "blindidx"))
@@ -59,7 +72,7 @@ final class KeyRing: Sendable {
         var metadata: [String: [UInt8]] = [
             keySourceName: Array(source.utf8),
             kekVersionName: Array(String(version).utf8),
-            kekCheckName: XChaCha20Poly1305.seal(Array("patronvault".utf8), using: kek, authenticating: kekCheckAD(version: version)),
+            kekCheckName: XChaCha20Poly1305.seal(checkWithRecordSets, using: kek, authenticating: kekCheckAD(version: version)),
         ]
         if let salt { metadata[saltName] = salt }
         if fixedClock {
@@ -90,11 +103,13 @@ final class KeyRing: Sendable {
         else {
             throw VaultError(.corruptVault, "the key store has no key metadata; it is not a PatronVault key store")
         }
+        let checked: [UInt8]
         do {
-            _ = try XChaCha20Poly1305.open(check, using: kek, authenticating: kekCheckAD(version: version))
+            checked = try XChaCha20Poly1305.open(check, using: kek, authenticating: kekCheckAD(version: version))
         } catch {
             throw VaultError(.wrongMasterKey, "the master key does not open this vault (wrong key file or passphrase)")
         }
+        guard checked == checkWithRecordSets || checked == checkBeforeRecordSets else { throw VaultError.integrity }
         var acceptsFixedClock = false
         if let mark = metadata[clockName] {
             guard let opened = try? XChaCha20Poly1305.open(mark, using: kek, authenticating: clockAD), opened == Array("fixed".utf8) else {
@@ -113,6 +128,13 @@ final class KeyRing: Sendable {
         guard let root = unwrapped[blindIndexRootName], let seed = unwrapped[auditSeedName], let mac = unwrapped[auditMACName] else {
             throw VaultError(.corruptVault, "the key store is missing system keys")
         }
-        return try KeyRing(kek: kek, kekVersion: version, blindIndexRoot: root, auditSeed: seed, auditMAC: mac, acceptsFixedClock: acceptsFixedClock)
+        return try KeyRing(
+            kek: kek, kekVersion: version, blindIndexRoot: root, auditSeed: seed, auditMAC: mac, acceptsFixedClock: acceptsFixedClock,
+            predatesRecordSets: checked == checkBeforeRecordSets)
+    }
+
+    /// The metadata that marks an upgraded vault as having record sets.
+    func metadataWithRecordSets() -> [String: [UInt8]] {
+        [Self.kekCheckName: XChaCha20Poly1305.seal(Self.checkWithRecordSets, using: kek, authenticating: Self.kekCheckAD(version: kekVersion))]
     }
 }

@@ -36,26 +36,28 @@ final class OperationKeys {
     }
 
     /// A new random patron key, loaded, and its wrapped form for the key store.
-    func newPatronKey(_ patron: PatronPseudonym) -> (patron: PatronPseudonym, kekVersion: Int64, wrapped: [UInt8]) {
+    func newPatronKey(_ patron: PatronPseudonym) -> PatronKeyRow {
         forget()
         slots.patron.randomize()
         self.patron = patron
         let wrapped = ring.kek.wrap(slots.patron, authenticating: RecordAssociatedData.patronKey(patron: patron, kekVersion: ring.kekVersion))
-        return (patron, ring.kekVersion, wrapped)
+        return PatronKeyRow(patron: patron, kekVersion: ring.kekVersion, wrapped: wrapped)
     }
 
     /// Seals a record of the loaded patron, as `version`, under a fresh random record key,
-    /// returning the box and the record key wrapped by the patron key.
+    /// returning the box and the key-store row: the record key wrapped by the patron key, with
+    /// the record's element for the patron's record set.
     func sealNew(
         _ plaintext: [UInt8], kind: RecordKind, id: RecordID, state: RecordState = .open, version: Int64 = 1
-    ) throws(VaultError) -> (sealed: [UInt8], wrappedKey: [UInt8]) {
+    ) throws(VaultError) -> (sealed: [UInt8], key: RecordKeyRow) {
         let patron = try loadedPatron()
         slots.record.randomize()
         record = id
         let wrappedKey = slots.patron.wrap(slots.record, authenticating: RecordAssociatedData.recordKey(id: id, patron: patron, version: version))
         let sealed = XChaCha20Poly1305.seal(
             plaintext, using: slots.record, authenticating: RecordAssociatedData.bytes(kind: kind, id: id, patron: patron, state: state, version: version))
-        return (sealed, wrappedKey)
+        let element = ring.recordSet.element(patron: patron, id: id, version: version, kind: kind, state: state)
+        return (sealed, RecordKeyRow(patron: patron, record: id, version: version, wrapped: wrappedKey, element: element))
     }
 
     /// Opens a record of the loaded patron. Any mismatch (altered bytes, a box moved to another
@@ -79,7 +81,11 @@ final class OperationKeys {
 
     /// Opens records of one patron: one read of the key store, then one unwrap and one open each.
     func open(_ sealed: [SealedRecord], of patron: PatronPseudonym, from store: any KeyStore) throws -> [[UInt8]] {
-        let wrapped = try store.wrappedKeys(patron: patron, records: sealed.map { ($0.id, $0.version) })
+        try open(sealed, of: patron, wrapped: store.wrappedKeys(patron: patron, records: sealed.map { ($0.id, $0.version) }))
+    }
+
+    /// Opens records of one patron with keys already read.
+    func open(_ sealed: [SealedRecord], of patron: PatronPseudonym, wrapped: WrappedKeys) throws -> [[UInt8]] {
         try load(patron: patron, wrapped: wrapped.patronKey)
         return try sealed.map { record throws(VaultError) in try open(record, wrappedKey: wrapped.recordKeys[record.id]) }
     }
@@ -87,7 +93,7 @@ final class OperationKeys {
     /// Seals the record opened last as its next version, in `state`, under a fresh key; refuses
     /// any other record. The old version's key is then destroyed, so no earlier copy of the row
     /// opens again.
-    func resealFresh(_ plaintext: [UInt8], replacing old: SealedRecord, state: RecordState) throws(VaultError) -> (sealed: [UInt8], wrappedKey: [UInt8]) {
+    func resealFresh(_ plaintext: [UInt8], replacing old: SealedRecord, state: RecordState) throws(VaultError) -> (sealed: [UInt8], key: RecordKeyRow) {
         guard record == old.id else { throw VaultError(.storageFailure, "a record was resealed without being opened first") }
         return try sealNew(plaintext, kind: old.kind, id: old.id, state: state, version: old.version + 1)
     }

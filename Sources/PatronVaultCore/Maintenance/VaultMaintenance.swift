@@ -3,15 +3,17 @@ import ServiceLifecycle
 
 /// The upkeep a long-lived process runs on a timer: finish queued shreds (a shred a reader
 /// delayed must not wait for the next destroying return), remove keys a crashed writer left
-/// without records, purge journal residue from both stores, and fold the journals into the
+/// without records, settle keys whose records committed without their settle, purge journal residue from both stores, and fold the journals into the
 /// main files.
 public struct VaultMaintenance: Service {
     let storage: VaultStorage
+    let recordSets: RecordSetKey
     /// Time between passes when run as a service.
     public var interval: Duration
 
-    init(storage: VaultStorage, interval: Duration = .seconds(60)) {
+    init(storage: VaultStorage, recordSets: RecordSetKey, interval: Duration = .seconds(60)) {
         self.storage = storage
+        self.recordSets = recordSets
         self.interval = interval
     }
 
@@ -27,8 +29,9 @@ public struct VaultMaintenance: Service {
     /// since the operations that queued the work have already committed.
     @discardableResult
     public func runOnce() async -> Pass {
-        let shreds = (try? await storage.finishShreds()) ?? false
+        let shreds = (try? await storage.finishShreds(checking: recordSets)) ?? false
         _ = try? await storage.sweepOrphanKeys()
+        _ = try? await storage.settleLeftovers(checking: recordSets)
         let purged = (try? await storage.records.purgeResidue()) ?? false
         try? await storage.keys.checkpoint()
         return Pass(shredsComplete: shreds, residuePurged: purged)

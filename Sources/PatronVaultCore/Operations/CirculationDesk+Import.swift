@@ -110,11 +110,11 @@ extension CirculationDesk {
         share.patrons.reserveCapacity(entries.count)
         for entry in entries {
             let patron = PatronPseudonym.random()
-            share.keys.patronKeys.append(keys.newPatronKey(patron))
+            let patronKey = keys.newPatronKey(patron)
             let registration = entry.registration
             let registrationID = RecordID.random()
             let (sealedRegistration, registrationKey) = try keys.sealNew(registration.encoded(), kind: .registration, id: registrationID)
-            share.keys.recordKeys.append((patron, registrationID, 1, registrationKey))
+            var recordKeys = [registrationKey]
             share.patrons.append(registration.row(pseudonym: patron, registrationID: registrationID, ring: ring))
             share.records.append(NewRecord(
                 patron: patron, id: registrationID, kind: .registration, state: .open, itemIndex: nil, openedDay: registration.registeredOn,
@@ -123,12 +123,13 @@ extension CirculationDesk {
                 let loanID = RecordID.random()
                 let closed = loan.returnedAt.map { CalendarDay($0) }
                 let (sealedLoan, loanKey) = try keys.sealNew(loan.encoded(), kind: .loan, id: loanID, state: closed == nil ? .open : .closed)
-                share.keys.recordKeys.append((patron, loanID, 1, loanKey))
+                recordKeys.append(loanKey)
                 share.records.append(NewRecord(
                     patron: patron, id: loanID, kind: .loan, state: closed == nil ? .open : .closed,
                     itemIndex: closed == nil ? ring.item.index(of: loan.itemBarcode) : nil, openedDay: CalendarDay(loan.checkedOutAt),
                     dueDay: loan.dueOn, closedDay: closed, version: 1, sealed: sealedLoan))
             }
+            share.keys.add(newPatron: patronKey, records: recordKeys)
         }
         return share
     }

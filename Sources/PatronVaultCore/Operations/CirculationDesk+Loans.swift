@@ -26,12 +26,12 @@ extension CirculationDesk {
             // Opening the registration loads the patron key and checks the card inside it.
             _ = try tx.registration(of: patron)
             let id = RecordID.random()
-            let (sealed, wrappedKey) = try tx.keys.sealNew(loan.encoded(), kind: .loan, id: id)
+            let (sealed, key) = try tx.keys.sealNew(loan.encoded(), kind: .loan, id: id)
             try tx.store(
                 records: [NewRecord(
                     patron: patron.pseudonym, id: id, kind: .loan, state: .open, itemIndex: itemIndex, openedDay: CalendarDay(tx.time),
                     dueDay: dueOn, closedDay: nil, version: 1, sealed: sealed)],
-                keys: KeyBatch(recordKeys: [(patron.pseudonym, id, 1, wrappedKey)]))
+                keys: KeyBatch(recordKeys: [key]))
             return loan
         }
     }
@@ -65,17 +65,17 @@ extension CirculationDesk {
                 try tx.reseal(found.record, of: patron.pseudonym, as: loan.encoded(), state: .closed, closedOn: today)
                 return LoanReturn(itemBarcode: item, outcome: .keptAsHistory)
             }
-            try tx.records.deleteQueueingShred(found.record, patron: patron.pseudonym)
+            try tx.destroy(found.record, of: patron.pseudonym)
             return LoanReturn(itemBarcode: item, outcome: .destroyed)
         }
         // The loan's open version (history kept) or the whole loan (destroyed) has a key to shred.
         guard result.outcome == .destroyed else {
-            _ = try? await gate.storage.finishShreds()
+            _ = try? await gate.storage.finishShreds(checking: gate.ring.recordSet)
             return result
         }
         // The return has committed: a shred that cannot finish now stays queued and is reported
         // as pending, never as a failed return that a retry would call "not checked out".
-        let shredded = (try? await gate.storage.finishShreds()) == true
+        let shredded = (try? await gate.storage.finishShreds(checking: gate.ring.recordSet)) == true
         // The commit that deleted the loan also counted the anonymous statistic and recorded the
         // return against the patron's pseudonym; purging the record store's journal keeps the two
         // from being paired from a copy of it. Best effort: a reader holding it delays it.

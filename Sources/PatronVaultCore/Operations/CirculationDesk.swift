@@ -31,13 +31,13 @@ public struct CirculationDesk: Sendable {
             try tx.authorize(about: patron)
             let id = RecordID.random()
             let patronKey = tx.keys.newPatronKey(patron)
-            let (sealed, wrappedKey) = try tx.keys.sealNew(registration.encoded(), kind: .registration, id: id)
+            let (sealed, key) = try tx.keys.sealNew(registration.encoded(), kind: .registration, id: id)
             try tx.store(
                 patrons: [registration.row(pseudonym: patron, registrationID: id, ring: ring)],
                 records: [NewRecord(
                     patron: patron, id: id, kind: .registration, state: .open, itemIndex: nil, openedDay: registration.registeredOn, dueDay: nil,
                     closedDay: nil, version: 1, sealed: sealed)],
-                keys: KeyBatch(patronKeys: [patronKey], recordKeys: [(patron, id, 1, wrappedKey)]))
+                keys: .newPatron(patronKey, records: [key]))
         }
     }
 
@@ -109,7 +109,7 @@ public struct CirculationDesk: Sendable {
                 nameIndex: ring.name.index(of: FieldRules.normalizedName(registration.fullName)), expires: registration.cardExpiry)
         }
         // The version replaced holds the old details: its key goes now, or on the next pass.
-        _ = try? await gate.storage.finishShreds()
+        _ = try? await gate.storage.finishShreds(checking: gate.ring.recordSet)
     }
 
     /// Sets a new PIN at the desk (an imported patron has none; a patron forgot theirs) and
@@ -127,7 +127,7 @@ public struct CirculationDesk: Sendable {
             try tx.replacePINHash(of: patron, with: pinHash)
             try tx.records.clearPINAttempts(patron: patron.pseudonym)
         }
-        _ = try? await gate.storage.finishShreds()
+        _ = try? await gate.storage.finishShreds(checking: gate.ring.recordSet)
     }
 
     /// A staff request for a patron's reading history. The shipped policy forbids it to every

@@ -1,3 +1,5 @@
+import PatronVaultCrypto
+
 /// Reading a patron's records through the gate's transaction, which holds the operation's keys.
 extension GatedTransaction {
     func sealedRegistration(of patron: PatronRow) throws -> SealedRecord {
@@ -19,24 +21,74 @@ extension GatedTransaction {
         return (sealed, try Self.checked(PatronRegistration(decoding: openRecords([sealed], of: patron.pseudonym)[0]), for: patron))
     }
 
-    /// Registration and open loans: the desk view, and the patron's own.
+    /// Registration and open loans: the desk view, and the patron's own. Every row of the
+    /// patron is checked against their record set, so no loan can be left out of the list.
     func profile(of patron: PatronRow) throws -> PatronProfile {
-        let registration = try sealedRegistration(of: patron)
-        let loans = try records.records(patron: patron.pseudonym, kind: .loan, state: .open)
-        let opened = try openRecords([registration] + loans, of: patron.pseudonym)
+        let all = try records.records(patron: patron.pseudonym)
+        let registration = try listedRegistration(of: patron, in: all)
+        let loans = all.filter { $0.kind == .loan && $0.state == .open }
+        let opened = try openListed([registration] + loans, of: patron.pseudonym, all: all)
         return PatronProfile(
             registration: try Self.checked(PatronRegistration(decoding: opened[0]), for: patron),
             openLoans: try Loan.decoding(opened.dropFirst(), state: .open))
     }
 
-    /// Returned loans kept because the patron opted in. When the patron was found by a card, the
-    /// registration is opened too, to check it holds that card.
+    /// Returned loans kept because the patron opted in, checked against the record set like the
+    /// profile. When the patron was found by a card, the registration is opened too, to check it
+    /// holds that card.
     func history(of patron: PatronRow) throws -> [Loan] {
-        let sealed = try records.records(patron: patron.pseudonym, kind: .loan, state: .closed)
-        guard patron.askedCard != nil else { return try Loan.decoding(openRecords(sealed, of: patron.pseudonym), state: .closed) }
-        let opened = try openRecords([sealedRegistration(of: patron)] + sealed, of: patron.pseudonym)
+        let all = try records.records(patron: patron.pseudonym)
+        let sealed = all.filter { $0.kind == .loan && $0.state == .closed }
+        guard patron.askedCard != nil else { return try Loan.decoding(openListed(sealed, of: patron.pseudonym, all: all), state: .closed) }
+        let opened = try openListed([listedRegistration(of: patron, in: all)] + sealed, of: patron.pseudonym, all: all)
         _ = try Self.checked(PatronRegistration(decoding: opened[0]), for: patron)
         return try Loan.decoding(opened.dropFirst(), state: .closed)
+    }
+
+    private func listedRegistration(of patron: PatronRow, in all: [SealedRecord]) throws -> SealedRecord {
+        guard let registration = all.first(where: { $0.id == patron.registrationID }) else {
+            try verifyRecordSet(all, of: patron.pseudonym, stored: nil)
+            throw VaultError(.corruptVault, "a patron's registration record is missing from the vault")
+        }
+        guard registration.kind == .registration else { throw VaultError.integrity }
+        return registration
+    }
+
+    /// Opens `selected` after checking `all` (every row the patron has) against the record set
+    /// read in the same key-store read as the keys.
+    private func openListed(_ selected: [SealedRecord], of patron: PatronPseudonym, all: [SealedRecord]) throws -> [[UInt8]] {
+        let wrapped = try storage.keys.wrappedKeys(patron: patron, records: selected.map { ($0.id, $0.version) })
+        try verifyRecordSet(all, of: patron, stored: wrapped.recordKeyCount == all.count ? wrapped.recordSet : nil)
+        return try keys.open(selected, of: patron, wrapped: wrapped)
+    }
+
+    /// Checks that the rows found are exactly the patron's record set. The usual case is one
+    /// XOR over the rows' elements, when the patron has as many keys as rows. Otherwise (a change not settled yet, a shred still queued,
+    /// or an edit) the patron's keys are read in one snapshot and every settled key must have its
+    /// row or an authentic queued shred, every row its key with the same element, and the settled
+    /// elements must make the stored set. A row hidden by a changed kind, state or patron column,
+    /// or deleted, fails here.
+    func verifyRecordSet(_ rows: [SealedRecord], of patron: PatronPseudonym, stored: RecordSetDigest?) throws {
+        let key = ring.recordSet
+        if let stored, stored.matches(RecordSetDigest(elements: rows.lazy.map { key.element(of: $0, patron: patron) })) { return }
+        let inventory = try storage.keys.recordKeys(patron: patron)
+        guard let set = inventory.recordSet else { throw VaultError.integrity }
+        var accounted = Set<RecordOwner>()
+        for row in rows {
+            let owner = RecordOwner(patron: patron, record: row.id, version: row.version)
+            guard let stored = inventory.keys[owner], let element = stored.element, ConstantTime.equals(element, key.element(of: row, patron: patron))
+            else { throw VaultError.integrity }
+            accounted.insert(owner)
+        }
+        for shred in try records.pendingShreds(patron: patron) where key.isAuthentic(shred) {
+            accounted.insert(RecordOwner(patron: patron, record: shred.record, version: shred.version))
+        }
+        var settled = RecordSetDigest.empty
+        for (owner, stored) in inventory.keys where stored.settled {
+            guard let element = stored.element, accounted.contains(owner) else { throw VaultError.integrity }
+            settled.toggle(element)
+        }
+        guard settled.matches(set) else { throw VaultError.integrity }
     }
 
     /// The patron row for a card, or "not found" (which the gate records with the action).

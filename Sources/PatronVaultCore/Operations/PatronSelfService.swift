@@ -36,7 +36,7 @@ public struct PatronSelfService: Sendable {
             try tx.replacePINHash(of: tx.ownRow(own), with: pinHash)
         }
         // The version with the old PIN: its key goes now, or on the next pass.
-        _ = try? await gate.storage.finishShreds()
+        _ = try? await gate.storage.finishShreds(checking: gate.ring.recordSet)
     }
 
     /// Who looked at my record, when and why, including refused attempts, and failed sign-ins

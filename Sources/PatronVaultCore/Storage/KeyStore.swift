@@ -7,6 +7,10 @@ protocol KeyStore: Sendable {
     /// The patron's wrapped key and the wrapped keys of the given records, in one read.
     func wrappedKeys(patron: PatronPseudonym, records: [(id: RecordID, version: Int64)]) throws -> WrappedKeys
 
+    /// A patron's record set and every record key they have, with its element and whether it is
+    /// settled, from one snapshot: what a read checks the rows it found against.
+    func recordKeys(patron: PatronPseudonym) throws -> StoredRecordKeys
+
     /// Commits wrapped keys (before the records that need them are written).
     func insert(_ batch: KeyBatch) throws
 
@@ -19,6 +23,23 @@ protocol KeyStore: Sendable {
     /// The same, reporting failure.
     func delete(_ batch: KeyBatch) throws
 
+    /// Marks the keys of records now committed as settled, adding their elements to their
+    /// patrons' record sets; a key already settled is left as it is.
+    func settle(_ keys: [RecordOwner]) async throws
+
+    /// The same on the calling thread, under the record store's write lock.
+    func settleNow(_ keys: [RecordOwner]) throws
+
+    /// Whether any record key is unsettled (cheap: a partial index).
+    func hasUnsettled() throws -> Bool
+
+    /// Every unsettled record key and its element.
+    func unsettled() throws -> [(owner: RecordOwner, element: [UInt8]?)]
+
+    /// Gives a vault made before record sets its elements and sets, and replaces the metadata
+    /// that marked it as older, in one transaction.
+    func upgradeRecordSets(elements: [RecordOwner: [UInt8]], metadata: [String: [UInt8]]) throws
+
     /// Destroys the keys of removed records, then the residue: no copy of a destroyed key may
     /// stay in a journal. Returns false when a reader kept the residue alive.
     func shred(_ shreds: [PendingShred]) async throws -> Bool
@@ -26,7 +47,7 @@ protocol KeyStore: Sendable {
     /// How many patron and record keys are stored.
     func counts() throws -> (patronKeys: Int, recordKeys: Int)
 
-    /// Whom every stored patron and record key belongs to.
+    /// Whom every stored patron and record key belongs to, and which record keys are settled.
     func owners() throws -> KeyOwners
 
     /// Key metadata (source, salt, KEK version, check value) by name.

@@ -53,6 +53,10 @@ protocol RecordReader: AuditReader {
 
     func record(id: RecordID, patron: PatronPseudonym) throws -> SealedRecord?
     func records(patron: PatronPseudonym, kind: RecordKind, state: RecordState) throws -> [SealedRecord]
+    /// Every record row of a patron: what a read checks against the patron's record set.
+    func records(patron: PatronPseudonym) throws -> [SealedRecord]
+    /// A patron's queued shreds: records removed whose keys (and elements) are still stored.
+    func pendingShreds(patron: PatronPseudonym) throws -> [PendingShred]
     func openLoan(itemIndex: [UInt8]) throws -> OpenLoanRow?
 
     func pinAttempt(patron: PatronPseudonym) throws -> PINAttempt?
@@ -73,9 +77,9 @@ protocol RecordTransaction: RecordReader, AuditLedger {
     func insert(_ records: [NewRecord]) throws
     /// Stores the next version of a record and queues the shred of the old version's key, in
     /// one call: no changed record keeps the key of its earlier copies.
-    func replaceSealed(_ old: SealedRecord, patron: PatronPseudonym, sealed: [UInt8], version: Int64) throws
-    func closeLoan(_ old: SealedRecord, patron: PatronPseudonym, on day: CalendarDay, sealed: [UInt8], version: Int64) throws
-    func deleteQueueingShred(_ record: SealedRecord, patron: PatronPseudonym) throws
+    func replaceSealed(_ old: SealedRecord, patron: PatronPseudonym, sealed: [UInt8], version: Int64, shredTag: [UInt8]) throws
+    func closeLoan(_ old: SealedRecord, patron: PatronPseudonym, on day: CalendarDay, sealed: [UInt8], version: Int64, shredTag: [UInt8]) throws
+    func deleteQueueingShred(_ record: SealedRecord, patron: PatronPseudonym, shredTag: [UInt8]) throws
 
     func setPINAttempt(patron: PatronPseudonym, _ attempt: PINAttempt) throws
     func clearPINAttempts(patron: PatronPseudonym) throws
@@ -96,4 +100,18 @@ protocol RecordInventory {
     func counts() throws -> (patrons: Int, records: Int, pendingShreds: Int)
     /// Every patron, and every record (removed ones still queued for shredding included).
     func owners() throws -> KeyOwners
+    /// One record's row, to settle a key a crashed writer left unsettled.
+    func record(id: RecordID, patron: PatronPseudonym) throws -> SealedRecord?
+    /// Every record row's version, kind and state: what a vault made before record sets is
+    /// upgraded from.
+    func recordVersions() throws -> [RecordVersion]
+    /// Tags queued shreds of a vault made before tags existed.
+    func tagUntaggedShreds(_ tag: (PendingShred) -> [UInt8]) throws
+}
+
+/// A record version with the plaintext columns its element binds.
+struct RecordVersion: Sendable {
+    let owner: RecordOwner
+    let kind: RecordKind
+    let state: RecordState
 }

@@ -53,25 +53,80 @@ struct NewRecord: Sendable {
     let sealed: [UInt8]
 }
 
-/// Wrapped keys to be stored before the records that need them.
-struct KeyBatch: Sendable {
-    var patronKeys: [(patron: PatronPseudonym, kekVersion: Int64, wrapped: [UInt8])] = []
-    var recordKeys: [(patron: PatronPseudonym, record: RecordID, version: Int64, wrapped: [UInt8])] = []
-
-    var isEmpty: Bool { patronKeys.isEmpty && recordKeys.isEmpty }
+/// A wrapped patron key and the record set it starts with (its first records' elements).
+struct PatronKeyRow: Sendable {
+    let patron: PatronPseudonym
+    let kekVersion: Int64
+    let wrapped: [UInt8]
+    var recordSet: RecordSetDigest = .empty
 }
 
-/// A patron's wrapped key and the wrapped keys of the records asked for, read together.
+/// A wrapped record key and its record's element. A key is *settled* once its record is known to
+/// be committed: only then is its element in the patron's record set. A new patron's keys are
+/// settled from the start (no row of theirs exists before the commit, so a key without one is
+/// left by a crash); a new version for an existing patron is settled right after its commit.
+struct RecordKeyRow: Sendable {
+    let patron: PatronPseudonym
+    let record: RecordID
+    let version: Int64
+    let wrapped: [UInt8]
+    let element: [UInt8]
+    var settled = false
+
+    var owner: RecordOwner { RecordOwner(patron: patron, record: record, version: version) }
+}
+
+/// Wrapped keys to be stored before the records that need them.
+struct KeyBatch: Sendable {
+    var patronKeys: [PatronKeyRow] = []
+    var recordKeys: [RecordKeyRow] = []
+
+    var isEmpty: Bool { patronKeys.isEmpty && recordKeys.isEmpty }
+
+    /// A new patron's key with its first records' keys, settled, and the record set they make.
+    static func newPatron(_ patronKey: PatronKeyRow, records: [RecordKeyRow]) -> KeyBatch {
+        var batch = KeyBatch()
+        batch.add(newPatron: patronKey, records: records)
+        return batch
+    }
+
+    mutating func add(newPatron patronKey: PatronKeyRow, records: [RecordKeyRow]) {
+        var patronKey = patronKey
+        patronKey.recordSet = RecordSetDigest(elements: records.map(\.element))
+        patronKeys.append(patronKey)
+        recordKeys += records.map { var key = $0; key.settled = true; return key }
+    }
+}
+
+/// A patron's wrapped key, record set, and the wrapped keys of the records asked for, read
+/// together.
 struct WrappedKeys: Sendable {
     let patronKey: (kekVersion: Int64, wrapped: [UInt8])?
+    let recordSet: RecordSetDigest?
+    /// How many record keys the patron has: with the set, it lets a read take the fast path only
+    /// when every key has its row.
+    let recordKeyCount: Int
     let recordKeys: [RecordID: [UInt8]]
 }
 
-/// A record removed from the record store whose key is still to be destroyed.
+/// One patron's record keys and record set, read in one snapshot of the key store.
+struct StoredRecordKeys: Sendable {
+    struct Key: Sendable {
+        let element: [UInt8]?
+        let settled: Bool
+    }
+
+    let recordSet: RecordSetDigest?
+    let keys: [RecordOwner: Key]
+}
+
+/// A record removed from the record store whose key is still to be destroyed. The tag
+/// authenticates the entry (`RecordSetKey.shredTag`).
 struct PendingShred: Sendable, Hashable {
     let record: RecordID
     let patron: PatronPseudonym
     let version: Int64
+    let tag: [UInt8]
 }
 
 /// The failed-PIN count and lockout of one card.
@@ -92,6 +147,8 @@ enum RecordState: Int64, Sendable {
 struct KeyOwners: Sendable {
     var patrons: Set<PatronPseudonym> = []
     var records: Set<RecordOwner> = []
+    /// Of the record keys, those settled: their records were committed.
+    var settled: Set<RecordOwner> = []
 }
 
 /// A record version by its patron and id: what a record key is stored under.

@@ -1,4 +1,5 @@
 import Foundation
+import PatronVaultCrypto
 import Synchronization
 
 /// A vault's two stores and the one rule that keeps them consistent without a transaction across
@@ -32,10 +33,16 @@ struct VaultStorage: Sendable {
     /// Destroys the keys of records already removed, then their residue, then forgets the queue
     /// entries. Returns whether every queued shred is complete, residue included; a shred that
     /// cannot finish now stays queued for the next pass.
+    ///
+    /// Only shreds the vault queued are carried out: an entry without a valid tag (an edit that
+    /// tries to have a live record's key destroyed) stays in the queue, untouched, and the
+    /// patron's reads fail their record-set check.
     @discardableResult
-    func finishShreds() async throws -> Bool {
-        let pending = try await records.pendingShreds()
-        guard !pending.isEmpty else { return true }
+    func finishShreds(checking key: RecordSetKey) async throws -> Bool {
+        let queued = try await records.pendingShreds()
+        guard !queued.isEmpty else { return true }
+        let pending = queued.filter(key.isAuthentic)
+        guard !pending.isEmpty else { return false }
         guard try await keys.shred(pending) else { return false }
         try await records.clearShreds(pending)
         return true
@@ -54,15 +61,62 @@ struct VaultStorage: Sendable {
             guard stored.patronKeys > expected.patrons || stored.recordKeys > expected.records + expected.pendingShreds else { return 0 }
             let owners = try inventory.owners()
             let keyed = try keys.owners()
+            // A settled key of a patron who still has a row belongs to a committed record: its
+            // row's absence is an edit, which that patron's reads report, never a crash to clean.
+            let orphanPatrons = keyed.patrons.subtracting(owners.patrons)
             var orphans = KeyBatch()
-            orphans.patronKeys = keyed.patrons.subtracting(owners.patrons).map { ($0, 0, []) }
-            orphans.recordKeys = keyed.records.subtracting(owners.records).map { ($0.patron, $0.record, $0.version, []) }
+            orphans.patronKeys = orphanPatrons.map { PatronKeyRow(patron: $0, kekVersion: 0, wrapped: []) }
+            orphans.recordKeys = keyed.records.subtracting(owners.records)
+                .filter { !keyed.settled.contains($0) || !owners.patrons.contains($0.patron) }
+                .map { RecordKeyRow(patron: $0.patron, record: $0.record, version: $0.version, wrapped: [], element: []) }
             guard !orphans.isEmpty else { return 0 }
             try keys.delete(orphans)
             return orphans.patronKeys.count + orphans.recordKeys.count
         }
         if removed > 0 { _ = try await keys.shred([]) }
         return removed
+    }
+
+    /// Settles what a writer killed between its record commit and its settle left unsettled,
+    /// and removes unsettled keys whose records never committed. Under the record store's write
+    /// lock, so no writer is between its two commits. A key is settled only if its row is there
+    /// at that version with the element the key carries.
+    @discardableResult
+    func settleLeftovers(checking key: RecordSetKey) async throws -> Int {
+        guard try keys.hasUnsettled() else { return 0 }
+        let keys = keys
+        return try await records.holdingWriteLock { inventory -> Int in
+            var settle: [RecordOwner] = []
+            var remove = KeyBatch()
+            for (owner, element) in try keys.unsettled() {
+                if let row = try inventory.record(id: owner.record, patron: owner.patron), row.version == owner.version {
+                    if let element, ConstantTime.equals(element, key.element(of: row, patron: owner.patron)) { settle.append(owner) }
+                } else {
+                    remove.recordKeys.append(RecordKeyRow(patron: owner.patron, record: owner.record, version: owner.version, wrapped: [], element: []))
+                }
+            }
+            try keys.settleNow(settle)
+            try keys.delete(remove)
+            return settle.count + remove.recordKeys.count
+        }
+    }
+
+    /// Gives a vault made before record sets its elements, sets and shred tags, once. The rows
+    /// as they are now are taken as the truth: an edit made before the upgrade is not detected.
+    func upgradeRecordSets(ring: KeyRing) async throws {
+        let keys = keys
+        let key = ring.recordSet
+        try await records.holdingWriteLock { inventory in
+            try inventory.tagUntaggedShreds { key.shredTag(patron: $0.patron, id: $0.record, version: $0.version) }
+        }
+        try await records.holdingWriteLock { inventory in
+            var elements: [RecordOwner: [UInt8]] = [:]
+            for version in try inventory.recordVersions() {
+                elements[version.owner] = key.element(
+                    patron: version.owner.patron, id: version.owner.record, version: version.owner.version, kind: version.kind, state: version.state)
+            }
+            try keys.upgradeRecordSets(elements: elements, metadata: ring.metadataWithRecordSets())
+        }
     }
 
     func close() async {
@@ -78,6 +132,11 @@ final class WrittenKeys: Sendable {
 
     func add(_ batch: KeyBatch) {
         batches.withLock { $0.append(batch) }
+    }
+
+    /// The keys noted that wait to be settled once their records have committed.
+    func unsettled() -> [RecordOwner] {
+        batches.withLock { $0.flatMap { $0.recordKeys.filter { !$0.settled }.map(\.owner) } }
     }
 
     /// Removes every noted batch from the key store.

@@ -12,7 +12,10 @@ struct SQLiteKeyStore: KeyStore {
     func wrappedKeys(patron: PatronPseudonym, records ids: [(id: RecordID, version: Int64)]) throws -> WrappedKeys {
         let owner = Data(patron.bytes)
         return try SQLiteStorage.read(pool) { kdb in
-            let row = try Row.fetchOne(kdb.cachedStatement(sql: "SELECT kek_version, wrapped FROM patron_key WHERE pseudonym = ?"), arguments: [owner])
+            let row = try Row.fetchOne(
+                kdb.cachedStatement(sql: """
+                    SELECT kek_version, wrapped, record_set, (SELECT count(*) FROM record_key WHERE pseudonym = ?1) FROM patron_key WHERE pseudonym = ?1
+                    """), arguments: [owner])
             var found: [RecordID: [UInt8]] = [:]
             if !ids.isEmpty {
                 let statement = try kdb.cachedStatement(sql: "SELECT wrapped FROM record_key WHERE pseudonym = ? AND record_id = ? AND version = ?")
@@ -20,7 +23,24 @@ struct SQLiteKeyStore: KeyStore {
                     if let wrapped = try Data.fetchOne(statement, arguments: [owner, Data(id.bytes), version]) { found[id] = Array(wrapped) }
                 }
             }
-            return WrappedKeys(patronKey: row.map { ($0["kek_version"], Array($0["wrapped"] as Data)) }, recordKeys: found)
+            return WrappedKeys(
+                patronKey: row.map { ($0[0], Array($0[1] as Data)) }, recordSet: row.flatMap { ($0[2] as Data?).map { RecordSetDigest(bytes: Array($0)) } },
+                recordKeyCount: row?[3] ?? 0, recordKeys: found)
+        }
+    }
+
+    func recordKeys(patron: PatronPseudonym) throws -> StoredRecordKeys {
+        let owner = Data(patron.bytes)
+        return try SQLiteStorage.read(pool) { kdb in
+            let set = try Data.fetchOne(kdb.cachedStatement(sql: "SELECT record_set FROM patron_key WHERE pseudonym = ?"), arguments: [owner])
+            var keys: [RecordOwner: StoredRecordKeys.Key] = [:]
+            let rows = try Row.fetchAll(
+                kdb.cachedStatement(sql: "SELECT record_id, version, element, settled FROM record_key WHERE pseudonym = ?"), arguments: [owner])
+            for row in rows {
+                let id = RecordOwner(patron: patron, record: RecordID(bytes: Array(row[0] as Data)), version: row[1])
+                keys[id] = StoredRecordKeys.Key(element: (row[2] as Data?).map { Array($0) }, settled: row[3] as Bool)
+            }
+            return StoredRecordKeys(recordSet: set.map { RecordSetDigest(bytes: Array($0)) }, keys: keys)
         }
     }
 
@@ -37,13 +57,16 @@ struct SQLiteKeyStore: KeyStore {
     }
 
     private static func insert(_ batch: KeyBatch, in kdb: Database) throws {
-        let patronKey = try kdb.cachedStatement(sql: "INSERT INTO patron_key(pseudonym, kek_version, wrapped) VALUES (?, ?, ?)")
+        let patronKey = try kdb.cachedStatement(sql: "INSERT INTO patron_key(pseudonym, kek_version, wrapped, record_set) VALUES (?, ?, ?, ?)")
         for key in batch.patronKeys {
-            try patronKey.execute(arguments: [Data(key.patron.bytes), key.kekVersion, Data(key.wrapped)])
+            try patronKey.execute(arguments: [Data(key.patron.bytes), key.kekVersion, Data(key.wrapped), Data(key.recordSet.bytes)])
         }
-        let recordKey = try kdb.cachedStatement(sql: "INSERT INTO record_key(pseudonym, record_id, version, wrapped) VALUES (?, ?, ?, ?)")
+        let recordKey = try kdb.cachedStatement(
+            sql: "INSERT INTO record_key(pseudonym, record_id, version, wrapped, element, settled) VALUES (?, ?, ?, ?, ?, ?)")
         for key in batch.recordKeys {
-            try recordKey.execute(arguments: [Data(key.patron.bytes), Data(key.record.bytes), key.version, Data(key.wrapped)])
+            try recordKey.execute(arguments: [
+                Data(key.patron.bytes), Data(key.record.bytes), key.version, Data(key.wrapped), Data(key.element), key.settled,
+            ])
         }
     }
 
@@ -51,6 +74,8 @@ struct SQLiteKeyStore: KeyStore {
         try? delete(batch)
     }
 
+    /// Deletes keys that are in no record set: a new patron's (the patron key goes with them),
+    /// or unsettled ones.
     func delete(_ batch: KeyBatch) throws {
         try pool.write { kdb in
             let patronKey = try kdb.cachedStatement(sql: "DELETE FROM patron_key WHERE pseudonym = ?")
@@ -60,15 +85,92 @@ struct SQLiteKeyStore: KeyStore {
         }
     }
 
+    func settle(_ keys: [RecordOwner]) async throws {
+        guard !keys.isEmpty else { return }
+        try await SQLiteStorage.translating {
+            try await turns.run { try pool.write { kdb in try Self.settle(keys, in: kdb) } }
+        }
+    }
+
+    func settleNow(_ keys: [RecordOwner]) throws {
+        guard !keys.isEmpty else { return }
+        try pool.write { kdb in try Self.settle(keys, in: kdb) }
+    }
+
+    /// Marks keys settled and adds their elements to their patrons' sets, each exactly once.
+    private static func settle(_ keys: [RecordOwner], in kdb: Database) throws {
+        let statement = try kdb.cachedStatement(
+            sql: "UPDATE record_key SET settled = 1 WHERE pseudonym = ? AND record_id = ? AND version = ? AND settled = 0 RETURNING element")
+        var changes: [PatronPseudonym: RecordSetDigest] = [:]
+        for key in keys {
+            guard let element = try Data.fetchOne(statement, arguments: [Data(key.patron.bytes), Data(key.record.bytes), key.version]) else { continue }
+            changes[key.patron, default: .empty].toggle(Array(element))
+        }
+        try apply(changes, in: kdb)
+    }
+
+    /// XORs each patron's change into their stored set.
+    private static func apply(_ changes: [PatronPseudonym: RecordSetDigest], in kdb: Database) throws {
+        let read = try kdb.cachedStatement(sql: "SELECT record_set FROM patron_key WHERE pseudonym = ?")
+        let write = try kdb.cachedStatement(sql: "UPDATE patron_key SET record_set = ? WHERE pseudonym = ?")
+        for (patron, change) in changes {
+            guard let stored = try Data.fetchOne(read, arguments: [Data(patron.bytes)]) else { continue }
+            var set = RecordSetDigest(bytes: Array(stored))
+            set.toggle(change.bytes)
+            try write.execute(arguments: [Data(set.bytes), Data(patron.bytes)])
+        }
+    }
+
+    func unsettled() throws -> [(owner: RecordOwner, element: [UInt8]?)] {
+        try SQLiteStorage.read(pool) { kdb in
+            try Row.fetchAll(kdb, sql: "SELECT pseudonym, record_id, version, element FROM record_key WHERE settled = 0").map {
+                (
+                    RecordOwner(patron: PatronPseudonym(bytes: Array($0[0] as Data)), record: RecordID(bytes: Array($0[1] as Data)), version: $0[2]),
+                    ($0[3] as Data?).map { Array($0) }
+                )
+            }
+        }
+    }
+
+    func upgradeRecordSets(elements: [RecordOwner: [UInt8]], metadata: [String: [UInt8]]) throws {
+        try pool.write { kdb in
+            let statement = try kdb.cachedStatement(sql: "UPDATE record_key SET element = ?, settled = 1 WHERE pseudonym = ? AND record_id = ? AND version = ?")
+            var sets: [PatronPseudonym: RecordSetDigest] = [:]
+            for (owner, element) in elements {
+                try statement.execute(arguments: [Data(element), Data(owner.patron.bytes), Data(owner.record.bytes), owner.version])
+                sets[owner.patron, default: .empty].toggle(element)
+            }
+            try kdb.execute(sql: "UPDATE patron_key SET record_set = ?", arguments: [Data(RecordSetDigest.empty.bytes)])
+            let write = try kdb.cachedStatement(sql: "UPDATE patron_key SET record_set = ? WHERE pseudonym = ?")
+            for (patron, set) in sets { try write.execute(arguments: [Data(set.bytes), Data(patron.bytes)]) }
+            for (name, value) in metadata {
+                try kdb.execute(sql: "UPDATE key_meta SET value = ? WHERE name = ?", arguments: [Data(value), name])
+            }
+        }
+    }
+
     func counts() throws -> (patronKeys: Int, recordKeys: Int) {
         try SQLiteStorage.read(pool) { kdb in
             (try Int.fetchOne(kdb, sql: "SELECT count(*) FROM patron_key") ?? 0, try Int.fetchOne(kdb, sql: "SELECT count(*) FROM record_key") ?? 0)
         }
     }
 
+    func hasUnsettled() throws -> Bool {
+        try SQLiteStorage.read(pool) { kdb in try Bool.fetchOne(kdb, sql: "SELECT EXISTS (SELECT 1 FROM record_key WHERE settled = 0)") ?? false }
+    }
+
     func owners() throws -> KeyOwners {
         try SQLiteStorage.read(pool) { kdb in
-            try SQLiteStorage.owners(patrons: "SELECT pseudonym FROM patron_key", records: "SELECT pseudonym, record_id, version FROM record_key", in: kdb)
+            var owners = KeyOwners()
+            for row in try Row.fetchAll(kdb, sql: "SELECT pseudonym FROM patron_key") {
+                owners.patrons.insert(PatronPseudonym(bytes: Array(row[0] as Data)))
+            }
+            for row in try Row.fetchAll(kdb, sql: "SELECT pseudonym, record_id, version, settled FROM record_key") {
+                let owner = RecordOwner(patron: PatronPseudonym(bytes: Array(row[0] as Data)), record: RecordID(bytes: Array(row[1] as Data)), version: row[2])
+                owners.records.insert(owner)
+                if row[3] as Bool { owners.settled.insert(owner) }
+            }
+            return owners
         }
     }
 
@@ -79,10 +181,19 @@ struct SQLiteKeyStore: KeyStore {
     }
 
     /// On the calling thread, once it has the turn: no hop to GRDB's queue after every return.
+    /// A settled key's element leaves its patron's set in the same transaction as the key.
     private static func shred(_ shreds: [PendingShred], in pool: DatabaseQueue) throws -> Bool {
         try pool.write { kdb in
-            let recordKey = try kdb.cachedStatement(sql: "DELETE FROM record_key WHERE pseudonym = ? AND record_id = ? AND version = ?")
-            for shred in shreds { try recordKey.execute(arguments: [Data(shred.patron.bytes), Data(shred.record.bytes), shred.version]) }
+            let recordKey = try kdb.cachedStatement(
+                sql: "DELETE FROM record_key WHERE pseudonym = ? AND record_id = ? AND version = ? RETURNING element, settled")
+            var changes: [PatronPseudonym: RecordSetDigest] = [:]
+            for shred in shreds {
+                guard let row = try Row.fetchOne(recordKey, arguments: [Data(shred.patron.bytes), Data(shred.record.bytes), shred.version]),
+                      row[1] as Bool, let element = row[0] as Data?
+                else { continue }
+                changes[shred.patron, default: .empty].toggle(Array(element))
+            }
+            try apply(changes, in: kdb)
         }
         return try pool.writeWithoutTransaction { kdb in try SQLiteStorage.truncateWAL(kdb) }
     }

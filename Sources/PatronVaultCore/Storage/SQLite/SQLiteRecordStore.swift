@@ -98,10 +98,10 @@ struct SQLiteRecordStore: RecordStore {
         try await SQLiteStorage.translating {
             try await turns.run {
                 try onWriter { db in
-                    try Row.fetchAll(db.cachedStatement(sql: "SELECT record_id, patron, version FROM pending_shred")).map {
+                    try Row.fetchAll(db.cachedStatement(sql: "SELECT record_id, patron, version, tag FROM pending_shred")).map {
                         PendingShred(
-                            record: RecordID(bytes: Array($0["record_id"] as Data)), patron: PatronPseudonym(bytes: Array($0["patron"] as Data)),
-                            version: $0["version"])
+                            record: RecordID(bytes: Array($0[0] as Data)), patron: PatronPseudonym(bytes: Array($0[1] as Data)),
+                            version: $0[2], tag: ($0[3] as Data?).map { Array($0) } ?? [])
                     }
                 }
             }

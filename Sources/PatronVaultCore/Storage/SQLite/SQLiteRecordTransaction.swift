@@ -19,10 +19,10 @@ struct SQLiteRecordTransaction: RecordTransaction, RecordInventory {
     /// lowercasing it on every access.
     private static let recordColumns = "id, kind, state, version, sealed"
 
-    private static func sealedRecord(_ row: Row) -> SealedRecord {
-        SealedRecord(
-            id: RecordID(bytes: Array(row[0] as Data)), kind: RecordKind(rawValue: row[1]) ?? .loan,
-            state: RecordState(rawValue: row[2]) ?? .closed, version: row[3], sealed: Array(row[4] as Data))
+    /// A kind or state outside the schema's values is an edit, never a default.
+    private static func sealedRecord(_ row: Row) throws -> SealedRecord {
+        guard let kind = RecordKind(rawValue: row[1]), let state = RecordState(rawValue: row[2]) else { throw VaultError.integrity }
+        return SealedRecord(id: RecordID(bytes: Array(row[0] as Data)), kind: kind, state: state, version: row[3], sealed: Array(row[4] as Data))
     }
 
     private static func staffAccount(_ row: Row) -> StaffAccount {
@@ -90,19 +90,32 @@ struct SQLiteRecordTransaction: RecordTransaction, RecordInventory {
     func record(id: RecordID, patron: PatronPseudonym) throws -> SealedRecord? {
         try Row.fetchOne(
             db.cachedStatement(sql: "SELECT \(Self.recordColumns) FROM record WHERE patron = ? AND id = ?"), arguments: [Data(patron.bytes), Data(id.bytes)]
-        ).map(Self.sealedRecord)
+        ).map { try Self.sealedRecord($0) }
     }
 
     func records(patron: PatronPseudonym, kind: RecordKind, state: RecordState) throws -> [SealedRecord] {
         try Row.fetchAll(
             db.cachedStatement(sql: "SELECT \(Self.recordColumns) FROM record WHERE patron = ? AND kind = ? AND state = ?"),
             arguments: [Data(patron.bytes), kind.rawValue, state.rawValue]
-        ).map(Self.sealedRecord)
+        ).map { try Self.sealedRecord($0) }
+    }
+
+    func records(patron: PatronPseudonym) throws -> [SealedRecord] {
+        try Row.fetchAll(db.cachedStatement(sql: "SELECT \(Self.recordColumns) FROM record WHERE patron = ?"), arguments: [Data(patron.bytes)])
+            .map { try Self.sealedRecord($0) }
+    }
+
+    func pendingShreds(patron: PatronPseudonym) throws -> [PendingShred] {
+        try Row.fetchAll(
+            db.cachedStatement(sql: "SELECT record_id, version, tag FROM pending_shred WHERE patron = ?"), arguments: [Data(patron.bytes)]
+        ).map {
+            PendingShred(record: RecordID(bytes: Array($0[0] as Data)), patron: patron, version: $0[1], tag: ($0[2] as Data?).map { Array($0) } ?? [])
+        }
     }
 
     func openLoan(itemIndex: [UInt8]) throws -> OpenLoanRow? {
         try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Self.recordColumns), patron FROM record WHERE item_index = ?"), arguments: [Data(itemIndex)])
-            .map { OpenLoanRow(record: Self.sealedRecord($0), patron: PatronPseudonym(bytes: Array($0[5] as Data))) }
+            .map { OpenLoanRow(record: try Self.sealedRecord($0), patron: PatronPseudonym(bytes: Array($0[5] as Data))) }
     }
 
     func insert(_ records: [NewRecord]) throws {
@@ -121,28 +134,28 @@ struct SQLiteRecordTransaction: RecordTransaction, RecordInventory {
         }
     }
 
-    func replaceSealed(_ old: SealedRecord, patron: PatronPseudonym, sealed: [UInt8], version: Int64) throws {
+    func replaceSealed(_ old: SealedRecord, patron: PatronPseudonym, sealed: [UInt8], version: Int64, shredTag: [UInt8]) throws {
         try db.cachedStatement(sql: "UPDATE record SET sealed = ?, version = ? WHERE patron = ? AND id = ? AND version = ?")
             .execute(arguments: [Data(sealed), version, Data(patron.bytes), Data(old.id.bytes), old.version])
-        try queueShred(old, patron: patron)
+        try queueShred(old, patron: patron, tag: shredTag)
     }
 
-    func closeLoan(_ old: SealedRecord, patron: PatronPseudonym, on day: CalendarDay, sealed: [UInt8], version: Int64) throws {
+    func closeLoan(_ old: SealedRecord, patron: PatronPseudonym, on day: CalendarDay, sealed: [UInt8], version: Int64, shredTag: [UInt8]) throws {
         try db.cachedStatement(sql: """
             UPDATE record SET state = 1, item_index = NULL, closed_day = ?, sealed = ?, version = ? WHERE patron = ? AND id = ? AND version = ?
             """).execute(arguments: [day.daysSinceEpoch, Data(sealed), version, Data(patron.bytes), Data(old.id.bytes), old.version])
-        try queueShred(old, patron: patron)
+        try queueShred(old, patron: patron, tag: shredTag)
     }
 
-    func deleteQueueingShred(_ record: SealedRecord, patron: PatronPseudonym) throws {
+    func deleteQueueingShred(_ record: SealedRecord, patron: PatronPseudonym, shredTag: [UInt8]) throws {
         try db.cachedStatement(sql: "DELETE FROM record WHERE patron = ? AND id = ?").execute(arguments: [Data(patron.bytes), Data(record.id.bytes)])
-        try queueShred(record, patron: patron)
+        try queueShred(record, patron: patron, tag: shredTag)
     }
 
-    private func queueShred(_ record: SealedRecord, patron: PatronPseudonym) throws {
+    private func queueShred(_ record: SealedRecord, patron: PatronPseudonym, tag: [UInt8]) throws {
         guard db.changesCount == 1 else { throw VaultError.integrity }
-        try db.cachedStatement(sql: "INSERT INTO pending_shred(record_id, patron, version) VALUES (?, ?, ?)")
-            .execute(arguments: [Data(record.id.bytes), Data(patron.bytes), record.version])
+        try db.cachedStatement(sql: "INSERT INTO pending_shred(record_id, patron, version, tag) VALUES (?, ?, ?, ?)")
+            .execute(arguments: [Data(record.id.bytes), Data(patron.bytes), record.version, Data(tag)])
     }
 
     // MARK: Inventory
@@ -159,6 +172,23 @@ struct SQLiteRecordTransaction: RecordTransaction, RecordInventory {
             patrons: "SELECT pseudonym FROM patron",
             records: "SELECT patron, id, version FROM record UNION ALL SELECT patron, record_id, version FROM pending_shred",
             in: db)
+    }
+
+    func recordVersions() throws -> [RecordVersion] {
+        try Row.fetchAll(db, sql: "SELECT patron, id, version, kind, state FROM record").map {
+            guard let kind = RecordKind(rawValue: $0[3]), let state = RecordState(rawValue: $0[4]) else { throw VaultError.integrity }
+            return RecordVersion(
+                owner: RecordOwner(patron: PatronPseudonym(bytes: Array($0[0] as Data)), record: RecordID(bytes: Array($0[1] as Data)), version: $0[2]),
+                kind: kind, state: state)
+        }
+    }
+
+    func tagUntaggedShreds(_ tag: (PendingShred) -> [UInt8]) throws {
+        let untagged = try Row.fetchAll(db, sql: "SELECT record_id, patron, version FROM pending_shred WHERE tag IS NULL").map {
+            PendingShred(record: RecordID(bytes: Array($0[0] as Data)), patron: PatronPseudonym(bytes: Array($0[1] as Data)), version: $0[2], tag: [])
+        }
+        let statement = try db.cachedStatement(sql: "UPDATE pending_shred SET tag = ? WHERE record_id = ? AND version = ?")
+        for shred in untagged { try statement.execute(arguments: [Data(tag(shred)), Data(shred.record.bytes), shred.version]) }
     }
 
     // MARK: PIN attempts

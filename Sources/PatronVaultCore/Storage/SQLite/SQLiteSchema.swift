@@ -77,6 +77,10 @@ enum SQLiteSchema {
                 ALTER TABLE pending_shred_v2 RENAME TO pending_shred;
                 """)
         }
+        // Record sets: a queued shred carries a tag only the vault can make (`RecordSetKey`).
+        migrator.registerMigration("v3-record-sets") { db in
+            try db.execute(sql: "ALTER TABLE pending_shred ADD COLUMN tag BLOB")
+        }
         return migrator
     }
 
@@ -96,6 +100,17 @@ enum SQLiteSchema {
                 ALTER TABLE record_key ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
                 DROP INDEX record_key_owner;
                 CREATE UNIQUE INDEX record_key_owner ON record_key(pseudonym, record_id, version);
+                """)
+        }
+        // Record sets: each record key carries its record's element and whether it is settled
+        // (in the set); each patron key carries the set. A vault made before this is upgraded
+        // once, when its sealed check value says so (`KeyRing.predatesRecordSets`).
+        migrator.registerMigration("v3-record-sets") { db in
+            try db.execute(sql: """
+                ALTER TABLE record_key ADD COLUMN element BLOB;
+                ALTER TABLE record_key ADD COLUMN settled INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE patron_key ADD COLUMN record_set BLOB;
+                CREATE INDEX record_key_unsettled ON record_key(pseudonym) WHERE settled = 0;
                 """)
         }
         return migrator
