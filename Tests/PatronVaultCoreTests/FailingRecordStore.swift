@@ -64,9 +64,9 @@ struct FailingTransaction: RecordTransaction {
     func pendingShreds(patron: PatronPseudonym) throws -> [PendingShred] { try base.pendingShreds(patron: patron) }
     func openLoan(itemIndex: [UInt8]) throws -> OpenLoanRow? { try base.openLoan(itemIndex: itemIndex) }
     func pinAttempt(patron: PatronPseudonym) throws -> PINAttempt? { try base.pinAttempt(patron: patron) }
-    func staff(tokenHash: [UInt8]) throws -> StaffAccount? { try base.staff(tokenHash: tokenHash) }
-    func staff(named name: String) throws -> StaffAccount? { try base.staff(named: name) }
-    func allStaff() throws -> [StaffAccount] { try base.allStaff() }
+    func staff(tokenHash: [UInt8]) throws -> StaffRow? { try base.staff(tokenHash: tokenHash) }
+    func staff(named name: String) throws -> StaffRow? { try base.staff(named: name) }
+    func allStaff() throws -> [StaffRow] { try base.allStaff() }
     func statistics() throws -> [CirculationStatistic] { try base.statistics() }
     func auditEntries(_ query: AuditQuery) throws -> [AuditEntry] { try base.auditEntries(query) }
     func auditPatrons(touchedBy principalID: String, since: Date?, until: Date?) throws -> [String] {

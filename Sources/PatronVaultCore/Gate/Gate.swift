@@ -158,13 +158,21 @@ final class Gate: Sendable {
     }
 
     /// The staff account a token hash belongs to: the one read sign-in makes for staff, and all
-    /// it can see.
+    /// it can see. The row must agree with its seal in the key store.
     func staffAccount(tokenHash: [UInt8]) async throws(VaultError) -> StaffAccount? {
         do {
-            return try await storage.records.read(GatePass()) { reader in try reader.staff(tokenHash: tokenHash) }
+            guard let row = try await storage.records.read(GatePass(), { reader in try reader.staff(tokenHash: tokenHash) }) else { return nil }
+            return try verified(row, seal: storage.keys.staffSeal(id: row.account.id))
         } catch {
             throw Self.vaultError(error)
         }
+    }
+
+    /// A staff row believed only when its seal vouches for it: a role, name or token hash edited,
+    /// an account added by hand or a revoked one copied back as active is an integrity failure.
+    func verified(_ row: StaffRow, seal: [UInt8]?) throws(VaultError) -> StaffAccount {
+        guard ring.staffSeal.vouches(for: row, tag: seal) else { throw .integrity }
+        return row.account
     }
 
     /// Records a card-and-PIN sign-in that failed (wrong PIN, no PIN set, locked card, unknown
@@ -185,12 +193,16 @@ final class Gate: Sendable {
     /// The first admin of a new vault, before anyone can be asked: refused once any staff
     /// account exists, so it cannot serve as a way around the gate.
     func createFirstAdmin(_ account: StaffAccount, tokenHash: [UInt8]) async throws(VaultError) {
+        let written = WrittenKeys()
+        let seal = KeyBatch(staffSeals: [(account.id, ring.staffSeal.tag(of: account, tokenHash: tokenHash, revoked: false))])
         do {
-            try await storage.records.write(GatePass()) { records in
+            try await storage.records.write(GatePass()) { [storage] records in
                 guard try records.allStaff().isEmpty else { throw VaultError(.alreadyExists, "this vault already has staff accounts") }
+                try storage.storeKeys(seal, noting: written)
                 try records.insertStaff(account, tokenHash: tokenHash)
             }
         } catch {
+            written.discard(from: storage.keys)
             throw Self.vaultError(error)
         }
     }

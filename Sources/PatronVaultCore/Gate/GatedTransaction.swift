@@ -35,6 +35,13 @@ struct GatedTransaction {
     }
 
     var ring: KeyRing { gate.ring }
+
+    /// Staff rows checked against their seals: names shown to a patron among their accesses, or
+    /// an account an admin acts on, are never taken from an edited row.
+    func verified(_ rows: [StaffRow]) throws -> [StaffAccount] {
+        let seals = try storage.keys.staffSeals()
+        return try rows.map { row throws(VaultError) in try gate.verified(row, seal: seals[row.account.id]) }
+    }
     var storage: VaultStorage { gate.storage }
     var defaultTrail: AuditTrail { gate.trail }
 

@@ -32,16 +32,20 @@ final class KeyRing: Sendable {
     let auditMACKey: SymmetricKey
     /// Keys patrons' record sets and the tags on queued shreds.
     let recordSet: RecordSetKey
+    /// Seals staff rows.
+    let staffSeal: StaffSealKey
     /// Whether this vault was created for tests and demos, on a fixed clock.
     let acceptsFixedClock: Bool
-    /// Whether this vault was made before record sets, and must be upgraded before it is used.
+    /// Whether this vault was made before record sets and staff seals, and must be upgraded
+    /// before it is used.
     /// Read from the sealed check value, so an edit cannot make a newer vault pass for an older
     /// one (and have its record sets rebuilt from edited rows).
     let predatesRecordSets: Bool
 
-    /// The check value's plaintext: a vault with record sets seals the second.
-    private static let checkBeforeRecordSets = Array("patronvault".utf8)
-    private static let checkWithRecordSets = Array("patronvault.record-sets".utf8)
+    /// The check value's plaintext: a vault with record sets and staff seals seals the last; the
+    /// others are older vaults (the second had record sets without staff seals).
+    private static let checksBeforeUpgrade = [Array("patronvault".utf8), Array("patronvault.record-sets".utf8)]
+    private static let checkWithRecordSets = Array("patronvault.v3".utf8)
 
     private init(
         kek: SymmetricKey, kekVersion: Int64, blindIndexRoot: SymmetricKey, auditSeed: SymmetricKey, auditMAC: SymmetricKey, acceptsFixedClock: Bool,
@@ -50,6 +54,7 @@ final class KeyRing: Sendable {
         self.acceptsFixedClock = acceptsFixedClock
         self.predatesRecordSets = predatesRecordSets
         recordSet = RecordSetKey(key: try blindIndexRoot.deriveSubkey(id: 5, context: "blindidx"))
+        staffSeal = StaffSealKey(key: try blindIndexRoot.deriveSubkey(id: 6, context: "blindidx"))
         self.kek = kek
         self.kekVersion = kekVersion
         card = BlindIndexKey(key: try blindIndexRoot.deriveSubkey(id: 1, context: "blindidx"))
@@ -109,7 +114,7 @@ final class KeyRing: Sendable {
         } catch {
             throw VaultError(.wrongMasterKey, "the master key does not open this vault (wrong key file or passphrase)")
         }
-        guard checked == checkWithRecordSets || checked == checkBeforeRecordSets else { throw VaultError.integrity }
+        guard checked == checkWithRecordSets || checksBeforeUpgrade.contains(checked) else { throw VaultError.integrity }
         var acceptsFixedClock = false
         if let mark = metadata[clockName] {
             guard let opened = try? XChaCha20Poly1305.open(mark, using: kek, authenticating: clockAD), opened == Array("fixed".utf8) else {
@@ -130,7 +135,7 @@ final class KeyRing: Sendable {
         }
         return try KeyRing(
             kek: kek, kekVersion: version, blindIndexRoot: root, auditSeed: seed, auditMAC: mac, acceptsFixedClock: acceptsFixedClock,
-            predatesRecordSets: checked == checkBeforeRecordSets)
+            predatesRecordSets: checksBeforeUpgrade.contains(checked))
     }
 
     /// The metadata that marks an upgraded vault as having record sets.

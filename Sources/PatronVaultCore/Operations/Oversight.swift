@@ -94,7 +94,7 @@ public struct Oversight: Sendable {
         guard let account = try records.staff(named: name) else {
             throw VaultError.notFound("no staff account is named \(name)")
         }
-        return account.id
+        return account.account.id
     }
 
     private static func checkRange(since: Date?, until: Date?) throws(VaultError) {

@@ -9,42 +9,56 @@ public struct StaffAdministration: Sendable {
     public func addStaff(name: String, role: StaffRole, by principal: Principal) async throws(VaultError) -> IssuedToken {
         let name = try FieldRules.accountName(name)
         return try await gate.write(principal, [AccessRequest(.staffManage, .staff)]) { tx in
-            try Self.insertStaff(name: name, role: role, at: tx.time, in: tx.records)
+            if try tx.records.staff(named: name) != nil {
+                throw VaultError(.alreadyExists, "a staff account named \(name) already exists")
+            }
+            let (account, token) = Self.newAccount(name: name, role: role, at: tx.time)
+            let tokenHash = AccessToken.hash(token)
+            // The seal first, like a key: a row without its seal grants nothing.
+            try tx.storage.storeKeys(KeyBatch(staffSeals: [(account.id, tx.ring.staffSeal.tag(of: account, tokenHash: tokenHash, revoked: false))]), noting: tx.written)
+            try tx.records.insertStaff(account, tokenHash: tokenHash)
+            return IssuedToken(account: account, token: token)
         }
     }
 
-    /// Lists accounts without their tokens, so an admin can see who has access.
+    /// Lists accounts without their tokens, so an admin can see who has access. Every row must
+    /// agree with its seal.
     public func listStaff(by principal: Principal) async throws(VaultError) -> [StaffAccount] {
-        try await gate.read(principal, [AccessRequest(.staffManage, .staff)]) { reader in try reader.allStaff() }
+        let rows = try await gate.read(principal, [AccessRequest(.staffManage, .staff)]) { reader in try reader.allStaff() }
+        let gate = gate
+        do {
+            let seals = try gate.storage.keys.staffSeals()
+            return try rows.map { row throws(VaultError) in try gate.verified(row, seal: seals[row.account.id]) }
+        } catch {
+            throw Gate.vaultError(error)
+        }
     }
 
     /// Revokes an account at once; its token stops working for every front end.
     public func revokeStaff(name: String, by principal: Principal) async throws(VaultError) -> StaffAccount {
         let name = try FieldRules.accountName(name)
-        return try await gate.write(principal, [AccessRequest(.staffManage, .staff)]) { tx in
-            guard let account = try tx.records.staff(named: name) else {
+        let gate = gate
+        let (revoked, tag) = try await gate.write(principal, [AccessRequest(.staffManage, .staff)]) { tx in
+            guard let row = try tx.records.staff(named: name) else {
                 throw VaultError.notFound("no staff account is named \(name)")
             }
+            let account = try gate.verified(row, seal: tx.storage.keys.staffSeal(id: row.account.id))
             guard account.isActive else { throw VaultError(.alreadyExists, "the staff account \(name) is already revoked") }
             guard account.id != principal.id else { throw VaultError.invalid("an admin cannot revoke their own account") }
             try tx.records.revokeStaff(id: account.id, at: tx.time)
-            return StaffAccount(id: account.id, name: account.name, role: account.role, createdAt: account.createdAt, revokedAt: tx.time)
+            let revoked = StaffAccount(id: account.id, name: account.name, role: account.role, createdAt: account.createdAt, revokedAt: tx.time)
+            return (revoked, tx.ring.staffSeal.tag(of: account, tokenHash: row.tokenHash, revoked: true))
         }
+        // The revocation has committed; sealing it means an earlier copy of the row, active,
+        // no longer matches. Until then (or if this fails) the revoked row is still refused.
+        try? await gate.storage.keys.sealStaff(id: revoked.id, tag: tag)
+        return revoked
     }
 
     /// The first admin of a new vault, before anyone can be asked.
     func createFirstAdmin(name: String) async throws(VaultError) -> IssuedToken {
         let (account, token) = Self.newAccount(name: name, role: .admin, at: gate.clock.now())
         try await gate.createFirstAdmin(account, tokenHash: AccessToken.hash(token))
-        return IssuedToken(account: account, token: token)
-    }
-
-    private static func insertStaff(name: String, role: StaffRole, at time: Date, in records: any RecordTransaction) throws -> IssuedToken {
-        if try records.staff(named: name) != nil {
-            throw VaultError(.alreadyExists, "a staff account named \(name) already exists")
-        }
-        let (account, token) = newAccount(name: name, role: role, at: time)
-        try records.insertStaff(account, tokenHash: AccessToken.hash(token))
         return IssuedToken(account: account, token: token)
     }
 

@@ -36,9 +36,16 @@ protocol KeyStore: Sendable {
     /// Every unsettled record key and its element.
     func unsettled() throws -> [(owner: RecordOwner, element: [UInt8]?)]
 
-    /// Gives a vault made before record sets its elements and sets, and replaces the metadata
+    /// Gives a vault made before record sets its elements, sets and staff seals, and replaces the metadata
     /// that marked it as older, in one transaction.
-    func upgradeRecordSets(elements: [RecordOwner: [UInt8]], metadata: [String: [UInt8]]) throws
+    func upgradeRecordSets(elements: [RecordOwner: [UInt8]], staffSeals: [(id: String, tag: [UInt8])], metadata: [String: [UInt8]]) throws
+
+    /// Every staff seal by account id, and one account's.
+    func staffSeals() throws -> [String: [UInt8]]
+    func staffSeal(id: String) throws -> [UInt8]?
+
+    /// Replaces an account's seal after its row changed (a revocation, which commits first).
+    func sealStaff(id: String, tag: [UInt8]) async throws
 
     /// Destroys the keys of removed records, then the residue: no copy of a destroyed key may
     /// stay in a journal. Returns false when a reader kept the residue alive.

@@ -61,9 +61,10 @@ protocol RecordReader: AuditReader {
 
     func pinAttempt(patron: PatronPseudonym) throws -> PINAttempt?
 
-    func staff(tokenHash: [UInt8]) throws -> StaffAccount?
-    func staff(named name: String) throws -> StaffAccount?
-    func allStaff() throws -> [StaffAccount]
+    /// Staff rows as stored; the gate checks each against its seal before it is believed.
+    func staff(tokenHash: [UInt8]) throws -> StaffRow?
+    func staff(named name: String) throws -> StaffRow?
+    func allStaff() throws -> [StaffRow]
 
     func statistics() throws -> [CirculationStatistic]
 }
@@ -105,6 +106,8 @@ protocol RecordInventory {
     /// Every record row's version, kind and state: what a vault made before record sets is
     /// upgraded from.
     func recordVersions() throws -> [RecordVersion]
+    /// Every staff row, to seal those of a vault made before seals existed.
+    func allStaff() throws -> [StaffRow]
     /// Tags queued shreds of a vault made before tags existed.
     func tagUntaggedShreds(_ tag: (PendingShred) -> [UInt8]) throws
 }

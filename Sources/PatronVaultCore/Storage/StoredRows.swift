@@ -76,12 +76,19 @@ struct RecordKeyRow: Sendable {
     var owner: RecordOwner { RecordOwner(patron: patron, record: record, version: version) }
 }
 
-/// Wrapped keys to be stored before the records that need them.
+/// A staff row as stored: the account and the hash of its token.
+struct StaffRow: Sendable {
+    let account: StaffAccount
+    let tokenHash: [UInt8]
+}
+
+/// Wrapped keys (and new staff accounts' seals) to be stored before the rows that need them.
 struct KeyBatch: Sendable {
     var patronKeys: [PatronKeyRow] = []
     var recordKeys: [RecordKeyRow] = []
+    var staffSeals: [(id: String, tag: [UInt8])] = []
 
-    var isEmpty: Bool { patronKeys.isEmpty && recordKeys.isEmpty }
+    var isEmpty: Bool { patronKeys.isEmpty && recordKeys.isEmpty && staffSeals.isEmpty }
 
     /// A new patron's key with its first records' keys, settled, and the record set they make.
     static func newPatron(_ patronKey: PatronKeyRow, records: [RecordKeyRow]) -> KeyBatch {

@@ -101,7 +101,7 @@ struct VaultStorage: Sendable {
         }
     }
 
-    /// Gives a vault made before record sets its elements, sets and shred tags, once. The rows
+    /// Gives a vault made before record sets its elements, sets, shred tags and staff seals, once. The rows
     /// as they are now are taken as the truth: an edit made before the upgrade is not detected.
     func upgradeRecordSets(ring: KeyRing) async throws {
         let keys = keys
@@ -115,7 +115,10 @@ struct VaultStorage: Sendable {
                 elements[version.owner] = key.element(
                     patron: version.owner.patron, id: version.owner.record, version: version.owner.version, kind: version.kind, state: version.state)
             }
-            try keys.upgradeRecordSets(elements: elements, metadata: ring.metadataWithRecordSets())
+            let seals = try inventory.allStaff().map { row in
+                (id: row.account.id, tag: ring.staffSeal.tag(of: row.account, tokenHash: row.tokenHash, revoked: !row.account.isActive))
+            }
+            try keys.upgradeRecordSets(elements: elements, staffSeals: seals, metadata: ring.metadataWithRecordSets())
         }
     }
 

@@ -57,6 +57,8 @@ struct SQLiteKeyStore: KeyStore {
     }
 
     private static func insert(_ batch: KeyBatch, in kdb: Database) throws {
+        let seal = try kdb.cachedStatement(sql: "INSERT OR REPLACE INTO staff_seal(id, tag) VALUES (?, ?)")
+        for staff in batch.staffSeals { try seal.execute(arguments: [staff.id, Data(staff.tag)]) }
         let patronKey = try kdb.cachedStatement(sql: "INSERT INTO patron_key(pseudonym, kek_version, wrapped, record_set) VALUES (?, ?, ?, ?)")
         for key in batch.patronKeys {
             try patronKey.execute(arguments: [Data(key.patron.bytes), key.kekVersion, Data(key.wrapped), Data(key.recordSet.bytes)])
@@ -82,6 +84,30 @@ struct SQLiteKeyStore: KeyStore {
             for key in batch.patronKeys { try patronKey.execute(arguments: [Data(key.patron.bytes)]) }
             let recordKey = try kdb.cachedStatement(sql: "DELETE FROM record_key WHERE pseudonym = ? AND record_id = ? AND version = ?")
             for key in batch.recordKeys { try recordKey.execute(arguments: [Data(key.patron.bytes), Data(key.record.bytes), key.version]) }
+            let seal = try kdb.cachedStatement(sql: "DELETE FROM staff_seal WHERE id = ?")
+            for staff in batch.staffSeals { try seal.execute(arguments: [staff.id]) }
+        }
+    }
+
+    func staffSeals() throws -> [String: [UInt8]] {
+        try SQLiteStorage.read(pool) { kdb in
+            var seals: [String: [UInt8]] = [:]
+            for row in try Row.fetchAll(kdb.cachedStatement(sql: "SELECT id, tag FROM staff_seal")) { seals[row[0]] = Array(row[1] as Data) }
+            return seals
+        }
+    }
+
+    func staffSeal(id: String) throws -> [UInt8]? {
+        try SQLiteStorage.read(pool) { kdb in
+            try Data.fetchOne(kdb.cachedStatement(sql: "SELECT tag FROM staff_seal WHERE id = ?"), arguments: [id]).map { Array($0) }
+        }
+    }
+
+    func sealStaff(id: String, tag: [UInt8]) async throws {
+        try await SQLiteStorage.translating {
+            try await turns.run {
+                try pool.write { kdb in try kdb.execute(sql: "INSERT OR REPLACE INTO staff_seal(id, tag) VALUES (?, ?)", arguments: [id, Data(tag)]) }
+            }
         }
     }
 
@@ -132,8 +158,11 @@ struct SQLiteKeyStore: KeyStore {
         }
     }
 
-    func upgradeRecordSets(elements: [RecordOwner: [UInt8]], metadata: [String: [UInt8]]) throws {
+    func upgradeRecordSets(elements: [RecordOwner: [UInt8]], staffSeals: [(id: String, tag: [UInt8])], metadata: [String: [UInt8]]) throws {
         try pool.write { kdb in
+            for staff in staffSeals {
+                try kdb.execute(sql: "INSERT OR REPLACE INTO staff_seal(id, tag) VALUES (?, ?)", arguments: [staff.id, Data(staff.tag)])
+            }
             let statement = try kdb.cachedStatement(sql: "UPDATE record_key SET element = ?, settled = 1 WHERE pseudonym = ? AND record_id = ? AND version = ?")
             var sets: [PatronPseudonym: RecordSetDigest] = [:]
             for (owner, element) in elements {

@@ -25,10 +25,13 @@ struct SQLiteRecordTransaction: RecordTransaction, RecordInventory {
         return SealedRecord(id: RecordID(bytes: Array(row[0] as Data)), kind: kind, state: state, version: row[3], sealed: Array(row[4] as Data))
     }
 
-    private static func staffAccount(_ row: Row) -> StaffAccount {
-        StaffAccount(
-            id: row["id"], name: row["name"], role: StaffRole(rawValue: row["role"]) ?? .staff,
-            createdAt: date(millis: row["created_at"]), revokedAt: (row["revoked_at"] as Int64?).map(date(millis:)))
+    /// A role outside the known ones is an edit, never a default.
+    private static func staffRow(_ row: Row) throws -> StaffRow {
+        guard let role = StaffRole(rawValue: row["role"]) else { throw VaultError.integrity }
+        let account = StaffAccount(
+            id: row["id"], name: row["name"], role: role, createdAt: date(millis: row["created_at"]),
+            revokedAt: (row["revoked_at"] as Int64?).map(date(millis:)))
+        return StaffRow(account: account, tokenHash: Array(row["token_hash"] as Data))
     }
 
     static func millis(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded(.down)) }
@@ -211,19 +214,20 @@ struct SQLiteRecordTransaction: RecordTransaction, RecordInventory {
 
     // MARK: Staff
 
-    func staff(tokenHash: [UInt8]) throws -> StaffAccount? {
-        try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT id, name, role, created_at, revoked_at FROM staff WHERE token_hash = ?"), arguments: [Data(tokenHash)]
-        ).map(Self.staffAccount)
+    private static let staffColumns = "id, name, role, token_hash, created_at, revoked_at"
+
+    func staff(tokenHash: [UInt8]) throws -> StaffRow? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Self.staffColumns) FROM staff WHERE token_hash = ?"), arguments: [Data(tokenHash)])
+            .map { try Self.staffRow($0) }
     }
 
-    func staff(named name: String) throws -> StaffAccount? {
-        try Row.fetchOne(db.cachedStatement(sql: "SELECT id, name, role, created_at, revoked_at FROM staff WHERE name = ?"), arguments: [name])
-            .map(Self.staffAccount)
+    func staff(named name: String) throws -> StaffRow? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Self.staffColumns) FROM staff WHERE name = ?"), arguments: [name])
+            .map { try Self.staffRow($0) }
     }
 
-    func allStaff() throws -> [StaffAccount] {
-        try Row.fetchAll(db.cachedStatement(sql: "SELECT id, name, role, created_at, revoked_at FROM staff ORDER BY name")).map(Self.staffAccount)
+    func allStaff() throws -> [StaffRow] {
+        try Row.fetchAll(db.cachedStatement(sql: "SELECT \(Self.staffColumns) FROM staff ORDER BY name")).map { try Self.staffRow($0) }
     }
 
     func insertStaff(_ account: StaffAccount, tokenHash: [UInt8]) throws {

@@ -113,6 +113,10 @@ enum SQLiteSchema {
                 CREATE INDEX record_key_unsettled ON record_key(pseudonym) WHERE settled = 0;
                 """)
         }
+        // Staff seals: what each staff row grants, tagged where an edit of `vault.db` cannot reach.
+        migrator.registerMigration("v4-staff-seals") { db in
+            try db.execute(sql: "CREATE TABLE staff_seal (id TEXT PRIMARY KEY, tag BLOB NOT NULL) WITHOUT ROWID")
+        }
         return migrator
     }
 }
