@@ -3,13 +3,15 @@ import GRDB
 import PatronVaultCore
 
 /// What one benchmark run measures, from the command line.
-struct BenchmarkSettings: Sendable {
+struct BenchmarkSettings: @unchecked Sendable {
     let library: SyntheticLibrary
     let lookups: Int
     let returns: Int
     let auditEntries: Int
     let batchSize: Int
     let policyDirectory: URL
+    /// Only the benchmark's one task writes to it.
+    let report: BenchmarkReport
 
     /// The whole run, on the cooperative pool rather than the main actor.
     nonisolated func run(in workspace: URL) async throws {
@@ -23,31 +25,48 @@ struct BenchmarkSettings: Sendable {
         let plain = try PlainBaseline(directory: workspace)
         let sqliteVersion = try await plain.queue.read { try String.fetchOne($0, sql: "SELECT sqlite_version()") } ?? "?"
 
-        print("PatronVault benchmark: \(library.patrons) patrons × (1 + \(library.loansPerPatron) loans) = \(library.recordCount) records")
-        print("SQLite \(sqliteVersion), \(ProcessInfo.processInfo.activeProcessorCount) cores, WAL, synchronous=NORMAL, both sides in the same run")
-        print("operation".padding(toLength: 34, withPad: " ", startingAt: 0) + "     vault".leftPadded(12) + "     plain".leftPadded(12) + "    ratio".leftPadded(10))
+        let report = report
+        report.line("PatronVault benchmark: \(library.patrons) patrons × (1 + \(library.loansPerPatron) loans) = \(library.recordCount) records")
+        report.line("SQLite \(sqliteVersion), \(ProcessInfo.processInfo.activeProcessorCount) cores, WAL, synchronous=NORMAL, both sides in the same run")
+        report.line("operation".padding(toLength: 46, withPad: " ", startingAt: 0) + "vault".leftPadded(11) + "baseline".leftPadded(12) + "ratio".leftPadded(8))
 
+        // Both sides' input is generated before their timed writes.
         let batches = stride(from: 0, to: library.patrons, by: batchSize).map { $0..<min(library.patrons, $0 + batchSize) }
+        let vaultInput = batches.map { range in
+            range.map { i in PatronImport(registration: library.registration(i), loans: (0..<library.loansPerPatron).map { library.loan(i, $0) }) }
+        }
+        let plainInput = batches.map { PlainBaseline.batch(library, patrons: $0) }
         let vaultIngest = try await seconds {
-            for range in batches {
-                let batch = range.map { i in PatronImport(registration: library.registration(i), loans: (0..<library.loansPerPatron).map { library.loan(i, $0) }) }
-                try await vault.desk.importPatrons(batch, by: staff)
-            }
+            for batch in vaultInput { try await vault.desk.importPatrons(batch, by: staff) }
         }
         let plainIngest = try await seconds {
-            for range in batches { try plain.ingest(library, patrons: range) }
+            for batch in plainInput { try plain.ingest(batch) }
         }
-        row("bulk ingest (records, sealed)", library.recordCount, vault: vaultIngest, plain: plainIngest)
+        report.row("ingest", "bulk ingest (records, sealed)", count: library.recordCount, time: vaultIngest, baseline: plainIngest, baselineLabel: "plain inserts")
+        if let imported = try ImportBenchmark.run(library, policies: policyDirectory, in: workspace) {
+            report.row(
+                "import", "patron import (CLI, JSON Lines, one process)", rate: Double(imported.records) / imported.seconds,
+                baselineRate: Double(library.recordCount) / vaultIngest, baselineLabel: "against the bulk ingest above", unit: "records")
+        } else {
+            report.line("patron import: skipped (build `patronvault` in release beside the benchmark)")
+        }
 
         var generator = SystemRandomNumberGenerator()
         let cards = (0..<lookups).map { _ in library.card(Int.random(in: 0..<library.patrons, using: &generator)) }
         let vaultLookup = try await seconds {
             for card in cards { _ = try await vault.desk.patronProfile(card: card, purpose: "circulation", by: staff) }
         }
+        let logTime = Int64(library.start.timeIntervalSince1970 * 1000)
+        let loggedLookup = try await seconds {
+            for card in cards { _ = try plain.loggedLookup(card: card, time: logTime) }
+        }
         let plainLookup = try await seconds {
             for card in cards { _ = try plain.lookup(card: card) }
         }
-        row("staff lookup by card (+open loans)", lookups, vault: vaultLookup, plain: plainLookup)
+        report.row("lookup", "staff lookup by card (+open loans, audited)", count: lookups, time: vaultLookup, baseline: loggedLookup,
+                   baselineLabel: "plain, two log rows committed", unit: "lookups")
+        report.row("lookup-read-only", "  the same against a read-only plain lookup", count: lookups, time: vaultLookup, baseline: plainLookup,
+                   baselineLabel: "plain, nothing written (less work)", unit: "lookups")
 
         let lent = (0..<min(returns, library.patrons)).map { (card: library.card($0), item: "NEW-\($0)") }
         let vaultCheckout = try await seconds {
@@ -58,7 +77,8 @@ struct BenchmarkSettings: Sendable {
         let plainCheckout = try await seconds {
             for loan in lent { try plain.checkout(card: loan.card, item: loan.item, title: "A New Title") }
         }
-        row("checkout (sealed, key first)", lent.count, vault: vaultCheckout, plain: plainCheckout)
+        report.row("checkout", "checkout (sealed, key first, audited)", count: lent.count, time: vaultCheckout, baseline: plainCheckout,
+                   baselineLabel: "plain, no log row (less work)", unit: "checkouts")
 
         let discarders = (0..<min(returns, library.patrons / 2)).map { library.item(patron: 2 * $0 + 1, loan: 0) }
         let vaultReturn = try await seconds {
@@ -67,8 +87,9 @@ struct BenchmarkSettings: Sendable {
         let plainReturn = try await seconds {
             for item in discarders { try plain.returnItem(item) }
         }
-        row("return with shred (discard patron)", discarders.count, vault: vaultReturn, plain: plainReturn)
-        print("(return with shred commits vault.db, deletes the key in keys.db and truncates its WAL: fsync-bound)")
+        report.row("return", "return with shred (discard patron)", count: discarders.count, time: vaultReturn, baseline: plainReturn,
+                   baselineLabel: "plain delete, no log row (less work)", unit: "returns")
+        report.line("(return with shred commits vault.db, deletes the key in keys.db and truncates its WAL: fsync-bound)")
 
         let allowAll = try await Vault.open(
             at: vaultDirectory, masterKey: .keyFile(workspace.appendingPathComponent("master.key")), policies: .permitEverything(),
@@ -83,31 +104,38 @@ struct BenchmarkSettings: Sendable {
             shippedBest = min(shippedBest, try await seconds { for card in round { _ = try await vault.desk.patronProfile(card: card, purpose: "circulation", by: staff) } })
             allowAllBest = min(allowAllBest, try await seconds { for card in round { _ = try await allowAll.desk.patronProfile(card: card, purpose: "circulation", by: allowAllStaff) } })
         }
-        print("")
-        print("Policy engine (shipped rules, \(vault.policies.ruleIDs.count) rules)")
+        report.line()
+        report.line("Policy engine (shipped rules, \(vault.policies.ruleIDs.count) rules), single decisions each timed on its own")
         let decisions = PolicyBenchmark.run(vault.policies)
-        print(String(format: "  decisions: %.1f M/s, p50 %.2f µs, p99 %.2f µs", decisions.perSecond / 1e6, decisions.p50 / 1000, decisions.p99 / 1000))
-        print(String(format: "  lookup with the shipped rules %@/s vs an allow-all rule set %@/s: time ratio %.2f×",
-                     rate(round.count, shippedBest), rate(round.count, allowAllBest), shippedBest / allowAllBest))
+        var policyRow = BenchmarkReport.Row(name: "policy", rate: decisions.perSecond, unit: "decisions/s", baseline: nil, ratio: nil)
+        policyRow.p50_us = decisions.p50 / 1000
+        policyRow.p99_us = decisions.p99 / 1000
+        report.add(policyRow)
+        report.line(String(format: "  decisions: %.1f M/s, p50 %.2f µs, p99 %.2f µs (each sample includes one clock read, median %.0f ns)",
+                           decisions.perSecond / 1e6, decisions.p50 / 1000, decisions.p99 / 1000, decisions.clockOverhead))
+        report.line(String(format: "  lookup with the shipped rules %@/s vs an allow-all rule set %@/s: time ratio %.2f×",
+                           rate(round.count, shippedBest), rate(round.count, allowAllBest), shippedBest / allowAllBest))
 
         await allowAll.close()
-        print("")
+        report.line()
         let during = try await LookupsDuringVerify.run(vault: vault, staff: staff, cards: Array(cards.prefix(2_000)))
-        print("Lookups while a \(during.entries)-entry audit verify runs in the same process (verify on a reader connection)")
-        print(String(format: "  verify alone %.2f s, with lookups beside it %.2f s; lookups alone %@/s, during the verify %@/s (%d done); the first two done %.1f ms after it started",
-                     during.verifyAlone, during.verifyBeside, rate(during.lookupsAlone, during.lookupsAloneTime),
-                     rate(during.lookupsBeside, during.lookupsBesideTime), during.lookupsBeside, during.firstTwo * 1000))
+        report.line("Lookups while a \(during.entries)-entry audit verify runs in the same process (verify on a reader connection)")
+        report.line(String(format: "  verify alone %.2f s, with lookups beside it %.2f s; lookups alone %@/s, during the verify %@/s (%d done); the first two done %.1f ms after it started",
+                           during.verifyAlone, during.verifyBeside, rate(during.lookupsAlone, during.lookupsAloneTime),
+                           rate(during.lookupsBeside, during.lookupsBesideTime), during.lookupsBeside, during.firstTwo * 1000))
         let signIns = try await SignInTimings.run(vault: vault, staff: staff)
-        print("")
-        print("Failed sign-ins, median wall time in this process (shipped Argon2id cost): a guesser should learn nothing from them")
-        print(String(format: "  wrong PIN on a known card %.1f ms, unknown card %.1f ms, card with no PIN %.1f ms, locked card %.1f ms",
-                     signIns.knownCard, signIns.unknownCard, signIns.noPIN, signIns.locked))
+        report.line()
+        report.line("Failed sign-ins, median wall time in this process (shipped Argon2id cost): a guesser should learn nothing from them")
+        report.line(String(format: "  wrong PIN on a known card %.1f ms, unknown card %.1f ms, card with no PIN %.1f ms, locked card %.1f ms",
+                           signIns.knownCard, signIns.unknownCard, signIns.noPIN, signIns.locked))
         await vault.close()
 
-        print("")
-        print("Audit trail (every lookup above appended two entries in its transaction)")
+        report.line()
+        report.line("Audit trail (every lookup above appended two entries in its transaction)")
         let audit = try AuditBenchmark.run(entries: auditEntries, directory: workspace)
-        print(String(format: "  append: %.0f K entries/s (10,000 per transaction)", audit.appendPerSecond / 1000))
-        print(String(format: "  audit verify of a %d-entry trail: %.0f K entries/s%@", auditEntries, audit.verifyPerSecond / 1000, audit.intact ? "" : " (NOT INTACT)"))
+        report.line(String(format: "  append: %.0f K entries/s (10,000 per transaction)", audit.appendPerSecond / 1000))
+        report.add(BenchmarkReport.Row(name: "verify", rate: audit.verifyPerSecond, unit: "entries/s", baseline: nil, ratio: nil))
+        report.line(String(format: "  audit verify of a %d-entry trail: %.0f K entries/s%@", auditEntries, audit.verifyPerSecond / 1000, audit.intact ? "" : " (NOT INTACT)"))
+        try report.finish()
     }
 }

@@ -27,13 +27,41 @@ struct PlainBaseline {
                     checked_out INTEGER NOT NULL, due_day INTEGER NOT NULL, returned INTEGER, state INTEGER NOT NULL);
                 CREATE INDEX loan_patron ON loan(patron_id, state);
                 CREATE UNIQUE INDEX loan_open_item ON loan(item) WHERE state = 0;
+                CREATE TABLE access_log (
+                    id INTEGER PRIMARY KEY, time INTEGER NOT NULL, principal TEXT NOT NULL, role TEXT NOT NULL, action TEXT NOT NULL,
+                    resource TEXT NOT NULL, patron_id INTEGER, purpose TEXT, decision TEXT NOT NULL, rules TEXT NOT NULL,
+                    policy_digest TEXT NOT NULL, front_end TEXT NOT NULL);
+                CREATE INDEX access_log_patron ON access_log(patron_id, id);
+                CREATE INDEX access_log_principal ON access_log(principal, id);
                 CREATE TABLE circulation_stat (item TEXT NOT NULL, branch TEXT NOT NULL, month TEXT NOT NULL, returns INTEGER NOT NULL,
                     PRIMARY KEY (item, branch, month)) WITHOUT ROWID;
                 """)
         }
     }
 
-    func ingest(_ library: SyntheticLibrary, patrons range: Range<Int>) throws {
+    /// One batch of rows, generated before the timed write.
+    struct Batch {
+        var patrons: [StatementArguments] = []
+        var loans: [StatementArguments] = []
+    }
+
+    static func batch(_ library: SyntheticLibrary, patrons range: Range<Int>) -> Batch {
+        var batch = Batch()
+        for i in range {
+            let r = library.registration(i)
+            batch.patrons.append([
+                i, r.cardBarcode, r.fullName, r.fullName.lowercased(), r.email, r.phone, r.postalAddress, r.birthDate?.daysSinceEpoch,
+                r.homeBranch, r.category, r.cardExpiry?.daysSinceEpoch, r.history == .keep, 20_000,
+            ])
+            for j in 0..<library.loansPerPatron {
+                let l = library.loan(i, j)
+                batch.loans.append([i, l.itemBarcode, l.title, l.author, l.branch, Int64(l.checkedOutAt.timeIntervalSince1970 * 1000), l.dueOn.daysSinceEpoch])
+            }
+        }
+        return batch
+    }
+
+    func ingest(_ batch: Batch) throws {
         try queue.write { db in
             let patron = try db.cachedStatement(sql: """
                 INSERT INTO patron(id, card, name, name_norm, email, phone, address, birth_day, branch, category, expires_day, history_keep, registered_day)
@@ -42,29 +70,40 @@ struct PlainBaseline {
             let loan = try db.cachedStatement(sql: """
                 INSERT INTO loan(patron_id, item, title, author, branch, checked_out, due_day, state) VALUES (?, ?, ?, ?, ?, ?, ?, 0)
                 """)
-            for i in range {
-                let r = library.registration(i)
-                try patron.execute(arguments: [
-                    i, r.cardBarcode, r.fullName, r.fullName.lowercased(), r.email, r.phone, r.postalAddress, r.birthDate?.daysSinceEpoch,
-                    r.homeBranch, r.category, r.cardExpiry?.daysSinceEpoch, r.history == .keep, 20_000,
-                ])
-                for j in 0..<library.loansPerPatron {
-                    let l = library.loan(i, j)
-                    try loan.execute(arguments: [i, l.itemBarcode, l.title, l.author, l.branch, Int64(l.checkedOutAt.timeIntervalSince1970 * 1000), l.dueOn.daysSinceEpoch])
-                }
-            }
+            for arguments in batch.patrons { try patron.execute(arguments: arguments) }
+            for arguments in batch.loans { try loan.execute(arguments: arguments) }
         }
     }
 
-    /// A desk lookup: the patron row by card and their open loans.
+    /// A desk lookup: the patron row by card and their open loans, read without a transaction and
+    /// writing nothing. Less work than the vault's lookup, which commits two audit entries.
     func lookup(card: String) throws -> Int {
-        // The same read path as the vault: one deferred transaction, no query_only toggling.
         try queue.inDatabase { db in
             guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM patron WHERE card = ?"), arguments: [card]) else { return 0 }
             let loans = try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM loan WHERE patron_id = ? AND state = 0"), arguments: [row["id"] as Int64])
             return loans.count
         }
     }
+
+    /// A desk lookup as an audited system would make it: the same reads, and two access-log rows
+    /// (the request and the patron found) committed with them, as the vault commits two audit
+    /// entries per lookup.
+    func loggedLookup(card: String, time: Int64) throws -> Int {
+        try queue.write { db in
+            let log = try db.cachedStatement(sql: """
+                INSERT INTO access_log(time, principal, role, action, resource, patron_id, purpose, decision, rules, policy_digest, front_end)
+                VALUES (?, 'stf-bench', 'staff', ?, ?, ?, 'circulation', 'permit', 'staff-lookup-with-purpose', ?, 'bench')
+                """)
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM patron WHERE card = ?"), arguments: [card]) else { return 0 }
+            let id = row["id"] as Int64
+            let loans = try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM loan WHERE patron_id = ? AND state = 0"), arguments: [id])
+            try log.execute(arguments: [time, "patron.read", "registration", id, Self.policyDigest])
+            try log.execute(arguments: [time, "loan.read-open", "loan", id, Self.policyDigest])
+            return loans.count
+        }
+    }
+
+    private static let policyDigest = String(repeating: "ab", count: 32)
 
     /// A checkout: the patron by card, the item not already out, one loan row written.
     func checkout(card: String, item: String, title: String) throws {
