@@ -37,6 +37,7 @@ let package = Package(
                 "PatronVaultPolicy",
                 "PatronVaultAudit",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),

@@ -9,23 +9,33 @@ struct SQLiteKeyStore: KeyStore {
     let pool: DatabaseQueue
     let turns = WriterTurns()
 
+    /// One statement, so one snapshot and no explicit transaction: the patron key and set, and
+    /// every record key of the patron (their number is the key count the record-set check uses).
     func wrappedKeys(patron: PatronPseudonym, records ids: [(id: RecordID, version: Int64)]) throws -> WrappedKeys {
-        let owner = Data(patron.bytes)
-        return try SQLiteStorage.read(pool) { kdb in
-            let row = try Row.fetchOne(
-                kdb.cachedStatement(sql: """
-                    SELECT kek_version, wrapped, record_set, (SELECT count(*) FROM record_key WHERE pseudonym = ?1) FROM patron_key WHERE pseudonym = ?1
-                    """), arguments: [owner])
+        try pool.inDatabase { kdb in
+            let query = RawStatement(
+                try kdb.cachedStatement(sql: """
+                    SELECT p.kek_version, p.wrapped, p.record_set, r.record_id, r.version, r.wrapped
+                    FROM patron_key p LEFT JOIN record_key r ON r.pseudonym = p.pseudonym WHERE p.pseudonym = ?
+                    """), in: kdb)
+            defer { query.reset() }
+            query.bind(1, patron.bytes)
+            var patronKey: (kekVersion: Int64, wrapped: [UInt8])?
+            var recordSet: RecordSetDigest?
+            var count = 0
             var found: [RecordID: [UInt8]] = [:]
-            if !ids.isEmpty {
-                let statement = try kdb.cachedStatement(sql: "SELECT wrapped FROM record_key WHERE pseudonym = ? AND record_id = ? AND version = ?")
-                for (id, version) in ids {
-                    if let wrapped = try Data.fetchOne(statement, arguments: [owner, Data(id.bytes), version]) { found[id] = Array(wrapped) }
+            while try query.step() {
+                if patronKey == nil {
+                    patronKey = (query.int64(0), query.bytes(1))
+                    recordSet = query.optionalBytes(2).map(RecordSetDigest.init(bytes:))
                 }
+                guard !query.isNull(3) else { continue }
+                count += 1
+                let id = RecordID(bytes: query.bytes(3))
+                let version = query.int64(4)
+                if ids.contains(where: { $0.id == id && $0.version == version }) { found[id] = query.bytes(5) }
             }
-            return WrappedKeys(
-                patronKey: row.map { ($0[0], Array($0[1] as Data)) }, recordSet: row.flatMap { ($0[2] as Data?).map { RecordSetDigest(bytes: Array($0)) } },
-                recordKeyCount: row?[3] ?? 0, recordKeys: found)
+            return WrappedKeys(patronKey: patronKey, recordSet: recordSet, recordKeyCount: count, recordKeys: found)
         }
     }
 

@@ -40,8 +40,13 @@ struct SQLiteRecordTransaction: RecordTransaction, RecordInventory {
     // MARK: Patrons
 
     func patron(cardIndex: [UInt8]) throws -> PatronRow? {
-        try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Self.patronColumns) FROM patron WHERE card_index = ?"), arguments: [Data(cardIndex)])
-            .map(Self.patronRow)
+        let query = RawStatement(try db.cachedStatement(sql: "SELECT \(Self.patronColumns) FROM patron WHERE card_index = ?"), in: db)
+        defer { query.reset() }
+        query.bind(1, cardIndex)
+        guard try query.step() else { return nil }
+        return PatronRow(
+            pseudonym: PatronPseudonym(bytes: query.bytes(0)), registrationID: RecordID(bytes: query.bytes(1)), historyKeep: query.int64(2) != 0,
+            askedCard: nil)
     }
 
     func patron(pseudonym: PatronPseudonym) throws -> PatronRow? {
@@ -104,8 +109,15 @@ struct SQLiteRecordTransaction: RecordTransaction, RecordInventory {
     }
 
     func records(patron: PatronPseudonym) throws -> [SealedRecord] {
-        try Row.fetchAll(db.cachedStatement(sql: "SELECT \(Self.recordColumns) FROM record WHERE patron = ?"), arguments: [Data(patron.bytes)])
-            .map { try Self.sealedRecord($0) }
+        let query = RawStatement(try db.cachedStatement(sql: "SELECT \(Self.recordColumns) FROM record WHERE patron = ?"), in: db)
+        defer { query.reset() }
+        query.bind(1, patron.bytes)
+        var records: [SealedRecord] = []
+        while try query.step() {
+            guard let kind = RecordKind(rawValue: query.int64(1)), let state = RecordState(rawValue: query.int64(2)) else { throw VaultError.integrity }
+            records.append(SealedRecord(id: RecordID(bytes: query.bytes(0)), kind: kind, state: state, version: query.int64(3), sealed: query.bytes(4)))
+        }
+        return records
     }
 
     func pendingShreds(patron: PatronPseudonym) throws -> [PendingShred] {
