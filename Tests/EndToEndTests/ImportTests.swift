@@ -63,4 +63,19 @@ struct ImportTests {
         let keys = try cli.database("keys.db").read { try Int.fetchOne($0, sql: "SELECT count(*) FROM patron_key") }
         #expect(keys == 0)
     }
+
+    @Test("in a file parsed on several cores, the first bad line by number is the one named")
+    func firstBadLineOfManyIsNamed() throws {
+        let cli = try CLI.initialized()
+        defer { cli.removeHome() }
+        let file = cli.home.appendingPathComponent("many.jsonl")
+        var lines = (1...1_200).map { #"{"card":"MANY\#($0)","name":"Many Patron \#($0)","email":"m\#($0)@example.org"}"# }
+        lines[899] = #"{"card":"MANY900","email":"m900@example.org"}"#
+        lines[299] = #"{"card":"MANY300","name":"Many Patron 300","email":"m300@example.org","birthDate":"someday"}"#
+        try lines.joined(separator: "\n").write(to: file, atomically: false, encoding: .utf8)
+        let result = try cli.run(["patron", "import", file.path])
+        #expect(result.status == 65)
+        #expect(result.stderr.contains("line 300: birthDate is not a date"), "\(result.stderr)")
+        #expect(try cli.database("vault.db").read { try Int.fetchOne($0, sql: "SELECT count(*) FROM patron") } == 0)
+    }
 }
