@@ -30,6 +30,15 @@ struct RawStatement {
         sqlite3_bind_int64(raw, index, value)
     }
 
+    /// NULL for nil.
+    func bind(_ index: Int32, _ value: Int64?) {
+        if let value { sqlite3_bind_int64(raw, index, value) } else { sqlite3_bind_null(raw, index) }
+    }
+
+    func bind(_ index: Int32, _ bytes: [UInt8]?) {
+        if let bytes { bind(index, bytes) } else { sqlite3_bind_null(raw, index) }
+    }
+
     /// Steps once: true for a row, false when done.
     func step() throws -> Bool {
         switch sqlite3_step(raw) {

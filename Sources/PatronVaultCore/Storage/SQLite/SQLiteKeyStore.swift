@@ -71,14 +71,26 @@ struct SQLiteKeyStore: KeyStore {
         for staff in batch.staffSeals { try seal.execute(arguments: [staff.id, Data(staff.tag)]) }
         let patronKey = try kdb.cachedStatement(sql: "INSERT INTO patron_key(pseudonym, kek_version, wrapped, record_set) VALUES (?, ?, ?, ?)")
         for key in batch.patronKeys {
-            try patronKey.execute(arguments: [Data(key.patron.bytes), key.kekVersion, Data(key.wrapped), Data(key.recordSet.bytes)])
+            let insert = RawStatement(patronKey, in: kdb)
+            insert.bind(1, key.patron.bytes)
+            insert.bind(2, key.kekVersion)
+            insert.bind(3, key.wrapped)
+            insert.bind(4, key.recordSet.bytes)
+            _ = try insert.step()
+            insert.reset()
         }
         let recordKey = try kdb.cachedStatement(
             sql: "INSERT INTO record_key(pseudonym, record_id, version, wrapped, element, settled) VALUES (?, ?, ?, ?, ?, ?)")
         for key in batch.recordKeys {
-            try recordKey.execute(arguments: [
-                Data(key.patron.bytes), Data(key.record.bytes), key.version, Data(key.wrapped), Data(key.element), key.settled,
-            ])
+            let insert = RawStatement(recordKey, in: kdb)
+            insert.bind(1, key.patron.bytes)
+            insert.bind(2, key.record.bytes)
+            insert.bind(3, key.version)
+            insert.bind(4, key.wrapped)
+            insert.bind(5, key.element)
+            insert.bind(6, key.settled ? 1 : 0)
+            _ = try insert.step()
+            insert.reset()
         }
     }
 

@@ -79,13 +79,21 @@ struct SQLiteRecordTransaction: RecordTransaction, RecordInventory {
     }
 
     private func insertRow(_ patron: NewPatronRow) throws {
-        try db.cachedStatement(sql: """
-            INSERT INTO patron(pseudonym, card_index, email_index, name_index, history_keep, registration_id, registered_day, expires_day)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [
-                Data(patron.pseudonym.bytes), Data(patron.cardIndex), Data(patron.emailIndex), Data(patron.nameIndex), patron.historyKeep,
-                Data(patron.registrationID.bytes), patron.registeredDay.daysSinceEpoch, patron.expiresDay?.daysSinceEpoch,
-            ])
+        let insert = RawStatement(
+            try db.cachedStatement(sql: """
+                INSERT INTO patron(pseudonym, card_index, email_index, name_index, history_keep, registration_id, registered_day, expires_day)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """), in: db)
+        defer { insert.reset() }
+        insert.bind(1, patron.pseudonym.bytes)
+        insert.bind(2, patron.cardIndex)
+        insert.bind(3, patron.emailIndex)
+        insert.bind(4, patron.nameIndex)
+        insert.bind(5, patron.historyKeep ? 1 : 0)
+        insert.bind(6, patron.registrationID.bytes)
+        insert.bind(7, patron.registeredDay.daysSinceEpoch)
+        insert.bind(8, patron.expiresDay?.daysSinceEpoch)
+        _ = try insert.step()
     }
 
     func updateIndexes(of patron: PatronPseudonym, emailIndex: [UInt8], nameIndex: [UInt8], expires: CalendarDay?) throws {
@@ -142,10 +150,19 @@ struct SQLiteRecordTransaction: RecordTransaction, RecordInventory {
             INSERT INTO record(patron, id, kind, state, item_index, opened_day, due_day, closed_day, version, sealed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         for record in records {
-            try statement.execute(arguments: [
-                Data(record.patron.bytes), Data(record.id.bytes), record.kind.rawValue, record.state.rawValue, record.itemIndex.map { Data($0) },
-                record.openedDay.daysSinceEpoch, record.dueDay?.daysSinceEpoch, record.closedDay?.daysSinceEpoch, record.version, Data(record.sealed),
-            ])
+            let insert = RawStatement(statement, in: db)
+            insert.bind(1, record.patron.bytes)
+            insert.bind(2, record.id.bytes)
+            insert.bind(3, record.kind.rawValue)
+            insert.bind(4, record.state.rawValue)
+            insert.bind(5, record.itemIndex)
+            insert.bind(6, record.openedDay.daysSinceEpoch)
+            insert.bind(7, record.dueDay?.daysSinceEpoch)
+            insert.bind(8, record.closedDay?.daysSinceEpoch)
+            insert.bind(9, record.version)
+            insert.bind(10, record.sealed)
+            _ = try insert.step()
+            insert.reset()
         }
     }
 
