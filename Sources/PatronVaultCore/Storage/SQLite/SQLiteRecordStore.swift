@@ -69,15 +69,22 @@ struct SQLiteRecordStore: RecordStore {
         try pool.write(body)
     }
 
+    /// Begins, commits and rolls back through statements prepared once per connection: GRDB's
+    /// `inTransaction` compiles `BEGIN` and `COMMIT` anew on every call, and every lookup is a
+    /// write transaction.
     private func transaction<T>(_ body: (SQLiteRecordTransaction) throws -> T) throws -> T {
         try pool.writeWithoutTransaction { db in
-            var result: T?
             // IMMEDIATE: another process's writer waits here, never half-way through.
-            try db.inTransaction(.immediate) {
+            try db.cachedStatement(sql: "BEGIN IMMEDIATE TRANSACTION").execute()
+            let result: T
+            do {
                 result = try body(SQLiteRecordTransaction(db: db))
-                return .commit
+                try db.cachedStatement(sql: "COMMIT TRANSACTION").execute()
+            } catch {
+                if db.isInsideTransaction { try? db.cachedStatement(sql: "ROLLBACK TRANSACTION").execute() }
+                throw error
             }
-            return result!
+            return result
         }
     }
 
