@@ -31,7 +31,7 @@ public final class Vault: Sendable {
         selfService = PatronSelfService(gate: gate, configuration: configuration, derivations: derivations)
         administration = StaffAdministration(gate: gate)
         oversight = Oversight(gate: gate)
-        maintenance = VaultMaintenance(storage: storage, recordSets: ring.recordSet, interval: configuration.maintenanceInterval)
+        maintenance = VaultMaintenance(storage: storage, recordSets: ring.recordSet, staffSeals: ring.staffSeal, interval: configuration.maintenanceInterval)
     }
 
     /// Creates a new vault folder with a fresh master key and a first admin, whose token is
@@ -143,6 +143,7 @@ public final class Vault: Sendable {
             _ = try? await storage.finishShreds(checking: ring.recordSet)
             _ = try? await storage.sweepOrphanKeys()
             _ = try? await storage.settleLeftovers(checking: ring.recordSet)
+            _ = try? await storage.sealRevocations(with: ring.staffSeal)
             return vault
         } catch {
             await storage.close()

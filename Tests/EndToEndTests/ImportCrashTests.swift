@@ -93,4 +93,40 @@ struct ImportCrashTests {
         #expect(try Self.consistency(cli) == (0, 0))
         print("killed imports: \(imported / 1_500) of 20 finished before the kill; \(orphansSeen) orphan keys left by kills and swept")
     }
+
+    @Test("an import commits no key while another writer holds vault.db, so an orphan sweep under that lock can never take its keys")
+    func importWaitsForTheLockBeforeItsKeys() throws {
+        let cli = try CLI.initialized()
+        defer { cli.removeHome() }
+        let file = cli.home.appendingPathComponent("race.jsonl")
+        try Self.jsonl(0..<20_000, prefix: "RACE").write(to: file, atomically: true, encoding: .utf8)
+        let importing = Process()
+        importing.executableURL = CLI.binary
+        importing.arguments = ["patron", "import", file.path]
+        importing.environment = cli.environment
+        importing.standardOutput = FileHandle.nullDevice
+        importing.standardError = FileHandle.nullDevice
+        try importing.run()
+        // Once the import has opened the vault and is parsing and sealing, another writer takes
+        // vault.db, as an open's orphan sweep in a third process would.
+        Thread.sleep(forTimeInterval: 0.4)
+        var configuration = Configuration()
+        configuration.allowsUnsafeTransactions = true
+        configuration.busyMode = .timeout(10)
+        let holder = try DatabaseQueue(path: cli.vault.appendingPathComponent("vault.db").path, configuration: configuration)
+        try holder.writeWithoutTransaction { db in try db.execute(sql: "BEGIN IMMEDIATE") }
+        var keysWhileLocked = 0
+        for _ in 0..<30 {
+            Thread.sleep(forTimeInterval: 0.1)
+            keysWhileLocked = max(keysWhileLocked, try cli.database("keys.db").read { try Int.fetchOne($0, sql: "SELECT count(*) FROM patron_key") } ?? 0)
+        }
+        try holder.writeWithoutTransaction { db in try db.execute(sql: "COMMIT") }
+        try holder.close()
+        importing.waitUntilExit()
+        #expect(keysWhileLocked == 0, "the import committed keys before it held the write lock")
+        #expect(importing.terminationStatus == 0)
+        #expect(try Self.consistency(cli) == (0, 0))
+        #expect(try cli.database("keys.db").read { try Int.fetchOne($0, sql: "SELECT count(*) FROM patron_key") } == 20_000)
+        #expect(try cli.run(["patron", "show", "RACE19999", "--purpose", "circulation"]).status == 0)
+    }
 }

@@ -96,6 +96,9 @@ struct StaffTamperTests {
         let listed = try cli.run(["staff", "list", "--json"])
         #expect(listed.status == 0, "\(listed.stderr)")
         #expect(listed.stdout.contains("\"revoked\""))
+        // That open sealed the revocation: clearing revoked_at now no longer brings the token back.
+        try Self.edit(cli, "UPDATE staff SET revoked_at = NULL WHERE name = 'clerk'")
+        #expect(try cli.run(["staff", "list"], env: ["PATRONVAULT_TOKEN": clerk]).status == 74)
     }
 
     @Test("a renamed account is refused in the admin's listing and never shown to a patron under the new name")

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Testing
+import PatronVaultCrypto
 @testable import PatronVaultCore
 
 /// The states a crash between the two files leaves a patron's record set in, and the queue edits
@@ -137,6 +138,69 @@ struct RecordSetTests {
                     #expect(RecordSetDigest(elements: elements.map { Array($0) }).bytes == Array(row[1] as Data))
                 }
             }
+        }
+    }
+
+    @Test("a key marked unsettled by an edit and settled again at open cannot take its record out of the set")
+    func resettledKeyCannotHide() async throws {
+        try await VaultFixture.with { fixture in
+            try await fixture.vault.desk.registerPatron(VaultFixture.registration(card: "RS7", history: .keep), pin: nil, by: fixture.admin)
+            _ = try await fixture.vault.desk.checkout(card: "RS7", item: "RS-I7", title: "Resettled", author: nil, due: nil, branch: nil, by: fixture.admin)
+            await fixture.vault.close()
+            let (loan, _, _) = try await Self.rows(fixture)
+            let keys = try DatabaseQueue(path: fixture.directory.appendingPathComponent(SQLiteStorage.keysFileName).path)
+            try await keys.write { db in try db.execute(sql: "UPDATE record_key SET settled = 0 WHERE record_id = ?", arguments: [loan]) }
+            // The open settles the key again: its element is added a second time.
+            await (try await fixture.reopened()).close()
+            try await keys.write { db in try db.execute(sql: "DELETE FROM record_key WHERE record_id = ?", arguments: [loan]) }
+            try keys.close()
+            let records = try DatabaseQueue(path: fixture.directory.appendingPathComponent(SQLiteStorage.recordsFileName).path)
+            try await records.write { db in try db.execute(sql: "DELETE FROM record WHERE id = ?", arguments: [loan]) }
+            try records.close()
+
+            let reopened = try await fixture.reopened()
+            await #expect(throws: VaultError.integrity) { try await reopened.desk.patronProfile(card: "RS7", purpose: "circulation", by: fixture.admin) }
+            await reopened.close()
+        }
+    }
+
+    @Test("deleting only a patron's row does not get the vault to destroy their key: putting the row back restores them")
+    func patronRowDeletedKeepsKey() async throws {
+        try await VaultFixture.with { fixture in
+            try await fixture.vault.desk.registerPatron(VaultFixture.registration(card: "RS8"), pin: nil, by: fixture.admin)
+            _ = try await fixture.vault.desk.checkout(card: "RS8", item: "RS-I8", title: "Still Here", author: nil, due: nil, branch: nil, by: fixture.admin)
+            await fixture.vault.close()
+            let records = try DatabaseQueue(path: fixture.directory.appendingPathComponent(SQLiteStorage.recordsFileName).path)
+            try await records.write { db in
+                try db.execute(sql: "CREATE TABLE saved AS SELECT * FROM patron")
+                try db.execute(sql: "DELETE FROM patron")
+            }
+            await (try await fixture.reopened()).maintenance.runOnce()
+            #expect(try fixture.count("SELECT count(*) FROM patron_key", in: SQLiteStorage.keysFileName) == 1)
+            try await records.write { db in
+                try db.execute(sql: "INSERT INTO patron SELECT * FROM saved")
+                try db.execute(sql: "DROP TABLE saved")
+            }
+            try records.close()
+            let reopened = try await fixture.reopened()
+            #expect(try await reopened.desk.patronProfile(card: "RS8", purpose: "circulation", by: fixture.admin).openLoans.map(\.title) == ["Still Here"])
+            await reopened.close()
+        }
+    }
+
+    @Test("a vault sealed by the development build between record sets and staff seals is refused, not rebuilt from its rows")
+    func developmentBuildVaultRefused() async throws {
+        try await VaultFixture.with { fixture in
+            await fixture.vault.close()
+            let kek = try KeyFile.read(at: fixture.keyFile)
+            let check = XChaCha20Poly1305.seal(
+                Array("patronvault.record-sets".utf8), using: kek, authenticating: RecordAssociatedData.systemKey(name: KeyRing.kekCheckName, kekVersion: 1))
+            let keys = try DatabaseQueue(path: fixture.directory.appendingPathComponent(SQLiteStorage.keysFileName).path)
+            try await keys.write { db in
+                try db.execute(sql: "UPDATE key_meta SET value = ? WHERE name = ?", arguments: [Data(check), KeyRing.kekCheckName])
+            }
+            try keys.close()
+            await #expect(throws: VaultError.self) { try await fixture.reopened() }
         }
     }
 }

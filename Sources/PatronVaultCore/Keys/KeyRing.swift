@@ -42,17 +42,24 @@ final class KeyRing: Sendable {
     /// one (and have its record sets rebuilt from edited rows).
     let predatesRecordSets: Bool
 
-    /// The check value's plaintext: a vault with record sets and staff seals seals the last; the
-    /// others are older vaults (the second had record sets without staff seals).
-    private static let checksBeforeUpgrade = [Array("patronvault".utf8), Array("patronvault.record-sets".utf8)]
+    /// The check value's plaintext: a vault with record sets and staff seals seals the last; a
+    /// release before them sealed the first. The middle one was sealed only by a development
+    /// build, whose vaults are refused rather than rebuilt from their rows.
+    private static let checkBeforeUpgrade = Array("patronvault".utf8)
+    private static let checkOfDevelopmentBuild = Array("patronvault.record-sets".utf8)
     private static let checkWithRecordSets = Array("patronvault.v3".utf8)
+    /// The sealed check value of a vault that predates record sets, as read at open: the upgrade
+    /// runs only while the key store still holds exactly this value, so two processes opening
+    /// the same old vault upgrade it once.
+    let checkBeforeRecordSets: [UInt8]?
 
     private init(
         kek: SymmetricKey, kekVersion: Int64, blindIndexRoot: SymmetricKey, auditSeed: SymmetricKey, auditMAC: SymmetricKey, acceptsFixedClock: Bool,
-        predatesRecordSets: Bool = false
+        checkBeforeRecordSets: [UInt8]? = nil
     ) throws(CryptoError) {
         self.acceptsFixedClock = acceptsFixedClock
-        self.predatesRecordSets = predatesRecordSets
+        self.checkBeforeRecordSets = checkBeforeRecordSets
+        predatesRecordSets = checkBeforeRecordSets != nil
         recordSet = RecordSetKey(key: try blindIndexRoot.deriveSubkey(id: 5, context: "blindidx"))
         staffSeal = StaffSealKey(key: try blindIndexRoot.deriveSubkey(id: 6, context: "blindidx"))
         self.kek = kek
@@ -114,7 +121,11 @@ final class KeyRing: Sendable {
         } catch {
             throw VaultError(.wrongMasterKey, "the master key does not open this vault (wrong key file or passphrase)")
         }
-        guard checked == checkWithRecordSets || checksBeforeUpgrade.contains(checked) else { throw VaultError.integrity }
+        if checked == checkOfDevelopmentBuild {
+            throw VaultError(
+                .corruptVault, "this vault was made by a development build of PatronVault and cannot be upgraded safely; restore it from a backup")
+        }
+        guard checked == checkWithRecordSets || checked == checkBeforeUpgrade else { throw VaultError.integrity }
         var acceptsFixedClock = false
         if let mark = metadata[clockName] {
             guard let opened = try? XChaCha20Poly1305.open(mark, using: kek, authenticating: clockAD), opened == Array("fixed".utf8) else {
@@ -135,7 +146,7 @@ final class KeyRing: Sendable {
         }
         return try KeyRing(
             kek: kek, kekVersion: version, blindIndexRoot: root, auditSeed: seed, auditMAC: mac, acceptsFixedClock: acceptsFixedClock,
-            predatesRecordSets: checksBeforeUpgrade.contains(checked))
+            checkBeforeRecordSets: checked == checkBeforeUpgrade ? check : nil)
     }
 
     /// The metadata that marks an upgraded vault as having record sets.

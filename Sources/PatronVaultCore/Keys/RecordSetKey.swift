@@ -1,7 +1,7 @@
 import PatronVaultCrypto
 
 /// Makes a patron's record set unforgeable. Each record version has an element, a keyed BLAKE2b
-/// of (patron, id, version, kind, state); the patron's record set is the XOR of the elements of
+/// of (patron, id, version, kind, state); the patron's record set is the sum of the elements of
 /// their settled record keys, kept beside the patron key in the key store and changed in the same
 /// key-store transactions that add and destroy record keys. Without this key nobody can compute
 /// an element, so no edit can take a record out of the set, move it to another patron, or change
@@ -48,9 +48,10 @@ struct RecordSetKey: Sendable {
     }
 }
 
-/// The XOR of a set of record elements: adding and removing an element are the same O(1) step,
-/// so every transaction that adds, changes or destroys a record updates it without reading the
-/// others.
+/// The sum, modulo 2^256, of a set of record elements (each read as a little-endian number).
+/// Adding and removing an element are O(1) and are different operations: an element added twice
+/// (a key whose `settled` flag an edit cleared, settled again) leaves the sum wrong, where an XOR
+/// would take the element out again and hide its record.
 struct RecordSetDigest: Sendable {
     static let byteCount = 32
     private(set) var bytes: [UInt8]
@@ -63,16 +64,34 @@ struct RecordSetDigest: Sendable {
 
     init(elements: some Sequence<[UInt8]>) {
         self = .empty
-        for element in elements { toggle(element) }
+        for element in elements { add(element) }
     }
 
-    /// Adds an element not in the set, or removes one that is.
-    mutating func toggle(_ element: [UInt8]) {
+    mutating func add(_ element: [UInt8]) {
         guard element.count == Self.byteCount, bytes.count == Self.byteCount else {
             bytes = []
             return
         }
-        for index in 0..<Self.byteCount { bytes[index] ^= element[index] }
+        var carry: UInt16 = 0
+        for index in 0..<Self.byteCount {
+            let sum = UInt16(bytes[index]) + UInt16(element[index]) + carry
+            bytes[index] = UInt8(truncatingIfNeeded: sum)
+            carry = sum >> 8
+        }
+    }
+
+    mutating func subtract(_ element: [UInt8]) {
+        guard element.count == Self.byteCount, bytes.count == Self.byteCount else {
+            bytes = []
+            return
+        }
+        var borrow: Int16 = 0
+        for index in 0..<Self.byteCount {
+            var difference = Int16(bytes[index]) - Int16(element[index]) - borrow
+            borrow = difference < 0 ? 1 : 0
+            if difference < 0 { difference += 256 }
+            bytes[index] = UInt8(difference)
+        }
     }
 
     /// A digest of the wrong length (an edited column) matches nothing.

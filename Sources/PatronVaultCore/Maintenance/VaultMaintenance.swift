@@ -3,17 +3,20 @@ import ServiceLifecycle
 
 /// The upkeep a long-lived process runs on a timer: finish queued shreds (a shred a reader
 /// delayed must not wait for the next destroying return), remove keys a crashed writer left
-/// without records, settle keys whose records committed without their settle, purge journal residue from both stores, and fold the journals into the
+/// without records, settle keys whose records committed without their settle, seal revocations
+/// whose seal did not follow, purge journal residue from both stores, and fold the journals into the
 /// main files.
 public struct VaultMaintenance: Service {
     let storage: VaultStorage
     let recordSets: RecordSetKey
+    let staffSeals: StaffSealKey
     /// Time between passes when run as a service.
     public var interval: Duration
 
-    init(storage: VaultStorage, recordSets: RecordSetKey, interval: Duration = .seconds(60)) {
+    init(storage: VaultStorage, recordSets: RecordSetKey, staffSeals: StaffSealKey, interval: Duration = .seconds(60)) {
         self.storage = storage
         self.recordSets = recordSets
+        self.staffSeals = staffSeals
         self.interval = interval
     }
 
@@ -32,6 +35,7 @@ public struct VaultMaintenance: Service {
         let shreds = (try? await storage.finishShreds(checking: recordSets)) ?? false
         _ = try? await storage.sweepOrphanKeys()
         _ = try? await storage.settleLeftovers(checking: recordSets)
+        _ = try? await storage.sealRevocations(with: staffSeals)
         let purged = (try? await storage.records.purgeResidue()) ?? false
         try? await storage.keys.checkpoint()
         return Pass(shredsComplete: shreds, residuePurged: purged)

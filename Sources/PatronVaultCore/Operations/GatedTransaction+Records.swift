@@ -63,7 +63,7 @@ extension GatedTransaction {
     }
 
     /// Checks that the rows found are exactly the patron's record set. The usual case is one
-    /// XOR over the rows' elements, when the patron has as many keys as rows. Otherwise (a change not settled yet, a shred still queued,
+    /// sum over the rows' elements, when the patron has as many keys as rows. Otherwise (a change not settled yet, a shred still queued,
     /// or an edit) the patron's keys are read in one snapshot and every settled key must have its
     /// row or an authentic queued shred, every row its key with the same element, and the settled
     /// elements must make the stored set. A row hidden by a changed kind, state or patron column,
@@ -86,7 +86,7 @@ extension GatedTransaction {
         var settled = RecordSetDigest.empty
         for (owner, stored) in inventory.keys where stored.settled {
             guard let element = stored.element, accounted.contains(owner) else { throw VaultError.integrity }
-            settled.toggle(element)
+            settled.add(element)
         }
         guard settled.matches(set) else { throw VaultError.integrity }
     }

@@ -40,6 +40,9 @@ protocol KeyStore: Sendable {
     /// that marked it as older, in one transaction.
     func upgradeRecordSets(elements: [RecordOwner: [UInt8]], staffSeals: [(id: String, tag: [UInt8])], metadata: [String: [UInt8]]) throws
 
+    /// One metadata value, read now (the upgrade checks it has not been done meanwhile).
+    func metadataValue(_ name: String) throws -> [UInt8]?
+
     /// Every staff seal by account id, and one account's.
     func staffSeals() throws -> [String: [UInt8]]
     func staffSeal(id: String) throws -> [UInt8]?

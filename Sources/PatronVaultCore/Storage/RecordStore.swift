@@ -99,7 +99,8 @@ protocol RecordTransaction: RecordReader, AuditLedger {
 protocol RecordInventory {
     /// Patron rows, record rows, and records removed whose keys are queued for shredding.
     func counts() throws -> (patrons: Int, records: Int, pendingShreds: Int)
-    /// Every patron, and every record (removed ones still queued for shredding included).
+    /// Every patron (with a row, or named by a record or queued shred), and every record (removed
+    /// ones still queued for shredding included).
     func owners() throws -> KeyOwners
     /// One record's row, to settle a key a crashed writer left unsettled.
     func record(id: RecordID, patron: PatronPseudonym) throws -> SealedRecord?

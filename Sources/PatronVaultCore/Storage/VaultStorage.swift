@@ -61,8 +61,9 @@ struct VaultStorage: Sendable {
             guard stored.patronKeys > expected.patrons || stored.recordKeys > expected.records + expected.pendingShreds else { return 0 }
             let owners = try inventory.owners()
             let keyed = try keys.owners()
-            // A settled key of a patron who still has a row belongs to a committed record: its
-            // row's absence is an edit, which that patron's reads report, never a crash to clean.
+            // A settled key of a patron who still has a row (or records) belongs to a committed
+            // record: its row's absence is an edit, which that patron's reads report, never a
+            // crash to clean.
             let orphanPatrons = keyed.patrons.subtracting(owners.patrons)
             var orphans = KeyBatch()
             orphans.patronKeys = orphanPatrons.map { PatronKeyRow(patron: $0, kekVersion: 0, wrapped: []) }
@@ -101,15 +102,41 @@ struct VaultStorage: Sendable {
         }
     }
 
+    /// Seals revocations whose seal did not follow their commit (a process killed between the
+    /// two, or a failed seal): a revoked row still carrying its active seal is sealed as revoked,
+    /// so clearing `revoked_at` later cannot bring the account back. It only ever takes access
+    /// away. Returns how many were sealed.
+    @discardableResult
+    func sealRevocations(with key: StaffSealKey) async throws -> Int {
+        let keys = keys
+        let unsealed = try await records.holdingWriteLock { inventory -> [(id: String, tag: [UInt8])] in
+            let seals = try keys.staffSeals()
+            return try inventory.allStaff().compactMap { row in
+                guard !row.account.isActive, let seal = seals[row.account.id],
+                      ConstantTime.equals(seal, key.tag(of: row.account, tokenHash: row.tokenHash, revoked: false))
+                else { return nil }
+                return (row.account.id, key.tag(of: row.account, tokenHash: row.tokenHash, revoked: true))
+            }
+        }
+        for staff in unsealed { try await keys.sealStaff(id: staff.id, tag: staff.tag) }
+        return unsealed.count
+    }
+
     /// Gives a vault made before record sets its elements, sets, shred tags and staff seals, once. The rows
     /// as they are now are taken as the truth: an edit made before the upgrade is not detected.
+    /// Each step runs under the write lock and only while the key store still holds the old
+    /// check value, so a second process opening the same vault does not upgrade it again.
     func upgradeRecordSets(ring: KeyRing) async throws {
+        guard let oldCheck = ring.checkBeforeRecordSets else { return }
         let keys = keys
         let key = ring.recordSet
+        let stillOld: @Sendable () throws -> Bool = { try keys.metadataValue(KeyRing.kekCheckName).map { ConstantTime.equals($0, oldCheck) } ?? false }
         try await records.holdingWriteLock { inventory in
+            guard try stillOld() else { return }
             try inventory.tagUntaggedShreds { key.shredTag(patron: $0.patron, id: $0.record, version: $0.version) }
         }
         try await records.holdingWriteLock { inventory in
+            guard try stillOld() else { return }
             var elements: [RecordOwner: [UInt8]] = [:]
             for version in try inventory.recordVersions() {
                 elements[version.owner] = key.element(

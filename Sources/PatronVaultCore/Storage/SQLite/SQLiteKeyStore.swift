@@ -111,6 +111,12 @@ struct SQLiteKeyStore: KeyStore {
         }
     }
 
+    func metadataValue(_ name: String) throws -> [UInt8]? {
+        try SQLiteStorage.read(pool) { kdb in
+            try Data.fetchOne(kdb.cachedStatement(sql: "SELECT value FROM key_meta WHERE name = ?"), arguments: [name]).map { Array($0) }
+        }
+    }
+
     func staffSeals() throws -> [String: [UInt8]] {
         try SQLiteStorage.read(pool) { kdb in
             var seals: [String: [UInt8]] = [:]
@@ -152,19 +158,19 @@ struct SQLiteKeyStore: KeyStore {
         var changes: [PatronPseudonym: RecordSetDigest] = [:]
         for key in keys {
             guard let element = try Data.fetchOne(statement, arguments: [Data(key.patron.bytes), Data(key.record.bytes), key.version]) else { continue }
-            changes[key.patron, default: .empty].toggle(Array(element))
+            changes[key.patron, default: .empty].add(Array(element))
         }
         try apply(changes, in: kdb)
     }
 
-    /// XORs each patron's change into their stored set.
+    /// Adds each patron's change (a sum of added elements minus removed ones) to their stored set.
     private static func apply(_ changes: [PatronPseudonym: RecordSetDigest], in kdb: Database) throws {
         let read = try kdb.cachedStatement(sql: "SELECT record_set FROM patron_key WHERE pseudonym = ?")
         let write = try kdb.cachedStatement(sql: "UPDATE patron_key SET record_set = ? WHERE pseudonym = ?")
         for (patron, change) in changes {
             guard let stored = try Data.fetchOne(read, arguments: [Data(patron.bytes)]) else { continue }
             var set = RecordSetDigest(bytes: Array(stored))
-            set.toggle(change.bytes)
+            set.add(change.bytes)
             try write.execute(arguments: [Data(set.bytes), Data(patron.bytes)])
         }
     }
@@ -189,7 +195,7 @@ struct SQLiteKeyStore: KeyStore {
             var sets: [PatronPseudonym: RecordSetDigest] = [:]
             for (owner, element) in elements {
                 try statement.execute(arguments: [Data(element), Data(owner.patron.bytes), Data(owner.record.bytes), owner.version])
-                sets[owner.patron, default: .empty].toggle(element)
+                sets[owner.patron, default: .empty].add(element)
             }
             try kdb.execute(sql: "UPDATE patron_key SET record_set = ?", arguments: [Data(RecordSetDigest.empty.bytes)])
             let write = try kdb.cachedStatement(sql: "UPDATE patron_key SET record_set = ? WHERE pseudonym = ?")
@@ -232,7 +238,7 @@ struct SQLiteKeyStore: KeyStore {
     }
 
     /// On the calling thread, once it has the turn: no hop to GRDB's queue after every return.
-    /// A settled key's element leaves its patron's set in the same transaction as the key.
+    /// A settled key's element is taken out of its patron's set in the same transaction as the key.
     private static func shred(_ shreds: [PendingShred], in pool: DatabaseQueue) throws -> Bool {
         try pool.write { kdb in
             let recordKey = try kdb.cachedStatement(
@@ -242,7 +248,7 @@ struct SQLiteKeyStore: KeyStore {
                 guard let row = try Row.fetchOne(recordKey, arguments: [Data(shred.patron.bytes), Data(shred.record.bytes), shred.version]),
                       row[1] as Bool, let element = row[0] as Data?
                 else { continue }
-                changes[shred.patron, default: .empty].toggle(Array(element))
+                changes[shred.patron, default: .empty].subtract(Array(element))
             }
             try apply(changes, in: kdb)
         }

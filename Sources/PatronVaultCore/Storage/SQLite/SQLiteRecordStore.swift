@@ -19,17 +19,21 @@ struct SQLiteRecordStore: RecordStore {
     /// Begins the transaction and runs `body` on this thread while the prerequisite runs on its
     /// own; the transaction stays open (on the writer, whose turn this task holds) until the
     /// prerequisite is done, then commits, or rolls back if either failed.
+    ///
+    /// The prerequisite (committing the keys) starts only once `BEGIN IMMEDIATE` holds the write
+    /// lock: an orphan sweep in another process, which compares the two files under that lock,
+    /// must never find these keys committed and their records not yet written.
     func write<T: Sendable>(
         _ pass: GatePass, committingAfter prerequisite: @escaping @Sendable () async throws -> Void,
         _ body: @escaping @Sendable (any RecordTransaction) throws -> T
     ) async throws -> T {
         try await SQLiteStorage.translating {
             try await turns.run { () async throws -> T in
+                try onWriter { db in try db.beginTransaction(.immediate) }
                 async let ready: Void = prerequisite()
                 let result: T
                 do {
                     result = try onWriter { db in
-                        try db.beginTransaction(.immediate)
                         do {
                             return try body(SQLiteRecordTransaction(db: db))
                         } catch {

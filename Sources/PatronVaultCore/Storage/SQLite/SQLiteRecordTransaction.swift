@@ -201,7 +201,9 @@ struct SQLiteRecordTransaction: RecordTransaction, RecordInventory {
 
     func owners() throws -> KeyOwners {
         try SQLiteStorage.owners(
-            patrons: "SELECT pseudonym FROM patron",
+            // A patron any record or queued shred still names owns their key even without a
+            // patron row: deleting that row alone must not get the vault to destroy the key.
+            patrons: "SELECT pseudonym FROM patron UNION SELECT patron FROM record UNION SELECT patron FROM pending_shred",
             records: "SELECT patron, id, version FROM record UNION ALL SELECT patron, record_id, version FROM pending_shred",
             in: db)
     }
@@ -216,7 +218,12 @@ struct SQLiteRecordTransaction: RecordTransaction, RecordInventory {
     }
 
     func tagUntaggedShreds(_ tag: (PendingShred) -> [UInt8]) throws {
-        let untagged = try Row.fetchAll(db, sql: "SELECT record_id, patron, version FROM pending_shred WHERE tag IS NULL").map {
+        // Only entries whose version is no longer a live row: a queued shred for the version a
+        // record is at now was never the vault's (it queues the old version of a change).
+        let untagged = try Row.fetchAll(db, sql: """
+            SELECT record_id, patron, version FROM pending_shred p WHERE tag IS NULL
+            AND NOT EXISTS (SELECT 1 FROM record r WHERE r.patron = p.patron AND r.id = p.record_id AND r.version = p.version)
+            """).map {
             PendingShred(record: RecordID(bytes: Array($0[0] as Data)), patron: PatronPseudonym(bytes: Array($0[1] as Data)), version: $0[2], tag: [])
         }
         let statement = try db.cachedStatement(sql: "UPDATE pending_shred SET tag = ? WHERE record_id = ? AND version = ?")
