@@ -14,6 +14,18 @@ struct ImportCrashTests {
         }.joined(separator: "\n")
     }
 
+    /// `patron import FILE` started in its own process, its output discarded.
+    static func startImport(_ file: URL, in cli: CLI) throws -> Process {
+        let process = Process()
+        process.executableURL = CLI.binary
+        process.arguments = ["patron", "import", file.path]
+        process.environment = cli.environment
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
     /// Record keys without a record, patron keys without a patron, and records without a key.
     static func consistency(_ cli: CLI) throws -> (orphanKeys: Int, keylessRecords: Int) {
         let queue = try cli.database("vault.db")
@@ -64,13 +76,7 @@ struct ImportCrashTests {
         for round in 0..<20 {
             let file = cli.home.appendingPathComponent("batch\(round).jsonl")
             try Self.jsonl(0..<1_500, prefix: "K\(round)X", loans: true).write(to: file, atomically: true, encoding: .utf8)
-            let process = Process()
-            process.executableURL = CLI.binary
-            process.arguments = ["patron", "import", file.path]
-            process.environment = cli.environment
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
+            let process = try Self.startImport(file, in: cli)
             usleep(UInt32.random(in: 20_000...900_000, using: &generator))
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
@@ -100,13 +106,7 @@ struct ImportCrashTests {
         defer { cli.removeHome() }
         let file = cli.home.appendingPathComponent("race.jsonl")
         try Self.jsonl(0..<20_000, prefix: "RACE").write(to: file, atomically: true, encoding: .utf8)
-        let importing = Process()
-        importing.executableURL = CLI.binary
-        importing.arguments = ["patron", "import", file.path]
-        importing.environment = cli.environment
-        importing.standardOutput = FileHandle.nullDevice
-        importing.standardError = FileHandle.nullDevice
-        try importing.run()
+        let importing = try Self.startImport(file, in: cli)
         // Once the import has opened the vault and is parsing and sealing, another writer takes
         // vault.db, as an open's orphan sweep in a third process would.
         Thread.sleep(forTimeInterval: 0.4)
