@@ -55,8 +55,12 @@ final class Gate: Sendable {
     ///
     /// `readsOnly` says `body` changes no row (a lookup): it then runs without a savepoint, as
     /// there is nothing to undo; its decisions are still appended in the transaction.
+    ///
+    /// `storingKeys` (a bulk import) commits keys to the key store while `body` writes the
+    /// records, once the transaction holds the write lock; the records commit after it.
     func write<T: Sendable>(
-        _ principal: Principal, _ requests: [AccessRequest], subject: PatronSubject? = nil, storingFirst keys: KeyBatch? = nil,
+        _ principal: Principal, _ requests: [AccessRequest], subject: PatronSubject? = nil,
+        storingKeys storeKeys: (@Sendable (KeyStoreWriter) async throws -> Void)? = nil,
         readsOnly: Bool = false, _ body: @escaping @Sendable (inout GatedTransaction) throws -> T
     ) async throws(VaultError) -> T {
         let time = clock.now()
@@ -64,7 +68,6 @@ final class Gate: Sendable {
         let pass = GatePass()
         let ring = ring
         let written = WrittenKeys()
-        if let keys { written.add(keys) }
         let transactionBody: @Sendable (any RecordTransaction) throws -> Result<T, VaultError> = { records in
             var transaction = try GatedTransaction(
                 gate: self, principal: principal, records: records, time: time, actionLevel: decisions, written: written)
@@ -86,8 +89,8 @@ final class Gate: Sendable {
         }
         let outcome: Result<T, VaultError>
         do {
-            if let keys {
-                outcome = try await storage.write(pass, storingFirst: keys, transactionBody)
+            if let storeKeys {
+                outcome = try await storage.write(pass, noting: written, storingKeys: storeKeys, transactionBody)
             } else {
                 outcome = try await storage.records.write(pass, transactionBody)
             }

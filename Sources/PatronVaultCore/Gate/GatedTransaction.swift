@@ -131,7 +131,7 @@ struct GatedTransaction {
     }
 
     /// Writes patrons and records whose keys the gate is committing alongside
-    /// (`Gate.write(_:_:subject:storingFirst:_:)`).
+    /// (`Gate.write(_:_:subject:storingKeys:readsOnly:_:)`).
     func store(patrons: [NewPatronRow], records new: [NewRecord]) throws {
         for patron in patrons { try records.insert(patron) }
         try records.insert(new)

@@ -14,13 +14,6 @@ public struct PatronImport: Sendable {
     }
 }
 
-/// Rows and keys sealed for one share of an import.
-private struct SealedShare: Sendable {
-    var keys = KeyBatch()
-    var patrons: [NewPatronRow] = []
-    var records: [NewRecord] = []
-}
-
 extension CirculationDesk {
     /// Imports a batch of patrons with their loans, all or nothing: every record sealed under its
     /// own random key by the same `OperationKeys` as one-by-one registration, but without an
@@ -44,20 +37,29 @@ extension CirculationDesk {
         }
         let requests = [AccessRequest(.patronRegister, .registration)]
         try await gate.precheck(principal, requests)
-        let shares = try await seal(prepared)
-        var keys = KeyBatch()
-        for share in shares {
-            keys.patronKeys += share.keys.patronKeys
-            keys.recordKeys += share.keys.recordKeys
+        let ring = gate.ring
+        let pool = gate.slots
+        let pipeline = ImportPipeline(prepared, chunkSize: Self.importChunk) { chunk throws(VaultError) in
+            try Self.sealOnAllCores(chunk, ring: ring, pool: pool)
         }
-        return try await gate.write(principal, requests, storingFirst: keys) { tx in
-            for share in shares {
+        let chunks = pipeline.chunkCount
+        return try await gate.write(principal, requests, storingKeys: { writer in
+            for index in 0..<chunks { try await writer.insert(try await pipeline.keys(index)) }
+        }) { tx in
+            var written = 0
+            for index in 0..<chunks {
+                let share = try pipeline.share(index)
                 for patron in share.patrons { try tx.authorize(about: patron.pseudonym) }
                 try tx.store(patrons: share.patrons, records: share.records)
+                written += share.records.count
             }
-            return shares.reduce(0) { $0 + $1.records.count }
+            return written
         }
     }
+
+    /// Patrons sealed per chunk of a pipelined import: large enough that each chunk's key-store
+    /// commit and hand-over cost little, small enough that writing starts early.
+    static let importChunk = 1_000
 
     /// One imported patron, normalised and checked like a registration at the desk.
     private static func validated(_ entry: PatronImport, today: CalendarDay) throws(VaultError) -> PatronImport {
@@ -83,25 +85,27 @@ extension CirculationDesk {
         return PatronImport(registration: registration, loans: loans)
     }
 
-    /// Seals every patron and loan, split across the cores on threads of their own (never the
-    /// cooperative pool); each worker owns its operation keys.
-    private func seal(_ batch: [PatronImport]) async throws(VaultError) -> [SealedShare] {
+    /// Seals a chunk's patrons and loans split across the cores (on the calling thread and
+    /// Dispatch's, never the cooperative pool); each worker owns its operation keys.
+    private static func sealOnAllCores(_ batch: ArraySlice<PatronImport>, ring: KeyRing, pool: KeySlotPool) throws(VaultError) -> SealedShare {
         let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, batch.count / 64 + 1))
         let perWorker = (batch.count + workers - 1) / workers
-        let ring = gate.ring
-        let pool = gate.slots
+        let start = batch.startIndex
         let results = Mutex<[Int: Result<SealedShare, VaultError>]>([:])
-        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            DispatchQueue.global().async {
-                DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                    let range = (worker * perWorker)..<min(batch.count, (worker + 1) * perWorker)
-                    let share = Result { () throws(VaultError) -> SealedShare in try Self.seal(batch[range], ring: ring, pool: pool) }
-                    results.withLock { $0[worker] = share }
-                }
-                done.resume()
-            }
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            let range = (start + worker * perWorker)..<min(batch.endIndex, start + (worker + 1) * perWorker)
+            let share = Result { () throws(VaultError) -> SealedShare in try Self.seal(batch[range], ring: ring, pool: pool) }
+            results.withLock { $0[worker] = share }
         }
-        return try results.withLock { shares throws(VaultError) in try (0..<workers).map { worker throws(VaultError) in try shares[worker]!.get() } }
+        var merged = SealedShare()
+        for worker in 0..<workers {
+            let share = try results.withLock { $0[worker]! }.get()
+            merged.keys.patronKeys += share.keys.patronKeys
+            merged.keys.recordKeys += share.keys.recordKeys
+            merged.patrons += share.patrons
+            merged.records += share.records
+        }
+        return merged
     }
 
     private static func seal(_ entries: ArraySlice<PatronImport>, ring: KeyRing, pool: KeySlotPool) throws(VaultError) -> SealedShare {

@@ -20,14 +20,16 @@ struct VaultStorage: Sendable {
         written.add(batch)
     }
 
-    /// A record transaction whose keys, known before it starts (a bulk import), are committed to
-    /// the key store concurrently with the record writes; the records commit only after them.
-    /// The caller notes the batch in `written`, so it is removed if the records do not commit.
+    /// A record transaction whose keys (a bulk import's) are committed to the key store by
+    /// `storeKeys` concurrently with the record writes; the records commit only after it is done.
+    /// `storeKeys` notes each batch in `written` before inserting it, so everything it stored is
+    /// removed if the records do not commit.
     func write<T: Sendable>(
-        _ pass: GatePass, storingFirst batch: KeyBatch, _ body: @escaping @Sendable (any RecordTransaction) throws -> T
+        _ pass: GatePass, noting written: WrittenKeys, storingKeys storeKeys: @escaping @Sendable (KeyStoreWriter) async throws -> Void,
+        _ body: @escaping @Sendable (any RecordTransaction) throws -> T
     ) async throws -> T {
-        let keys = keys
-        return try await records.write(pass, committingAfter: { try await keys.insertConcurrently(batch) }, body)
+        let writer = KeyStoreWriter(store: keys, written: written)
+        return try await records.write(pass, committingAfter: { try await storeKeys(writer) }, body)
     }
 
     /// Destroys the keys of records already removed, then their residue, then forgets the queue
@@ -152,6 +154,18 @@ struct VaultStorage: Sendable {
     func close() async {
         try? await records.close()
         try? await keys.close()
+    }
+}
+
+/// What a bulk write's key-storing side may do: commit batches of keys, each noted first so the
+/// gate removes it if the records do not commit.
+struct KeyStoreWriter: Sendable {
+    let store: any KeyStore
+    let written: WrittenKeys
+
+    func insert(_ batch: KeyBatch) async throws {
+        written.add(batch)
+        try await store.insertConcurrently(batch)
     }
 }
 
