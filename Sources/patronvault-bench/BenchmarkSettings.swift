@@ -39,7 +39,7 @@ struct BenchmarkSettings: @unchecked Sendable {
         let vaultIngest = try await seconds {
             for batch in vaultInput { try await vault.desk.importPatrons(batch, by: staff) }
         }
-        let plainIngest = try await seconds {
+        let plainIngest = try seconds {
             for batch in plainInput { try plain.ingest(batch) }
         }
         report.row("ingest", "bulk ingest (records, sealed)", count: library.recordCount, time: vaultIngest, baseline: plainIngest, baselineLabel: "plain inserts")
@@ -57,10 +57,10 @@ struct BenchmarkSettings: @unchecked Sendable {
             for card in cards { _ = try await vault.desk.patronProfile(card: card, purpose: "circulation", by: staff) }
         }
         let logTime = Int64(library.start.timeIntervalSince1970 * 1000)
-        let loggedLookup = try await seconds {
+        let loggedLookup = try seconds {
             for card in cards { _ = try plain.loggedLookup(card: card, time: logTime) }
         }
-        let plainLookup = try await seconds {
+        let plainLookup = try seconds {
             for card in cards { _ = try plain.lookup(card: card) }
         }
         report.row("lookup", "staff lookup by card (+open loans, audited)", count: lookups, time: vaultLookup, baseline: loggedLookup,
@@ -74,7 +74,7 @@ struct BenchmarkSettings: @unchecked Sendable {
                 _ = try await vault.desk.checkout(card: loan.card, item: loan.item, title: "A New Title", author: nil, due: nil, branch: nil, by: staff)
             }
         }
-        let plainCheckout = try await seconds {
+        let plainCheckout = try seconds {
             for loan in lent { try plain.checkout(card: loan.card, item: loan.item, title: "A New Title") }
         }
         report.row("checkout", "checkout (sealed, key first, audited)", count: lent.count, time: vaultCheckout, baseline: plainCheckout,
@@ -84,7 +84,7 @@ struct BenchmarkSettings: @unchecked Sendable {
         let vaultReturn = try await seconds {
             for item in discarders { _ = try await vault.desk.returnItem(item, by: staff) }
         }
-        let plainReturn = try await seconds {
+        let plainReturn = try seconds {
             for item in discarders { try plain.returnItem(item) }
         }
         report.row("return", "return with shred (discard patron)", count: discarders.count, time: vaultReturn, baseline: plainReturn,

@@ -24,14 +24,18 @@ public struct StaffAdministration: Sendable {
     /// Lists accounts without their tokens, so an admin can see who has access. Every row must
     /// agree with its seal.
     public func listStaff(by principal: Principal) async throws(VaultError) -> [StaffAccount] {
-        let rows = try await gate.read(principal, [AccessRequest(.staffManage, .staff)]) { reader in try reader.allStaff() }
         let gate = gate
+        // Seals first: a revocation commits its row before its seal, so rows read after the
+        // seals can be newer than them (a revoked row with its active seal, which is accepted)
+        // but never older (an active row with its revoked seal, which would be refused).
+        let seals: [String: [UInt8]]
         do {
-            let seals = try gate.storage.keys.staffSeals()
-            return try rows.map { row throws(VaultError) in try gate.verified(row, seal: seals[row.account.id]) }
+            seals = try gate.storage.keys.staffSeals()
         } catch {
             throw Gate.vaultError(error)
         }
+        let rows = try await gate.read(principal, [AccessRequest(.staffManage, .staff)]) { reader in try reader.allStaff() }
+        return try rows.map { row throws(VaultError) in try gate.verified(row, seal: seals[row.account.id]) }
     }
 
     /// Revokes an account at once; its token stops working for every front end.
