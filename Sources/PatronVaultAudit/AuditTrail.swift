@@ -35,39 +35,50 @@ public struct AuditTrail: Sendable {
     /// scheduling disagree still produce a trail whose times never go backwards.
     @discardableResult
     public func append(_ draft: AuditDraft, in db: Database) throws -> AuditEntry {
-        guard db.isInsideTransaction else { throw AuditError.outsideTransaction }
-        try draft.validate()
-        var state = try AuditState.read(db)
-        let sequence = state.frontier.size + 1
-        let time = max(try draft.time.auditMicroseconds(), state.lastTime)
+        try append([draft], in: db)[0]
+    }
 
-        var encoder = AuditLeafEncoder()
-        encoder.encode(draft, sequence: sequence, time: time)
+    /// Records several entries in order (an operation's decisions, an import's patrons), reading
+    /// the chain state once and writing it once.
+    @discardableResult
+    public func append(_ drafts: [AuditDraft], in db: Database) throws -> [AuditEntry] {
+        guard db.isInsideTransaction else { throw AuditError.outsideTransaction }
+        guard !drafts.isEmpty else { return [] }
+        for draft in drafts { try draft.validate() }
+        var state = try AuditState.read(db)
         let chain = AuditChain(key: macKey)
         let insert = try db.cachedStatement(sql: Self.insertEntrySQL)
-        try encoder.withBytes { encoding in
-            try state.lastMAC.withUnsafeMutableBytes { mac in
-                try withUnsafeTemporaryAllocation(byteCount: MerkleFrontier.hashByteCount, alignment: 8) { leaf in
-                    AuditLeafEncoder.hashLeaf(encoding, into: leaf.baseAddress!)
-                    chain.mac(sequence: sequence, leaf: leaf.baseAddress!, previous: mac.baseAddress!, into: mac.baseAddress!)
-                    try Self.insert(
-                        encoding, sequence: sequence, time: time, keyVersion: Int64(draft.keyVersion),
-                        mac: UnsafeRawBufferPointer(mac), with: insert)
-                    state.frontier.append(leaf: leaf.baseAddress!)
+        var entries: [AuditEntry] = []
+        entries.reserveCapacity(drafts.count)
+        for draft in drafts {
+            let sequence = state.frontier.size + 1
+            let time = max(try draft.time.auditMicroseconds(), state.lastTime)
+            var encoder = AuditLeafEncoder()
+            encoder.encode(draft, sequence: sequence, time: time)
+            try encoder.withBytes { encoding in
+                try state.lastMAC.withUnsafeMutableBytes { mac in
+                    try withUnsafeTemporaryAllocation(byteCount: MerkleFrontier.hashByteCount, alignment: 8) { leaf in
+                        AuditLeafEncoder.hashLeaf(encoding, into: leaf.baseAddress!)
+                        chain.mac(sequence: sequence, leaf: leaf.baseAddress!, previous: mac.baseAddress!, into: mac.baseAddress!)
+                        try Self.insert(
+                            encoding, sequence: sequence, time: time, keyVersion: Int64(draft.keyVersion),
+                            mac: UnsafeRawBufferPointer(mac), with: insert)
+                        state.frontier.append(leaf: leaf.baseAddress!)
+                    }
                 }
             }
+            state.lastTime = time
+            if sequence % Int64(checkpointInterval) == 0 {
+                try storeCheckpoint(frontier: state.frontier, time: time, in: db)
+            }
+            entries.append(AuditEntry(
+                sequence: sequence, time: Date(auditMicroseconds: time), principalKind: draft.principalKind,
+                principalID: draft.principalID, principalRole: draft.principalRole, action: draft.action,
+                resourceKind: draft.resourceKind, patron: draft.patron, purpose: draft.purpose, decision: draft.decision,
+                ruleIDs: draft.ruleIDs, policyDigest: draft.policyDigest, frontEnd: draft.frontEnd, keyVersion: draft.keyVersion))
         }
-        state.lastTime = time
         try state.write(db)
-
-        if sequence % Int64(checkpointInterval) == 0 {
-            try storeCheckpoint(frontier: state.frontier, time: time, in: db)
-        }
-        return AuditEntry(
-            sequence: sequence, time: Date(auditMicroseconds: time), principalKind: draft.principalKind,
-            principalID: draft.principalID, principalRole: draft.principalRole, action: draft.action,
-            resourceKind: draft.resourceKind, patron: draft.patron, purpose: draft.purpose, decision: draft.decision,
-            ruleIDs: draft.ruleIDs, policyDigest: draft.policyDigest, frontEnd: draft.frontEnd, keyVersion: draft.keyVersion)
+        return entries
     }
 
     /// Stores the row, binding each text column to its bytes inside the canonical encoding, so

@@ -60,6 +60,26 @@ struct AuditTrailTests {
         #expect(try fixture.verify().isIntact)
     }
 
+    @Test("entries appended together are the entries appended one by one, checkpoints inside the batch included")
+    func batchedAppend() throws {
+        let single = try AuditFixture(checkpointInterval: 4)
+        try single.append(10)
+        let batched = try AuditFixture(checkpointInterval: 4)
+        let entries = try batched.queue.write { db in
+            try batched.trail.append([AuditFixture.draft(1), AuditFixture.draft(2)], in: db)
+                + batched.trail.append((3...10).map { AuditFixture.draft($0) }, in: db)
+        }
+        #expect(entries.map(\.sequence) == Array(1...10))
+        let columns = "seq, time, principal_id, action, patron, purpose, decision"
+        let one = try single.queue.read { try Row.fetchAll($0, sql: "SELECT \(columns) FROM audit_entry ORDER BY seq") }
+        let many = try batched.queue.read { try Row.fetchAll($0, sql: "SELECT \(columns) FROM audit_entry ORDER BY seq") }
+        #expect(one == many)
+        #expect(try batched.queue.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM audit_checkpoint") } == 2)
+        let verification = try batched.verify()
+        #expect(verification.isIntact)
+        #expect(verification.checkpointsVerified == 2)
+    }
+
     @Test("a checkpoint is signed every N entries and on demand")
     func checkpoints() throws {
         let fixture = try AuditFixture(checkpointInterval: 4)

@@ -104,6 +104,7 @@ struct FailingTransaction: RecordTransaction {
     func revokeStaff(id: String, at time: Date) throws { try base.revokeStaff(id: id, at: time) }
     func countReturn(item: String, branch: String, month: String) throws { try base.countReturn(item: item, branch: branch, month: month) }
     func appendAudit(_ draft: AuditDraft, to trail: AuditTrail) throws { try base.appendAudit(draft, to: trail) }
+    func appendAudit(_ drafts: [AuditDraft], to trail: AuditTrail) throws { try base.appendAudit(drafts, to: trail) }
     func signAuditCheckpoint(_ trail: AuditTrail, at time: Date) throws -> AuditCheckpoint { try base.signAuditCheckpoint(trail, at: time) }
     func undoable<T>(_ body: () throws -> T) throws -> T { try base.undoable(body) }
 }

@@ -85,12 +85,12 @@ struct GatedTransaction {
         let trail = gate.trail
         if required {
             do {
-                for draft in drafts { try records.appendAudit(draft, to: trail) }
+                try records.appendAudit(drafts, to: trail)
             } catch {
                 throw VaultError(.auditFailure, "the audit trail could not record this access, so nothing was done (verify the audit trail)")
             }
         } else {
-            _ = try? records.undoable { for draft in drafts { try records.appendAudit(draft, to: trail) } }
+            _ = try? records.undoable { try records.appendAudit(drafts, to: trail) }
         }
         decided.removeAll()
         answered = Array(repeating: true, count: actionLevel.count)

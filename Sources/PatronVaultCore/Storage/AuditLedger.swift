@@ -15,5 +15,7 @@ protocol AuditReader {
 /// writers form one chain; it commits or rolls back with the operation it records.
 protocol AuditLedger: AuditReader {
     func appendAudit(_ draft: AuditDraft, to trail: AuditTrail) throws
+    /// Several entries in order, the chain state read and written once.
+    func appendAudit(_ drafts: [AuditDraft], to trail: AuditTrail) throws
     func signAuditCheckpoint(_ trail: AuditTrail, at time: Date) throws -> AuditCheckpoint
 }

@@ -301,6 +301,10 @@ struct SQLiteRecordTransaction: RecordTransaction, RecordInventory {
         try trail.append(draft, in: db)
     }
 
+    func appendAudit(_ drafts: [AuditDraft], to trail: AuditTrail) throws {
+        try trail.append(drafts, in: db)
+    }
+
     func signAuditCheckpoint(_ trail: AuditTrail, at time: Date) throws -> AuditCheckpoint {
         try trail.checkpoint(at: time, in: db)
     }
