@@ -45,10 +45,8 @@ struct TamperSuiteTests {
     static let aAll: Set<Read> = [.staffShowA, .meShowA, .meHistoryA]
     static let both: Set<Read> = aAll.union([.staffShowB, .meShowB])
 
-    /// In a key-store edit `vault.db` is attached, so the same names find A's and B's rows.
-    static let kA = aPatron
-    static let kB = bPatron
-    static let kAOpen = "(SELECT id FROM record WHERE rowid = \(aOpen))"
+    /// In a key-store edit `vault.db` is attached, so the same subqueries find A's and B's rows.
+    static let aOpenID = "(SELECT id FROM record WHERE rowid = \(aOpen))"
 
     static let edits: [Edit] = [
         // Class 3: hidden records.
@@ -106,28 +104,28 @@ struct TamperSuiteTests {
         Edit(name: "A's registration and expiry days edited", vault: "UPDATE patron SET registered_day = 1, expires_day = 99999 WHERE pseudonym = \(aPatron)", mustFail: []),
         Edit(name: "a shred with a forged tag queued for A's live open loan", vault: "INSERT INTO pending_shred(record_id, patron, version, tag) SELECT id, patron, version, randomblob(32) FROM record WHERE rowid = \(aOpen)", mustFail: []),
         // The key store.
-        Edit(name: "A's record set replaced by B's", keys: "UPDATE patron_key SET record_set = (SELECT record_set FROM patron_key WHERE pseudonym = \(kB)) WHERE pseudonym = \(kA)", mustFail: aAll),
-        Edit(name: "A's record set zeroed", keys: "UPDATE patron_key SET record_set = zeroblob(32) WHERE pseudonym = \(kA)", mustFail: aAll),
-        Edit(name: "A's record set removed", keys: "UPDATE patron_key SET record_set = NULL WHERE pseudonym = \(kA)", mustFail: aAll),
-        Edit(name: "A's record set cut short", keys: "UPDATE patron_key SET record_set = substr(record_set, 1, 16) WHERE pseudonym = \(kA)", mustFail: aAll),
-        Edit(name: "A's open loan's key deleted", keys: "DELETE FROM record_key WHERE pseudonym = \(kA) AND record_id = \(kAOpen)", mustFail: [.staffShowA, .meShowA]),
-        Edit(name: "A's open loan's key marked unsettled", keys: "UPDATE record_key SET settled = 0 WHERE pseudonym = \(kA) AND record_id = \(kAOpen)", mustFail: aAll),
+        Edit(name: "A's record set replaced by B's", keys: "UPDATE patron_key SET record_set = (SELECT record_set FROM patron_key WHERE pseudonym = \(bPatron)) WHERE pseudonym = \(aPatron)", mustFail: aAll),
+        Edit(name: "A's record set zeroed", keys: "UPDATE patron_key SET record_set = zeroblob(32) WHERE pseudonym = \(aPatron)", mustFail: aAll),
+        Edit(name: "A's record set removed", keys: "UPDATE patron_key SET record_set = NULL WHERE pseudonym = \(aPatron)", mustFail: aAll),
+        Edit(name: "A's record set cut short", keys: "UPDATE patron_key SET record_set = substr(record_set, 1, 16) WHERE pseudonym = \(aPatron)", mustFail: aAll),
+        Edit(name: "A's open loan's key deleted", keys: "DELETE FROM record_key WHERE pseudonym = \(aPatron) AND record_id = \(aOpenID)", mustFail: [.staffShowA, .meShowA]),
+        Edit(name: "A's open loan's key marked unsettled", keys: "UPDATE record_key SET settled = 0 WHERE pseudonym = \(aPatron) AND record_id = \(aOpenID)", mustFail: aAll),
         Edit(
             name: "A's open loan's key marked unsettled and its row deleted",
             vault: "DELETE FROM record WHERE rowid = \(aOpen)",
-            keys: "UPDATE record_key SET settled = 0 WHERE pseudonym = \(kA) AND record_id = \(kAOpen)", mustFail: aAll),
+            keys: "UPDATE record_key SET settled = 0 WHERE pseudonym = \(aPatron) AND record_id = \(aOpenID)", mustFail: aAll),
         Edit(
             name: "A's open loan's key deleted with its row",
             vault: "DELETE FROM record WHERE rowid = \(aOpen)",
-            keys: "DELETE FROM record_key WHERE pseudonym = \(kA) AND record_id = \(kAOpen)", mustFail: aAll),
+            keys: "DELETE FROM record_key WHERE pseudonym = \(aPatron) AND record_id = \(aOpenID)", mustFail: aAll),
         // Reads compute elements from the rows; the stored one is what a shred takes out of the
         // set, so this edit makes A's set fail at A's next destroying change, never hides a row.
-        Edit(name: "A's open loan's stored element replaced by B's loan's", keys: "UPDATE record_key SET element = (SELECT element FROM record_key WHERE pseudonym = \(kB) AND record_id = (SELECT id FROM record WHERE patron = \(kB) AND kind = 2)) WHERE pseudonym = \(kA) AND record_id = \(kAOpen)", mustFail: []),
-        Edit(name: "A's patron key deleted", keys: "DELETE FROM patron_key WHERE pseudonym = \(kA)", mustFail: [.staffShowA, .meShowA, .meHistoryA]),
+        Edit(name: "A's open loan's stored element replaced by B's loan's", keys: "UPDATE record_key SET element = (SELECT element FROM record_key WHERE pseudonym = \(bPatron) AND record_id = (SELECT id FROM record WHERE patron = \(bPatron) AND kind = 2)) WHERE pseudonym = \(aPatron) AND record_id = \(aOpenID)", mustFail: []),
+        Edit(name: "A's patron key deleted", keys: "DELETE FROM patron_key WHERE pseudonym = \(aPatron)", mustFail: [.staffShowA, .meShowA, .meHistoryA]),
         Edit(
             name: "A's record set copied back from an earlier keys.db, and the loan lent since deleted",
             vault: "DELETE FROM record WHERE rowid = \(aOpen)",
-            keys: "UPDATE patron_key SET record_set = (SELECT e.record_set FROM earlier.patron_key e WHERE e.pseudonym = patron_key.pseudonym) WHERE pseudonym = \(kA)",
+            keys: "UPDATE patron_key SET record_set = (SELECT e.record_set FROM earlier.patron_key e WHERE e.pseudonym = patron_key.pseudonym) WHERE pseudonym = \(aPatron)",
             mustFail: aAll),
     ]
 

@@ -37,10 +37,9 @@ final class KeyRing: Sendable {
     /// Whether this vault was created for tests and demos, on a fixed clock.
     let acceptsFixedClock: Bool
     /// Whether this vault was made before record sets and staff seals, and must be upgraded
-    /// before it is used.
-    /// Read from the sealed check value, so an edit cannot make a newer vault pass for an older
-    /// one (and have its record sets rebuilt from edited rows).
-    let predatesRecordSets: Bool
+    /// before it is used. Read from the sealed check value, so an edit cannot make a newer vault
+    /// pass for an older one and have its record sets rebuilt from edited rows.
+    var predatesRecordSets: Bool { checkBeforeRecordSets != nil }
 
     /// The check value's plaintext: a vault with record sets and staff seals seals the last; a
     /// release before them sealed the first. The middle one was sealed only by a development
@@ -59,7 +58,6 @@ final class KeyRing: Sendable {
     ) throws(CryptoError) {
         self.acceptsFixedClock = acceptsFixedClock
         self.checkBeforeRecordSets = checkBeforeRecordSets
-        predatesRecordSets = checkBeforeRecordSets != nil
         recordSet = RecordSetKey(key: try blindIndexRoot.deriveSubkey(id: 5, context: "blindidx"))
         staffSeal = StaffSealKey(key: try blindIndexRoot.deriveSubkey(id: 6, context: "blindidx"))
         self.kek = kek
