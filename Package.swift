@@ -13,6 +13,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-crypto", exact: "4.5.2"),
     ],
     targets: [
         .systemLibrary(
@@ -20,7 +21,10 @@ let package = Package(
             pkgConfig: "libsodium",
             providers: [.apt(["libsodium-dev"])]
         ),
-        .target(name: "PatronVaultCrypto", dependencies: ["CSodium"]),
+        .target(
+            name: "PatronVaultCrypto",
+            dependencies: ["CSodium", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         .target(name: "PatronVaultPolicy", dependencies: ["PatronVaultCrypto"]),
         .target(
             name: "PatronVaultAudit",

@@ -1,7 +1,9 @@
 import CSodium
+import Crypto
 
 /// Unkeyed hashes: BLAKE2b for token and policy digests, SHA-256 where an outside verifier
-/// expects RFC 6962 hashing.
+/// expects RFC 6962 hashing. SHA-256 comes from swift-crypto (BoringSSL), which uses the CPU's SHA
+/// extensions where libsodium's portable C does not: hashing bounds `audit verify`.
 public enum Digest {
     public static func blake2b(_ bytes: [UInt8], outputByteCount: Int = 32) -> [UInt8] {
         Sodium.ensureReady()
@@ -13,18 +15,13 @@ public enum Digest {
     }
 
     public static func sha256(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
-        Sodium.ensureReady()
-        var out = [UInt8](repeating: 0, count: 32)
-        _ = crypto_hash_sha256(&out, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(bytes.count))
-        return out
+        Array(SHA256.hash(data: bytes))
     }
 
     /// SHA-256 into a caller's 32-byte buffer, for hot paths (hashing an audit trail) that must
     /// not allocate per item.
     public static func sha256(_ bytes: UnsafeRawBufferPointer, into out: UnsafeMutableRawPointer) {
-        Sodium.ensureReady()
-        _ = crypto_hash_sha256(
-            out.assumingMemoryBound(to: UInt8.self), bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(bytes.count))
+        SHA256.hash(data: bytes).withUnsafeBytes { out.copyMemory(from: $0.baseAddress!, byteCount: 32) }
     }
 
     public static func sha256(_ bytes: [UInt8]) -> [UInt8] {
@@ -33,15 +30,12 @@ public enum Digest {
 
     /// Incremental SHA-256 for hashing a prefix byte and two children without concatenating.
     public struct SHA256Stream {
-        private var state = crypto_hash_sha256_state()
+        private var state = SHA256()
 
-        public init() {
-            Sodium.ensureReady()
-            crypto_hash_sha256_init(&state)
-        }
+        public init() {}
 
         public mutating func update(_ bytes: UnsafeRawBufferPointer) {
-            _ = crypto_hash_sha256_update(&state, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(bytes.count))
+            state.update(data: bytes)
         }
 
         public mutating func update(_ bytes: [UInt8]) {
@@ -54,9 +48,7 @@ public enum Digest {
         }
 
         public mutating func finalize() -> [UInt8] {
-            var out = [UInt8](repeating: 0, count: 32)
-            crypto_hash_sha256_final(&state, &out)
-            return out
+            Array(state.finalize())
         }
     }
 }

@@ -36,6 +36,12 @@ public struct StaffAdministration: Sendable {
             throw Gate.vaultError(error)
         }
         let rows = try await gate.read(principal, [AccessRequest(.staffManage, .staff)]) { reader in try reader.allStaff() }
+        return try Self.verifiedAccounts(rows, seals: seals, gate: gate)
+    }
+
+    /// Kept out of the async function: the release compiler (Swift 6.3.1) crashes splitting that
+    /// coroutine when the throwing map sits inside it.
+    private static func verifiedAccounts(_ rows: [StaffRow], seals: [String: [UInt8]], gate: Gate) throws(VaultError) -> [StaffAccount] {
         do {
             return try rows.map { row in
                 if gate.ring.staffSeal.vouches(for: row, tag: seals[row.account.id]) { return row.account }
