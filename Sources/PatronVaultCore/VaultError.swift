@@ -21,6 +21,8 @@ public struct VaultError: Error, Equatable, Sendable, CustomStringConvertible {
         case auditFailure
         /// A fixed clock was offered to a vault that runs on the real clock.
         case clockRefused
+        /// The request is valid but the account's state does not allow it yet (loans still out).
+        case conflict
     }
 
     public let kind: Kind

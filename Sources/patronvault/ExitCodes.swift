@@ -22,6 +22,7 @@ extension VaultError.Kind {
         case .invalidPolicy: 78
         case .auditFailure: 79
         case .clockRefused: 80
+        case .conflict: 81
         }
     }
 

@@ -4,7 +4,7 @@ import PatronVaultCore
 
 struct MeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "me", abstract: "Your own account, with your card and PIN.", subcommands: [Show.self, History.self, Accesses.self, ChangePIN.self])
+        commandName: "me", abstract: "Your own account, with your card and PIN.", subcommands: [Show.self, History.self, Accesses.self, ChangePIN.self, PurgeHistory.self, SetHistory.self, Erase.self])
 
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Your registration and the items you have out.")
@@ -87,6 +87,66 @@ struct MeCommand: ParsableCommand {
                 } else {
                     for loan in loans { Terminal.line(Rendering.loanText(loan)) }
                 }
+            }
+        }
+    }
+
+    struct PurgeHistory: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "purge-history",
+            abstract: "Destroy your reading history, or the part returned before a date; the anonymous statistics stay as they are.")
+        @OptionGroup var options: VaultOptions
+        @OptionGroup var credentials: PatronCredentials
+        @Option(name: .long, help: "Only loans returned before this day (YYYY-MM-DD).") var before: String?
+
+        func run() async throws {
+            try await Terminal.report {
+                let day = try CalendarDay.option(before, name: "--before")
+                let change = try await options.withVault { vault in
+                    try await vault.selfService.purgeHistory(before: day, by: try await credentials.principal(in: vault))
+                }
+                if options.json { try Terminal.json(change) } else { Terminal.line(Rendering.historyChangeText(change)) }
+            }
+        }
+    }
+
+    struct SetHistory: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set-history",
+            abstract: "Choose whether returned loans are kept as your reading history (keep) or destroyed when they come back (discard).")
+        @OptionGroup var options: VaultOptions
+        @OptionGroup var credentials: PatronCredentials
+        @Argument(help: "keep or discard.") var preference: String
+        @Flag(name: .long, help: "Confirm discard: it destroys all history kept so far, at once.") var yes = false
+
+        func run() async throws {
+            try await Terminal.report {
+                guard let choice = HistoryPreference(rawValue: preference) else {
+                    throw ValidationError("the history choice must be keep or discard")
+                }
+                try Terminal.requireConfirmation(yes || choice == .keep, "discard destroys every loan in your reading history at once")
+                let change = try await options.withVault { vault in
+                    try await vault.selfService.setHistory(choice, by: try await credentials.principal(in: vault))
+                }
+                if options.json { try Terminal.json(change) } else { Terminal.line(Rendering.historyChangeText(change)) }
+            }
+        }
+    }
+
+    struct Erase: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Erase your account: every record and key destroyed, refused while you have items out. Prints a receipt to keep.")
+        @OptionGroup var options: VaultOptions
+        @OptionGroup var credentials: PatronCredentials
+        @Flag(name: .long, help: "Confirm: erasure cannot be undone.") var yes = false
+
+        func run() async throws {
+            try await Terminal.report {
+                try Terminal.requireConfirmation(yes, "erasing your account destroys everything the library holds about you")
+                let receipt = try await options.withVault { vault in
+                    try await vault.selfService.eraseMe(by: try await credentials.principal(in: vault))
+                }
+                if options.json { try Terminal.json(receipt) } else { Terminal.line(Rendering.receiptText(receipt, whose: "Your")) }
             }
         }
     }

@@ -5,7 +5,7 @@ import PatronVaultCore
 struct PatronCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "patron", abstract: "Register, look up and update patrons (staff).",
-        subcommands: [Register.self, Show.self, Find.self, Update.self, ResetPIN.self, History.self, PatronImportCommand.self])
+        subcommands: [Register.self, Show.self, Find.self, Update.self, ResetPIN.self, History.self, Erase.self, PatronImportCommand.self])
 
     struct Register: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Register a patron. History is discarded unless --history keep.")
@@ -84,6 +84,25 @@ struct PatronCommand: ParsableCommand {
                     try await vault.desk.resetPIN(card: card, pin: pin, purpose: purpose, by: try await credentials.principal(in: vault))
                 }
                 if options.json { try Terminal.json(["reset": true]) } else { Terminal.line("New PIN set; any lockout cleared.") }
+            }
+        }
+    }
+
+    struct Erase: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Erase a patron's account at their request (admins): refused while items are out; prints a receipt for the patron.")
+        @OptionGroup var options: VaultOptions
+        @OptionGroup var credentials: StaffCredentials
+        @Argument(help: "Card barcode.") var card: String
+        @Flag(name: .long, help: "Confirm: erasure cannot be undone.") var yes = false
+
+        func run() async throws {
+            try await Terminal.report {
+                try Terminal.requireConfirmation(yes, "erasing an account destroys everything the library holds about the patron")
+                let receipt = try await options.withVault { vault in
+                    try await vault.desk.erasePatron(card: card, by: try await credentials.principal(in: vault))
+                }
+                if options.json { try Terminal.json(receipt) } else { Terminal.line(Rendering.receiptText(receipt, whose: "The patron's")) }
             }
         }
     }

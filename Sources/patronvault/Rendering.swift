@@ -28,4 +28,24 @@ enum Rendering {
         }
         return text
     }
+
+    static func historyChangeText(_ change: HistoryChange) -> String {
+        var lines = ["History: \(change.history.rawValue). Loans destroyed with their keys: \(change.purged)."]
+        if change.history == .keep { lines.append("Loans returned from now on are kept until you purge them.") }
+        if !change.shredsComplete { lines.append("Some keys are still being destroyed; the next vault operation finishes it.") }
+        return lines.joined(separator: "\n")
+    }
+
+    static func receiptText(_ receipt: ErasureReceipt, whose: String) -> String {
+        [
+            "\(whose) account is erased. Erasure receipt (\(receipt.format)):",
+            "  erased at:                          \(Terminal.time(receipt.erasedAt))",
+            "  records destroyed with their keys:  \(receipt.recordsDestroyed) (reading history: \(receipt.historyDestroyed))",
+            "  audit entries kept, naming no one:  \(receipt.auditEntriesKept) (plus the entry for this erasure)",
+            "  keys and journal copies destroyed:  \(receipt.keysDestroyed ? "yes" : "not yet; the next maintenance pass finishes it")",
+            "  rules in force (policy digest):     \(receipt.policyDigest)",
+            "  receipt hash (BLAKE2b-256):         \(receipt.receiptHash)",
+            "Keep this receipt: the hash fixes the facts above.",
+        ].joined(separator: "\n")
+    }
 }

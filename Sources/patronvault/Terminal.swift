@@ -58,6 +58,13 @@ enum Terminal {
         print(String(decoding: try encoder.encode(value), as: UTF8.self))
     }
 
+    /// Refuses an irreversible step the user has not confirmed with `--yes`, saying what it does.
+    static func requireConfirmation(_ confirmed: Bool, _ consequence: String) throws {
+        guard confirmed else {
+            throw CommandFailure(.invalidInput, "\(consequence) and cannot be undone; run again with --yes to confirm")
+        }
+    }
+
     static func time(_ date: Date) -> String {
         date.formatted(.iso8601)
     }

@@ -98,6 +98,8 @@ struct FailingTransaction: RecordTransaction {
     func deleteQueueingShred(_ record: SealedRecord, patron: PatronPseudonym, shredTag: [UInt8]) throws {
         try base.deleteQueueingShred(record, patron: patron, shredTag: shredTag)
     }
+    func setHistoryKeep(of patron: PatronPseudonym, _ keep: Bool) throws { try base.setHistoryKeep(of: patron, keep) }
+    func deletePatron(_ patron: PatronPseudonym) throws { try base.deletePatron(patron) }
     func setPINAttempt(patron: PatronPseudonym, _ attempt: PINAttempt) throws { try base.setPINAttempt(patron: patron, attempt) }
     func clearPINAttempts(patron: PatronPseudonym) throws { try base.clearPINAttempts(patron: patron) }
     func insertStaff(_ account: StaffAccount, tokenHash: [UInt8]) throws { try base.insertStaff(account, tokenHash: tokenHash) }

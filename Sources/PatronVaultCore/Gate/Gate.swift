@@ -242,7 +242,7 @@ final class Gate: Sendable {
     /// Failures that answer the request (and so are recorded with it) rather than break it.
     private static func isOutcome(_ error: VaultError) -> Bool {
         switch error.kind {
-        case .invalidInput, .notFound, .alreadyExists, .permissionDenied, .integrityFailure, .corruptVault, .lockedOut, .authenticationFailed: true
+        case .invalidInput, .notFound, .alreadyExists, .permissionDenied, .integrityFailure, .corruptVault, .lockedOut, .authenticationFailed, .conflict: true
         default: false
         }
     }

@@ -45,6 +45,38 @@ extension GatedTransaction {
         return try Loan.decoding(opened.dropFirst(), state: .closed)
     }
 
+    /// Returned loans with the rows they came from, checked against the record set like
+    /// `history(of:)`: what a purge chooses from and deletes.
+    func historyRecords(of patron: PatronRow) throws -> [(sealed: SealedRecord, loan: Loan)] {
+        let all = try records.records(patron: patron.pseudonym)
+        let sealed = all.filter { $0.kind == .loan && $0.state == .closed }
+        let opened = try openListed(sealed, of: patron.pseudonym, all: all)
+        return try zip(sealed, opened).map { row, plaintext in
+            let loan = try Loan(decoding: plaintext)
+            guard loan.returnedAt != nil else { throw VaultError.integrity }
+            return (row, loan)
+        }
+    }
+
+    /// Deletes every record of a patron with its key's shred queued, then the patron row with
+    /// its blind indexes and PIN attempts. Refused while a loan is out: the library would lose
+    /// track of the item. The rows are checked against the record set first, so a loan hidden by
+    /// an edited column cannot slip past the check. Returns the record and history counts.
+    func erase(_ patron: PatronRow) throws -> (records: Int, history: Int) {
+        let all = try records.records(patron: patron.pseudonym)
+        _ = try listedRegistration(of: patron, in: all)
+        try verifyRecordSet(all, of: patron.pseudonym, stored: nil)
+        if patron.askedCard != nil { _ = try openedRegistration(of: patron) }
+        let out = all.filter { $0.kind == .loan && $0.state == .open }.count
+        guard out == 0 else {
+            throw VaultError(
+                .conflict, "the account still has \(out) item\(out == 1 ? "" : "s") checked out; return \(out == 1 ? "it" : "them") before the account can be erased")
+        }
+        for row in all { try destroy(row, of: patron.pseudonym) }
+        try records.deletePatron(patron.pseudonym)
+        return (all.count, all.filter { $0.kind == .loan }.count)
+    }
+
     private func listedRegistration(of patron: PatronRow, in all: [SealedRecord]) throws -> SealedRecord {
         guard let registration = all.first(where: { $0.id == patron.registrationID }) else {
             try verifyRecordSet(all, of: patron.pseudonym, stored: nil)

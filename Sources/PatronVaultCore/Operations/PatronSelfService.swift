@@ -61,7 +61,7 @@ public struct PatronSelfService: Sendable {
         }
     }
 
-    private static func identity(_ principal: Principal, doing what: String = "use their own account") throws(VaultError) -> PatronPseudonym {
+    static func identity(_ principal: Principal, doing what: String = "use their own account") throws(VaultError) -> PatronPseudonym {
         guard let pseudonym = principal.pseudonym else {
             throw VaultError(.permissionDenied, "access denied: only a patron signed in with card and PIN can \(what)")
         }

@@ -82,6 +82,11 @@ protocol RecordTransaction: RecordReader, AuditLedger {
     func closeLoan(_ old: SealedRecord, patron: PatronPseudonym, on day: CalendarDay, sealed: [UInt8], version: Int64, shredTag: [UInt8]) throws
     func deleteQueueingShred(_ record: SealedRecord, patron: PatronPseudonym, shredTag: [UInt8]) throws
 
+    /// Records the history preference beside the sealed one, which a return checks it against.
+    func setHistoryKeep(of patron: PatronPseudonym, _ keep: Bool) throws
+    /// Removes a patron's row, and with it every blind index that could find them (card, email,
+    /// name); their records must already be deleted, each with its shred queued.
+    func deletePatron(_ patron: PatronPseudonym) throws
     func setPINAttempt(patron: PatronPseudonym, _ attempt: PINAttempt) throws
     func clearPINAttempts(patron: PatronPseudonym) throws
 

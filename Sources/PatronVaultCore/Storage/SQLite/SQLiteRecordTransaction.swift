@@ -96,6 +96,20 @@ struct SQLiteRecordTransaction: RecordTransaction, RecordInventory {
         _ = try insert.step()
     }
 
+    func setHistoryKeep(of patron: PatronPseudonym, _ keep: Bool) throws {
+        try db.cachedStatement(sql: "UPDATE patron SET history_keep = ? WHERE pseudonym = ?").execute(arguments: [keep, Data(patron.bytes)])
+        guard db.changesCount == 1 else { throw VaultError.integrity }
+    }
+
+    func deletePatron(_ patron: PatronPseudonym) throws {
+        guard try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM record WHERE patron = ?"), arguments: [Data(patron.bytes)]) == 0 else {
+            throw VaultError.integrity
+        }
+        try db.cachedStatement(sql: "DELETE FROM patron WHERE pseudonym = ?").execute(arguments: [Data(patron.bytes)])
+        guard db.changesCount == 1 else { throw VaultError.integrity }
+        try db.cachedStatement(sql: "DELETE FROM pin_attempt WHERE pseudonym = ?").execute(arguments: [Data(patron.bytes)])
+    }
+
     func updateIndexes(of patron: PatronPseudonym, emailIndex: [UInt8], nameIndex: [UInt8], expires: CalendarDay?) throws {
         try db.cachedStatement(sql: "UPDATE patron SET email_index = ?, name_index = ?, expires_day = ? WHERE pseudonym = ?")
             .execute(arguments: [Data(emailIndex), Data(nameIndex), expires?.daysSinceEpoch, Data(patron.bytes)])

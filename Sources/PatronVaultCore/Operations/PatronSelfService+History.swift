@@ -1,0 +1,61 @@
+import Foundation
+
+/// The patron's choices about their reading history: purge what is kept, and whether returned
+/// loans are kept at all. A purge destroys each loan's key, so every copy of the row (a backup,
+/// the journal) can never be opened again; the anonymous statistics are never touched.
+extension PatronSelfService {
+    /// Destroys the patron's returned loans, all of them or those returned before `day` (a day
+    /// that has not come yet is refused: it would purge loans not yet returned when asked).
+    public func purgeHistory(before day: CalendarDay? = nil, by principal: Principal) async throws(VaultError) -> HistoryChange {
+        let own = try Self.identity(principal, doing: "purge their own reading history")
+        let (history, purged) = try await gate.write(principal, [AccessRequest(.historyPurge, .history, patron: own, state: .closed)]) { tx in
+            if let day, day > CalendarDay(tx.time) {
+                throw VaultError.invalid("the date to purge before is in the future; give today's date or an earlier one")
+            }
+            let patron = try tx.ownRow(own)
+            let chosen = try tx.historyRecords(of: patron).filter { record in
+                day.map { CalendarDay(record.loan.returnedAt!) < $0 } ?? true
+            }
+            for record in chosen { try tx.destroy(record.sealed, of: own) }
+            return (patron.historyKeep ? HistoryPreference.keep : .discard, chosen.count)
+        }
+        return HistoryChange(history: history, purged: purged, shredsComplete: await finishShreds(purged))
+    }
+
+    /// Sets whether returned loans are kept. Choosing `discard` also destroys every loan kept so
+    /// far, at once (a front end asks the patron to confirm first); choosing `keep` keeps loans
+    /// returned from then on, never earlier ones, which were destroyed when they came back.
+    public func setHistory(_ preference: HistoryPreference, by principal: Principal) async throws(VaultError) -> HistoryChange {
+        let own = try Self.identity(principal, doing: "choose whether their history is kept")
+        var requests = [AccessRequest(.historySetPreference, .registration, patron: own)]
+        if preference == .discard { requests.append(AccessRequest(.historyPurge, .history, patron: own, state: .closed)) }
+        let purged = try await gate.write(principal, requests) { tx in
+            let patron = try tx.ownRow(own)
+            var purged = 0
+            if preference == .discard {
+                let kept = try tx.historyRecords(of: patron)
+                for record in kept { try tx.destroy(record.sealed, of: own) }
+                purged = kept.count
+            }
+            let opened = try tx.openedRegistration(of: patron)
+            if opened.registration.history != preference || patron.historyKeep != (preference == .keep) {
+                var registration = opened.registration
+                registration.history = preference
+                try tx.reseal(opened.sealed, of: own, as: registration.encoded())
+                try tx.records.setHistoryKeep(of: own, preference == .keep)
+            }
+            return purged
+        }
+        // The registration version with the old choice goes too.
+        return HistoryChange(history: preference, purged: purged, shredsComplete: await finishShreds(purged))
+    }
+
+    /// Finishes the queued shreds; when loans were destroyed, also clears the record store's
+    /// journal, so the deleted rows cannot be paired with the audit entry from a copy of it.
+    private func finishShreds(_ destroyed: Int) async -> Bool {
+        let shredded = (try? await gate.storage.finishShreds(checking: gate.ring.recordSet)) == true
+        guard destroyed > 0 else { return shredded }
+        let purged = (try? await gate.storage.records.purgeResidue()) == true
+        return shredded && purged
+    }
+}
