@@ -43,12 +43,15 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ],
+            // Documents the export format; tests validate exports against it.
+            exclude: ["Export/patron-data.schema.json"]
         ),
         .executableTarget(
             name: "patronvault",
             dependencies: [
                 "PatronVaultCore",
+                "PatronVaultCrypto",
                 "PatronVaultPolicy",
                 "PatronVaultAudit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

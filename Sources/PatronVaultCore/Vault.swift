@@ -19,6 +19,9 @@ public final class Vault: Sendable {
     public let oversight: Oversight
     /// The upkeep a long-lived process runs as a service.
     public let maintenance: VaultMaintenance
+    /// The public half of the export key: what `ExportBundleVerifier` checks a patron's bundle
+    /// and erasure receipt with. Public by nature, so reading it needs no principal.
+    public var exportVerifyingKey: VerifyingKey { gate.ring.exportSigningKey.publicKey }
     let gate: Gate
 
     init(directory: URL, storage: VaultStorage, ring: KeyRing, policies: PolicySet, configuration: VaultConfiguration) {

@@ -4,7 +4,7 @@ import PatronVaultCore
 
 struct MeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "me", abstract: "Your own account, with your card and PIN.", subcommands: [Show.self, History.self, Accesses.self, ChangePIN.self, PurgeHistory.self, SetHistory.self, Erase.self])
+        commandName: "me", abstract: "Your own account, with your card and PIN.", subcommands: [Show.self, History.self, Accesses.self, ChangePIN.self, Export.self, PurgeHistory.self, SetHistory.self, Erase.self])
 
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Your registration and the items you have out.")
@@ -91,6 +91,31 @@ struct MeCommand: ParsableCommand {
         }
     }
 
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write everything the library holds about you to a new folder: JSON, a printable page, and a signed manifest.")
+        @OptionGroup var options: VaultOptions
+        @OptionGroup var credentials: PatronCredentials
+        @Option(name: .long, help: "A folder that does not exist yet, or is empty.") var out: String
+
+        func run() async throws {
+            try await Terminal.report {
+                let target = URL(fileURLWithPath: out, isDirectory: true)
+                try ExportBundle.checkTarget(target)
+                let bundle = try await options.withVault { vault in
+                    try await vault.selfService.exportMyData(by: try await credentials.principal(in: vault))
+                }
+                try bundle.write(to: target)
+                if options.json {
+                    try Terminal.json(ExportWritten(out: target.path, files: bundle.files.map(\.name), recordSet: bundle.manifest.recordSet.value, exportKey: bundle.manifest.exportKey))
+                } else {
+                    Terminal.line("Your data is in \(target.path): open \(ExportBundle.pageFileName) in a browser to read or print it.")
+                    Terminal.line("Check it with: patronvault export verify \(target.path) --export-key \(bundle.manifest.exportKey)")
+                }
+            }
+        }
+    }
+
     struct PurgeHistory: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "purge-history",
@@ -149,5 +174,12 @@ struct MeCommand: ParsableCommand {
                 if options.json { try Terminal.json(receipt) } else { Terminal.line(Rendering.receiptText(receipt, whose: "Your")) }
             }
         }
+    }
+
+    private struct ExportWritten: Encodable {
+        let out: String
+        let files: [String]
+        let recordSet: String
+        let exportKey: String
     }
 }

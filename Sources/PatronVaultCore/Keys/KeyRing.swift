@@ -28,6 +28,10 @@ final class KeyRing: Sendable {
     let name: BlindIndexKey
     let item: BlindIndexKey
     let auditSigningKey: SigningKey
+    /// Signs export bundles and erasure receipts, so a patron can check what they were given
+    /// with only its public half. Derived from the seed the audit key comes from (its own
+    /// context), so vaults made before exports existed have it without a new stored key.
+    let exportSigningKey: SigningKey
     /// Keys the audit trail's MAC chain, so only the vault can extend it.
     let auditMACKey: SymmetricKey
     /// Keys patrons' record sets and the tags on queued shreds.
@@ -67,6 +71,7 @@ final class KeyRing: Sendable {
         name = BlindIndexKey(key: try blindIndexRoot.deriveSubkey(id: 3, context: "blindidx"))
         item = BlindIndexKey(key: try blindIndexRoot.deriveSubkey(id: 4, context: "blindidx"))
         auditSigningKey = try SigningKey(seed: auditSeed)
+        exportSigningKey = try SigningKey(seed: auditSeed.deriveSubkey(id: 1, context: "pvexport"))
         auditMACKey = auditMAC
     }
 

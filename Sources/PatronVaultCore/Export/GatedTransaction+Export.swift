@@ -1,0 +1,74 @@
+import PatronVaultAudit
+import PatronVaultCrypto
+
+extension GatedTransaction {
+    /// Opens everything keyed to a patron for their export. The rows are checked against the
+    /// record set first (the slow, complete check), and every key the set counts becomes a
+    /// member of the exported set: a row's, or an authentic queued shred's. A key without either
+    /// is an integrity failure, so the export either lists every record or is not made.
+    func exportData(of patron: PatronRow) throws -> PatronDataExport {
+        let own = patron.pseudonym
+        let all = try records.records(patron: own)
+        try verifyRecordSet(all, of: own, stored: nil)
+        let inventory = try storage.keys.recordKeys(patron: own)
+        guard let set = inventory.recordSet else { throw VaultError.integrity }
+
+        var registration: ExportedRecord<PatronRegistration>?
+        var openLoans: [ExportedRecord<Loan>] = []
+        var history: [ExportedRecord<Loan>] = []
+        for (row, plaintext) in zip(all, try openRecords(all, of: own)) {
+            let reference = RecordReference(id: row.id.description, version: row.version)
+            switch row.kind {
+            case .registration:
+                guard row.id == patron.registrationID, registration == nil else { throw VaultError.integrity }
+                registration = ExportedRecord(record: reference, data: try PatronRegistration(decoding: plaintext))
+            case .loan:
+                let loan = ExportedRecord(record: reference, data: try Loan.decoding([plaintext], state: row.state)[0])
+                if row.state == .open { openLoans.append(loan) } else { history.append(loan) }
+            }
+        }
+        guard let registration else { throw VaultError(.corruptVault, "a patron's registration record is missing from the vault") }
+
+        let rows = Dictionary(all.map { (RecordOwner(patron: own, record: $0.id, version: $0.version), $0) }, uniquingKeysWith: { first, _ in first })
+        let pending = Set(try records.pendingShreds(patron: own).filter(ring.recordSet.isAuthentic).map {
+            RecordOwner(patron: own, record: $0.record, version: $0.version)
+        })
+        // Every queued shred is shown, its key destroyed already or not.
+        var destroying = pending.map { RecordReference(id: $0.record.description, version: $0.version) }
+        var members: [ExportedRecordSet.Member] = []
+        for (owner, key) in inventory.keys {
+            guard let element = key.element else { throw VaultError.integrity }
+            let row = rows[owner]
+            if row == nil {
+                // An unsettled key without a row is a write that never committed: not a record.
+                guard pending.contains(owner) else {
+                    if key.settled { throw VaultError.integrity }
+                    continue
+                }
+            }
+            members.append(ExportedRecordSet.Member(
+                id: owner.record.description, version: owner.version, kind: row.map { $0.kind == .registration ? "registration" : "loan" },
+                state: row?.state.name, element: Hex.encode(element), inSet: key.settled))
+        }
+        members.sort { ($0.id, $0.version) < ($1.id, $1.version) }
+        destroying.sort { ($0.id, $0.version) < ($1.id, $1.version) }
+
+        let names = Dictionary(try verified(records.allStaff()).map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })
+        let about = try records.auditEntries(.concerning(patron: own.description))
+        let by = try records.auditEntries(AuditQuery(principalID: own.description))
+        var seen = Set<Int64>()
+        let entries = (about + by).filter { seen.insert($0.sequence).inserted }.sorted { $0.sequence < $1.sequence }.map { entry in
+            ExportedAuditEntry(
+                sequence: entry.sequence, time: entry.time, principalKind: entry.principalKind, principalRole: entry.principalRole,
+                principalID: entry.principalID, staffName: names[entry.principalID], action: entry.action, resource: entry.resourceKind,
+                purpose: entry.purpose, decision: entry.decision.rawValue, rules: entry.ruleIDs, policyDigest: entry.policyDigest, frontEnd: entry.frontEnd)
+        }
+        let lockout = try records.pinAttempt(patron: own).map { SignInLockout(failedAttempts: $0.failures, lockedUntil: $0.lockedUntil) }
+        let byTime: (ExportedRecord<Loan>, ExportedRecord<Loan>) -> Bool = { ($0.data.checkedOutAt, $0.record.id) < ($1.data.checkedOutAt, $1.record.id) }
+        return PatronDataExport(
+            format: PatronDataExport.format, exportedAt: time, pseudonym: own.description, registration: registration,
+            openLoans: openLoans.sorted(by: byTime), history: history.sorted(by: byTime), signInLockout: lockout, auditEntries: entries,
+            pendingDestruction: destroying, legalOrders: [],
+            recordSet: ExportedRecordSet(value: Hex.encode(set.bytes), count: members.filter(\.inSet).count, members: members))
+    }
+}
