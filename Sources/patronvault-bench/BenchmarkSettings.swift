@@ -142,6 +142,17 @@ struct BenchmarkSettings: @unchecked Sendable {
         report.line("Failed sign-ins, median wall time in this process (shipped Argon2id cost): a guesser should learn nothing from them")
         report.line(String(format: "  wrong PIN on a known card %.1f ms, unknown card %.1f ms, card with no PIN %.1f ms, locked card %.1f ms",
                            signIns.knownCard, signIns.unknownCard, signIns.noPIN, signIns.locked))
+
+        let history = 10_000
+        let own = try await SelfServiceBenchmark.run(vault: vault, staff: staff, library: library, history: history, directory: workspace)
+        report.line()
+        report.line("A patron with \(history) history records: export (read, opened, checked, signed, written) and purge (issue 11: ≤ 200 ms each)")
+        report.row("export", "me export, \(history) history records (median of 3)", count: history, time: own.export, baseline: own.plainExport,
+                   baselineLabel: "plain rows to one JSON file (less work)")
+        report.row("purge", "me purge-history, \(own.purged) records shredded", count: history, time: own.purge, baseline: own.plainPurge,
+                   baselineLabel: "plain DELETE (less work: no keys, no audit)")
+        report.line(String(format: "  export %.0f ms (bundle %.1f MB), purge %.0f ms; plain %.0f ms and %.0f ms",
+                           own.export * 1000, Double(own.bundleBytes) / 1e6, own.purge * 1000, own.plainExport * 1000, own.plainPurge * 1000))
         await vault.close()
 
         report.line()

@@ -27,8 +27,8 @@ public struct ExportBundle: Sendable {
         let manifestBytes: [UInt8]
         let contents: [File]
         do {
-            json = Array(try encoder.encode(data)) + [0x0A]
-            contents = [File(name: Self.dataFileName, bytes: json), File(name: Self.pageFileName, bytes: Array(PatronDataPage(data).html.utf8))]
+            json = data.jsonBytes
+            contents = [File(name: Self.dataFileName, bytes: json), File(name: Self.pageFileName, bytes: PatronDataPage(data).html)]
             manifest = ExportManifest(
                 format: ExportManifest.format, createdAt: data.exportedAt.formatted(.iso8601),
                 files: contents.map { ExportManifest.File(name: $0.name, bytes: $0.bytes.count, blake2b: Hex.encode(Digest.blake2b($0.bytes))) },
@@ -40,6 +40,18 @@ public struct ExportBundle: Sendable {
         }
         let signature = Array((Hex.encode(signingKey.signature(for: manifestBytes)) + "\n").utf8)
         files = contents + [File(name: Self.manifestFileName, bytes: manifestBytes), File(name: Self.signatureFileName, bytes: signature)]
+    }
+
+    /// A bundle taken back out of a sealed export: the files as they were, checked later by
+    /// `ExportBundleVerifier` like any bundle.
+    init(files: [File]) throws(VaultError) {
+        guard files.map(\.name) == [Self.dataFileName, Self.pageFileName, Self.manifestFileName, Self.signatureFileName],
+              let manifest = try? JSONDecoder().decode(ExportManifest.self, from: Data(files[2].bytes))
+        else {
+            throw VaultError(.integrityFailure, "the sealed export does not hold an export bundle")
+        }
+        self.files = files
+        self.manifest = manifest
     }
 
     /// Refuses a folder that exists and is not empty, or whose parent does not exist; a front end

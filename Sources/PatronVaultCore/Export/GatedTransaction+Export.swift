@@ -9,8 +9,8 @@ extension GatedTransaction {
     func exportData(of patron: PatronRow) throws -> PatronDataExport {
         let own = patron.pseudonym
         let all = try records.records(patron: own)
-        try verifyRecordSet(all, of: own, stored: nil)
         let inventory = try storage.keys.recordKeys(patron: own)
+        try verifyRecordSet(all, of: own, stored: nil, inventory: inventory)
         guard let set = inventory.recordSet else { throw VaultError.integrity }
 
         var registration: ExportedRecord<PatronRegistration>?
@@ -50,7 +50,8 @@ extension GatedTransaction {
                 id: owner.record.description, version: owner.version, kind: row.map { $0.kind == .registration ? "registration" : "loan" },
                 state: row?.state.name, element: Hex.encode(element), inSet: key.settled))
         }
-        members.sort { ($0.id, $0.version) < ($1.id, $1.version) }
+        // Hex of equal-length ids sorts as the bytes do; comparing bytes avoids String comparison.
+        members.sort { $0.id.utf8.lexicographicallyPrecedes($1.id.utf8) || ($0.id == $1.id && $0.version < $1.version) }
         destroying.sort { ($0.id, $0.version) < ($1.id, $1.version) }
 
         let names = Dictionary(try verified(records.allStaff()).map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })

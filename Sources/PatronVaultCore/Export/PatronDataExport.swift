@@ -1,10 +1,11 @@
 import Foundation
 
 /// Everything the vault holds keyed to one patron, opened: the content of an export bundle's
-/// `patron-data.json`, whose shape `patron-data.schema.json` (beside this file) documents. The
+/// `patron-data.json` (written by `jsonBytes`), whose shape `patron-data.schema.json` (beside this
+/// file) documents. The
 /// record-set part lets anyone holding the bundle check, with the vault's public export key
 /// only, that no record of the patron was left out.
-public struct PatronDataExport: Sendable, Encodable {
+public struct PatronDataExport: Sendable {
     public static let format = "patronvault.patron-data.v1"
 
     public let format: String
@@ -24,25 +25,6 @@ public struct PatronDataExport: Sendable, Encodable {
     /// Legal orders that touched the patron (none can exist until that workflow does).
     public let legalOrders: [String]
     public let recordSet: ExportedRecordSet
-
-    private enum CodingKeys: String, CodingKey {
-        case format, exportedAt, pseudonym, registration, openLoans, history, signInLockout, auditEntries, pendingDestruction, legalOrders, recordSet
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(format, forKey: .format)
-        try container.encode(exportedAt.formatted(.iso8601), forKey: .exportedAt)
-        try container.encode(pseudonym, forKey: .pseudonym)
-        try container.encode(registration, forKey: .registration)
-        try container.encode(openLoans, forKey: .openLoans)
-        try container.encode(history, forKey: .history)
-        try container.encodeIfPresent(signInLockout, forKey: .signInLockout)
-        try container.encode(auditEntries, forKey: .auditEntries)
-        try container.encode(pendingDestruction, forKey: .pendingDestruction)
-        try container.encode(legalOrders, forKey: .legalOrders)
-        try container.encode(recordSet, forKey: .recordSet)
-    }
 }
 
 /// Which record version an exported value was opened from.
@@ -52,26 +34,18 @@ public struct RecordReference: Sendable, Hashable, Codable {
 }
 
 /// An opened record beside the reference that ties it to the record set.
-public struct ExportedRecord<Value: Sendable & Encodable>: Sendable, Encodable {
+public struct ExportedRecord<Value: Sendable>: Sendable {
     public let record: RecordReference
     public let data: Value
 }
 
-public struct SignInLockout: Sendable, Encodable {
+public struct SignInLockout: Sendable {
     public let failedAttempts: Int
     public let lockedUntil: Date?
-
-    private enum CodingKeys: String, CodingKey { case failedAttempts, lockedUntil }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(failedAttempts, forKey: .failedAttempts)
-        try container.encodeIfPresent(lockedUntil?.formatted(.iso8601), forKey: .lockedUntil)
-    }
 }
 
 /// An audit entry as the patron reads it: the staff member named when the account is known.
-public struct ExportedAuditEntry: Sendable, Encodable {
+public struct ExportedAuditEntry: Sendable {
     public let sequence: Int64
     public let time: Date
     public let principalKind: String
@@ -86,27 +60,6 @@ public struct ExportedAuditEntry: Sendable, Encodable {
     public let rules: [String]
     public let policyDigest: String
     public let frontEnd: String
-
-    private enum CodingKeys: String, CodingKey {
-        case sequence, time, principalKind, principalRole, principalID, staffName, action, resource, purpose, decision, rules, policyDigest, frontEnd
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(sequence, forKey: .sequence)
-        try container.encode(time.formatted(.iso8601), forKey: .time)
-        try container.encode(principalKind, forKey: .principalKind)
-        try container.encode(principalRole, forKey: .principalRole)
-        try container.encode(principalID, forKey: .principalID)
-        try container.encodeIfPresent(staffName, forKey: .staffName)
-        try container.encode(action, forKey: .action)
-        try container.encode(resource, forKey: .resource)
-        try container.encodeIfPresent(purpose, forKey: .purpose)
-        try container.encode(decision, forKey: .decision)
-        try container.encode(rules, forKey: .rules)
-        try container.encode(policyDigest, forKey: .policyDigest)
-        try container.encode(frontEnd, forKey: .frontEnd)
-    }
 }
 
 /// The patron's authenticated record set: one member per record key the vault holds for them,

@@ -2,17 +2,26 @@ import Foundation
 
 /// The export as a page a patron opens in any browser and prints: the same content as the JSON,
 /// in plain HTML with its styles inline. No script and no external resource, so opening it
-/// contacts no one and runs nothing.
+/// contacts no one and runs nothing. Written straight into bytes, as the JSON is: a history of
+/// ten thousand loans makes a page of several megabytes.
 struct PatronDataPage {
     let data: PatronDataExport
+    private var out: [UInt8] = []
 
     init(_ data: PatronDataExport) {
         self.data = data
     }
 
-    var html: String {
+    var html: [UInt8] {
+        var page = self
+        page.out.reserveCapacity(4_096 + 400 * (data.openLoans.count + data.history.count) + 300 * data.auditEntries.count)
+        page.write()
+        return page.out
+    }
+
+    private mutating func write() {
         let registration = data.registration.data
-        var body = """
+        raw("""
             <!DOCTYPE html>
             <html lang="en">
             <head>
@@ -31,14 +40,18 @@ struct PatronDataPage {
             <body>
             <main>
             <h1>Your library record</h1>
-            <p class="note">Everything the library's PatronVault held about you on \(Self.escape(data.exportedAt.formatted(.iso8601))).
-            The file <code>patron-data.json</code> beside this page holds the same, and <code>manifest.sig</code> lets you check,
+            <p class="note">Everything the library's PatronVault held about you on 
+            """)
+        out.appendISO8601(instant: data.exportedAt)
+        raw("""
+            . The file <code>patron-data.json</code> beside this page holds the same, and <code>manifest.sig</code> lets you check,
             with the library's public export key, that nothing was changed or left out (<code>patronvault export verify</code>).</p>
 
             <h2>Registration</h2>
             <table>
-            """
-        let rows: [(String, String?)] = [
+
+            """)
+        let rows: [(StaticString, String?)] = [
             ("Name", registration.fullName), ("Card", registration.cardBarcode), ("Email", registration.email), ("Phone", registration.phone),
             ("Address", registration.postalAddress), ("Birth date", registration.birthDate?.description), ("Home branch", registration.homeBranch),
             ("Category", registration.category), ("Card expires", registration.cardExpiry?.description),
@@ -48,86 +61,121 @@ struct PatronDataPage {
         ]
         for (label, value) in rows {
             guard let value else { continue }
-            body += "<tr><th scope=\"row\">\(label)</th><td>\(Self.escape(value))</td></tr>\n"
+            raw("<tr><th scope=\"row\">")
+            raw(label)
+            raw("</th><td>")
+            text(value)
+            raw("</td></tr>\n")
         }
-        body += "</table>\n"
-        body += Self.loans("Items you have out", data.openLoans, empty: "You have no items out.")
-        body += Self.loans("Your reading history", data.history, empty: "No returned loans are kept.")
+        raw("</table>\n")
+        loans("Items you have out", data.openLoans, empty: "You have no items out.")
+        loans("Your reading history", data.history, empty: "No returned loans are kept.")
 
-        body += "<h2>Sign-in lockout</h2>\n"
+        raw("<h2>Sign-in lockout</h2>\n<p>")
         if let lockout = data.signInLockout {
-            let until = lockout.lockedUntil.map { "; locked until \(Self.escape($0.formatted(.iso8601)))" } ?? ""
-            body += "<p>\(lockout.failedAttempts) failed sign-in attempt\(lockout.failedAttempts == 1 ? "" : "s") counted\(until).</p>\n"
-        } else {
-            body += "<p>No failed sign-ins are counted against your card.</p>\n"
-        }
-
-        body += "<h2>Who looked at your record, and what you did</h2>\n"
-        if data.auditEntries.isEmpty {
-            body += "<p>No entries.</p>\n"
-        } else {
-            body += "<table>\n<tr><th scope=\"col\">#</th><th scope=\"col\">When</th><th scope=\"col\">Who</th><th scope=\"col\">What</th><th scope=\"col\">Purpose</th><th scope=\"col\">Decision</th></tr>\n"
-            for entry in data.auditEntries {
-                let who: String
-                if entry.principalKind != "patron" {
-                    who = "\(entry.staffName ?? entry.principalID) (\(entry.principalRole))"
-                } else if entry.action == "patron.sign-in" {
-                    who = "someone with your card (the sign-in failed)"
-                } else {
-                    who = "you"
-                }
-                body += "<tr><td>\(entry.sequence)</td><td>\(Self.escape(entry.time.formatted(.iso8601)))</td><td>\(Self.escape(who))</td>"
-                body += "<td>\(Self.escape(entry.action))</td><td>\(Self.escape(entry.purpose ?? ""))</td><td>\(entry.decision == "permit" ? "allowed" : "refused")</td></tr>\n"
+            text("\(lockout.failedAttempts) failed sign-in attempt\(lockout.failedAttempts == 1 ? "" : "s") counted")
+            if let until = lockout.lockedUntil {
+                raw("; locked until ")
+                out.appendISO8601(instant: until)
             }
-            body += "</table>\n"
+            raw(".")
+        } else {
+            raw("No failed sign-ins are counted against your card.")
+        }
+        raw("</p>\n")
+
+        raw("<h2>Who looked at your record, and what you did</h2>\n")
+        if data.auditEntries.isEmpty {
+            raw("<p>No entries.</p>\n")
+        } else {
+            raw("<table>\n<tr><th scope=\"col\">#</th><th scope=\"col\">When</th><th scope=\"col\">Who</th><th scope=\"col\">What</th><th scope=\"col\">Purpose</th><th scope=\"col\">Decision</th></tr>\n")
+            for entry in data.auditEntries {
+                raw("<tr><td>")
+                text(String(entry.sequence))
+                raw("</td><td>")
+                out.appendISO8601(instant: entry.time)
+                raw("</td><td>")
+                if entry.principalKind != "patron" {
+                    text("\(entry.staffName ?? entry.principalID) (\(entry.principalRole))")
+                } else if entry.action == "patron.sign-in" {
+                    raw("someone with your card (the sign-in failed)")
+                } else {
+                    raw("you")
+                }
+                raw("</td><td>")
+                text(entry.action)
+                raw("</td><td>")
+                text(entry.purpose ?? "")
+                raw("</td><td>")
+                raw(entry.decision == "permit" ? "allowed" : "refused")
+                raw("</td></tr>\n")
+            }
+            raw("</table>\n")
         }
 
-        body += "<h2>Records being destroyed</h2>\n"
-        body += data.pendingDestruction.isEmpty
-            ? "<p>None.</p>\n"
-            : "<p>\(data.pendingDestruction.count) deleted record\(data.pendingDestruction.count == 1 ? "" : "s") whose keys are queued for destruction.</p>\n"
-        body += "<h2>Legal orders</h2>\n<p>\(data.legalOrders.isEmpty ? "None." : "\(data.legalOrders.count)")</p>\n"
-
-        body += """
-            <h2>Completeness</h2>
-            <p class="note">The vault keeps an authenticated sum over all of your records. This export lists
-            \(data.recordSet.members.count) record\(data.recordSet.members.count == 1 ? "" : "s"); \(data.recordSet.count) of them make up the sum
-            <code>\(data.recordSet.value)</code>, which the signed manifest carries.
-            Your pseudonym in the audit trail: <code>\(Self.escape(data.pseudonym))</code>.</p>
-            </main>
-            </body>
-            </html>
-
-            """
-        return body
+        raw("<h2>Records being destroyed</h2>\n<p>")
+        let pending = data.pendingDestruction.count
+        text(pending == 0 ? "None." : "\(pending) deleted record\(pending == 1 ? "" : "s") whose keys are queued for destruction.")
+        raw("</p>\n<h2>Legal orders</h2>\n<p>")
+        text(data.legalOrders.isEmpty ? "None." : "\(data.legalOrders.count)")
+        raw("</p>\n<h2>Completeness</h2>\n<p class=\"note\">")
+        let members = data.recordSet.members.count
+        text("The vault keeps an authenticated sum over all of your records. This export lists \(members) record\(members == 1 ? "" : "s"); ")
+        text("\(data.recordSet.count) of them make up the sum ")
+        raw("<code>")
+        text(data.recordSet.value)
+        raw("</code>, which the signed manifest carries. Your pseudonym in the audit trail: <code>")
+        text(data.pseudonym)
+        raw("</code>.</p>\n</main>\n</body>\n</html>\n")
     }
 
-    private static func loans(_ heading: String, _ loans: [ExportedRecord<Loan>], empty: String) -> String {
-        var out = "<h2>\(heading)</h2>\n"
-        guard !loans.isEmpty else { return out + "<p>\(empty)</p>\n" }
-        out += "<table>\n<tr><th scope=\"col\">Title</th><th scope=\"col\">Author</th><th scope=\"col\">Item</th><th scope=\"col\">Branch</th><th scope=\"col\">Checked out</th><th scope=\"col\">Due</th><th scope=\"col\">Returned</th></tr>\n"
-        for loan in loans.map(\.data) {
-            let cells = [loan.title, loan.author ?? "", loan.itemBarcode, loan.branch, loan.checkedOutAt.formatted(.iso8601), loan.dueOn.description,
-                         loan.returnedAt?.formatted(.iso8601) ?? ""]
-            out += "<tr>" + cells.map { "<td>\(escape($0))</td>" }.joined() + "</tr>\n"
+    private mutating func loans(_ heading: StaticString, _ loans: [ExportedRecord<Loan>], empty: StaticString) {
+        raw("<h2>")
+        raw(heading)
+        raw("</h2>\n")
+        guard !loans.isEmpty else {
+            raw("<p>")
+            raw(empty)
+            raw("</p>\n")
+            return
         }
-        return out + "</table>\n"
+        raw("<table>\n<tr><th scope=\"col\">Title</th><th scope=\"col\">Author</th><th scope=\"col\">Item</th><th scope=\"col\">Branch</th><th scope=\"col\">Checked out</th><th scope=\"col\">Due</th><th scope=\"col\">Returned</th></tr>\n")
+        for loan in loans {
+            let l = loan.data
+            raw("<tr><td>")
+            text(l.title)
+            raw("</td><td>")
+            text(l.author ?? "")
+            raw("</td><td>")
+            text(l.itemBarcode)
+            raw("</td><td>")
+            text(l.branch)
+            raw("</td><td>")
+            out.appendISO8601(instant: l.checkedOutAt)
+            raw("</td><td>")
+            out.appendISO8601(day: l.dueOn)
+            raw("</td><td>")
+            if let returned = l.returnedAt { out.appendISO8601(instant: returned) }
+            raw("</td></tr>\n")
+        }
+        raw("</table>\n")
+    }
+
+    private mutating func raw(_ literal: StaticString) {
+        literal.withUTF8Buffer { out.append(contentsOf: $0) }
     }
 
     /// Text from records is escaped so a title can never become markup.
-    static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for character in text {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(character)
+    private mutating func text(_ value: String) {
+        for byte in value.utf8 {
+            switch byte {
+            case 0x26: raw("&amp;")
+            case 0x3C: raw("&lt;")
+            case 0x3E: raw("&gt;")
+            case 0x22: raw("&quot;")
+            case 0x27: raw("&#39;")
+            default: out.append(byte)
             }
         }
-        return out
     }
 }

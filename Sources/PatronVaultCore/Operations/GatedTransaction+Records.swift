@@ -45,6 +45,15 @@ extension GatedTransaction {
         return try Loan.decoding(opened.dropFirst(), state: .closed)
     }
 
+    /// Every row of a patron, checked against their record set without opening any: what a
+    /// purge or an erasure acts on, trusting each row's kind and state because the set binds them.
+    func checkedRows(of patron: PatronRow) throws -> [SealedRecord] {
+        let all = try records.records(patron: patron.pseudonym)
+        let stored = try storage.keys.wrappedKeys(patron: patron.pseudonym, records: [])
+        try verifyRecordSet(all, of: patron.pseudonym, stored: stored.recordKeyCount == all.count ? stored.recordSet : nil)
+        return all
+    }
+
     /// Returned loans with the rows they came from, checked against the record set like
     /// `history(of:)`: what a purge chooses from and deletes.
     func historyRecords(of patron: PatronRow) throws -> [(sealed: SealedRecord, loan: Loan)] {
@@ -63,9 +72,8 @@ extension GatedTransaction {
     /// track of the item. The rows are checked against the record set first, so a loan hidden by
     /// an edited column cannot slip past the check. Returns the record and history counts.
     func erase(_ patron: PatronRow) throws -> (records: Int, history: Int) {
-        let all = try records.records(patron: patron.pseudonym)
+        let all = try checkedRows(of: patron)
         _ = try listedRegistration(of: patron, in: all)
-        try verifyRecordSet(all, of: patron.pseudonym, stored: nil)
         if patron.askedCard != nil { _ = try openedRegistration(of: patron) }
         let out = all.filter { $0.kind == .loan && $0.state == .open }.count
         guard out == 0 else {
@@ -100,10 +108,12 @@ extension GatedTransaction {
     /// row or an authentic queued shred, every row its key with the same element, and the settled
     /// elements must make the stored set. A row hidden by a changed kind, state or patron column,
     /// or deleted, fails here.
-    func verifyRecordSet(_ rows: [SealedRecord], of patron: PatronPseudonym, stored: RecordSetDigest?) throws {
+    ///
+    /// `inventory`, when the caller has read the patron's keys already, saves reading them again.
+    func verifyRecordSet(_ rows: [SealedRecord], of patron: PatronPseudonym, stored: RecordSetDigest?, inventory: StoredRecordKeys? = nil) throws {
         let key = ring.recordSet
         if let stored, stored.matches(RecordSetDigest(elements: rows.lazy.map { key.element(of: $0, patron: patron) })) { return }
-        let inventory = try storage.keys.recordKeys(patron: patron)
+        let inventory = try inventory ?? storage.keys.recordKeys(patron: patron)
         guard let set = inventory.recordSet else { throw VaultError.integrity }
         var accounted = Set<RecordOwner>()
         for row in rows {

@@ -13,10 +13,11 @@ extension PatronSelfService {
                 throw VaultError.invalid("the date to purge before is in the future; give today's date or an earlier one")
             }
             let patron = try tx.ownRow(own)
-            let chosen = try tx.historyRecords(of: patron).filter { record in
-                day.map { CalendarDay(record.loan.returnedAt!) < $0 } ?? true
-            }
-            for record in chosen { try tx.destroy(record.sealed, of: own) }
+            // Loans are opened only to read their return dates; a purge of everything needs none.
+            let chosen = try day.map { day in
+                try tx.historyRecords(of: patron).filter { CalendarDay($0.loan.returnedAt!) < day }.map(\.sealed)
+            } ?? tx.checkedRows(of: patron).filter { $0.kind == .loan && $0.state == .closed }
+            for record in chosen { try tx.destroy(record, of: own) }
             return (patron.historyKeep ? HistoryPreference.keep : .discard, chosen.count)
         }
         return HistoryChange(history: history, purged: purged, shredsComplete: await finishShreds(purged))
@@ -33,8 +34,8 @@ extension PatronSelfService {
             let patron = try tx.ownRow(own)
             var purged = 0
             if preference == .discard {
-                let kept = try tx.historyRecords(of: patron)
-                for record in kept { try tx.destroy(record.sealed, of: own) }
+                let kept = try tx.checkedRows(of: patron).filter { $0.kind == .loan && $0.state == .closed }
+                for record in kept { try tx.destroy(record, of: own) }
                 purged = kept.count
             }
             let opened = try tx.openedRegistration(of: patron)

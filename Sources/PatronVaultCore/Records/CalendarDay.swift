@@ -64,7 +64,7 @@ public struct CalendarDay: Sendable, Hashable, Comparable, CustomStringConvertib
         return era * 146_097 + doe - 719_468
     }
 
-    private var civil: (Int, Int, Int) {
+    var civil: (Int, Int, Int) {
         let z = daysSinceEpoch + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let doe = z - era * 146_097

@@ -50,6 +50,12 @@ struct RawStatement {
         }
     }
 
+    /// Runs a statement that returns no rows, then resets it for the next bindings.
+    func execute() throws {
+        defer { reset() }
+        while try step() {}
+    }
+
     /// Leaves the statement ready for its next use and releases its read of the database.
     func reset() {
         sqlite3_reset(raw)

@@ -24,6 +24,9 @@ struct SQLiteKeyStore: KeyStore {
             var recordSet: RecordSetDigest?
             var count = 0
             var found: [RecordID: [UInt8]] = [:]
+            // A lookup asks for a handful of keys, searched directly; an export or a purge asks
+            // for thousands, found by hashing.
+            let wanted = ids.count > 16 ? Dictionary(ids.map { ($0.id, $0.version) }, uniquingKeysWith: { first, _ in first }) : nil
             while try query.step() {
                 if patronKey == nil {
                     patronKey = (query.int64(0), query.bytes(1))
@@ -33,24 +36,29 @@ struct SQLiteKeyStore: KeyStore {
                 count += 1
                 let id = RecordID(bytes: query.bytes(3))
                 let version = query.int64(4)
-                if ids.contains(where: { $0.id == id && $0.version == version }) { found[id] = query.bytes(5) }
+                let isWanted = wanted.map { $0[id] == version } ?? ids.contains(where: { $0.id == id && $0.version == version })
+                if isWanted { found[id] = query.bytes(5) }
             }
             return WrappedKeys(patronKey: patronKey, recordSet: recordSet, recordKeyCount: count, recordKeys: found)
         }
     }
 
     func recordKeys(patron: PatronPseudonym) throws -> StoredRecordKeys {
-        let owner = Data(patron.bytes)
-        return try SQLiteStorage.read(pool) { kdb in
-            let set = try Data.fetchOne(kdb.cachedStatement(sql: "SELECT record_set FROM patron_key WHERE pseudonym = ?"), arguments: [owner])
+        try SQLiteStorage.read(pool) { kdb in
+            let setQuery = RawStatement(try kdb.cachedStatement(sql: "SELECT record_set FROM patron_key WHERE pseudonym = ?"), in: kdb)
+            defer { setQuery.reset() }
+            setQuery.bind(1, patron.bytes)
+            let set = try setQuery.step() ? setQuery.optionalBytes(0).map(RecordSetDigest.init(bytes:)) : nil
+            let query = RawStatement(
+                try kdb.cachedStatement(sql: "SELECT record_id, version, element, settled FROM record_key WHERE pseudonym = ?"), in: kdb)
+            defer { query.reset() }
+            query.bind(1, patron.bytes)
             var keys: [RecordOwner: StoredRecordKeys.Key] = [:]
-            let rows = try Row.fetchAll(
-                kdb.cachedStatement(sql: "SELECT record_id, version, element, settled FROM record_key WHERE pseudonym = ?"), arguments: [owner])
-            for row in rows {
-                let id = RecordOwner(patron: patron, record: RecordID(bytes: Array(row[0] as Data)), version: row[1])
-                keys[id] = StoredRecordKeys.Key(element: (row[2] as Data?).map { Array($0) }, settled: row[3] as Bool)
+            while try query.step() {
+                let owner = RecordOwner(patron: patron, record: RecordID(bytes: query.bytes(0)), version: query.int64(1))
+                keys[owner] = StoredRecordKeys.Key(element: query.optionalBytes(2), settled: query.int64(3) != 0)
             }
-            return StoredRecordKeys(recordSet: set.map { RecordSetDigest(bytes: Array($0)) }, keys: keys)
+            return StoredRecordKeys(recordSet: set, keys: keys)
         }
     }
 
@@ -241,14 +249,18 @@ struct SQLiteKeyStore: KeyStore {
     /// A settled key's element is taken out of its patron's set in the same transaction as the key.
     private static func shred(_ shreds: [PendingShred], in pool: DatabaseQueue) throws -> Bool {
         try pool.write { kdb in
-            let recordKey = try kdb.cachedStatement(
-                sql: "DELETE FROM record_key WHERE pseudonym = ? AND record_id = ? AND version = ? RETURNING element, settled")
+            let recordKey = RawStatement(
+                try kdb.cachedStatement(sql: "DELETE FROM record_key WHERE pseudonym = ? AND record_id = ? AND version = ? RETURNING element, settled"),
+                in: kdb)
             var changes: [PatronPseudonym: RecordSetDigest] = [:]
             for shred in shreds {
-                guard let row = try Row.fetchOne(recordKey, arguments: [Data(shred.patron.bytes), Data(shred.record.bytes), shred.version]),
-                      row[1] as Bool, let element = row[0] as Data?
-                else { continue }
-                changes[shred.patron, default: .empty].subtract(Array(element))
+                recordKey.bind(1, shred.patron.bytes)
+                recordKey.bind(2, shred.record.bytes)
+                recordKey.bind(3, shred.version)
+                var element: [UInt8]?
+                if try recordKey.step(), recordKey.int64(1) != 0 { element = recordKey.optionalBytes(0) }
+                try recordKey.execute()
+                if let element { changes[shred.patron, default: .empty].subtract(element) }
             }
             try apply(changes, in: kdb)
         }

@@ -123,8 +123,12 @@ struct SQLiteRecordStore: RecordStore {
         try await SQLiteStorage.translating {
             try await turns.run {
                 try writeOnWriter { db in
-                    let statement = try db.cachedStatement(sql: "DELETE FROM pending_shred WHERE record_id = ? AND version = ?")
-                    for shred in done { try statement.execute(arguments: [Data(shred.record.bytes), shred.version]) }
+                    let delete = RawStatement(try db.cachedStatement(sql: "DELETE FROM pending_shred WHERE record_id = ? AND version = ?"), in: db)
+                    for shred in done {
+                        delete.bind(1, shred.record.bytes)
+                        delete.bind(2, shred.version)
+                        try delete.execute()
+                    }
                 }
             }
         }

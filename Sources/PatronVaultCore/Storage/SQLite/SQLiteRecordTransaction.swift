@@ -194,14 +194,21 @@ struct SQLiteRecordTransaction: RecordTransaction, RecordInventory {
     }
 
     func deleteQueueingShred(_ record: SealedRecord, patron: PatronPseudonym, shredTag: [UInt8]) throws {
-        try db.cachedStatement(sql: "DELETE FROM record WHERE patron = ? AND id = ?").execute(arguments: [Data(patron.bytes), Data(record.id.bytes)])
+        let delete = RawStatement(try db.cachedStatement(sql: "DELETE FROM record WHERE patron = ? AND id = ?"), in: db)
+        delete.bind(1, patron.bytes)
+        delete.bind(2, record.id.bytes)
+        try delete.execute()
         try queueShred(record, patron: patron, tag: shredTag)
     }
 
     private func queueShred(_ record: SealedRecord, patron: PatronPseudonym, tag: [UInt8]) throws {
         guard db.changesCount == 1 else { throw VaultError.integrity }
-        try db.cachedStatement(sql: "INSERT INTO pending_shred(record_id, patron, version, tag) VALUES (?, ?, ?, ?)")
-            .execute(arguments: [Data(record.id.bytes), Data(patron.bytes), record.version, Data(tag)])
+        let insert = RawStatement(try db.cachedStatement(sql: "INSERT INTO pending_shred(record_id, patron, version, tag) VALUES (?, ?, ?, ?)"), in: db)
+        insert.bind(1, record.id.bytes)
+        insert.bind(2, patron.bytes)
+        insert.bind(3, record.version)
+        insert.bind(4, tag)
+        try insert.execute()
     }
 
     // MARK: Inventory
