@@ -6,7 +6,7 @@ import PatronVaultCrypto
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export", abstract: "Check a patron's export bundle, and print the public key it is checked with.",
-        subcommands: [Key.self, Verify.self])
+        subcommands: [Key.self, Verify.self, Open.self, VerifyReceipt.self])
 
     struct Key: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -22,6 +22,53 @@ struct ExportCommand: ParsableCommand {
         }
     }
 
+    struct Open: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Open a sealed export with your PIN into a new folder; then check it with 'export verify'. Needs no vault.")
+        @Argument(help: "The sealed file staff gave you.") var file: String
+        @Option(name: .long, help: "A folder that does not exist yet, or is empty.") var out: String
+        @Flag(name: .long, help: "Read your PIN from standard input (else $PATRONVAULT_PIN).") var pinStdin = false
+        @Flag(name: .long, help: "Print the result as JSON.") var json = false
+
+        func run() async throws {
+            try await Terminal.report {
+                let target = URL(fileURLWithPath: out, isDirectory: true)
+                try ExportBundle.checkTarget(target)
+                guard let sealed = FileManager.default.contents(atPath: file) else {
+                    throw CommandFailure(.notFound, "the sealed export \(file) cannot be read")
+                }
+                let bundle = try SealedExport.open(Array(sealed), pin: try PIN.read(fromStdin: pinStdin))
+                try bundle.write(to: target)
+                if json {
+                    try Terminal.json(["out": target.path, "exportKey": bundle.manifest.exportKey])
+                } else {
+                    Terminal.line("Your data is in \(target.path). Check it with: patronvault export verify \(target.path) --export-key KEY")
+                    Terminal.line("(the library publishes KEY; the bundle names \(bundle.manifest.exportKey), which proves nothing on its own)")
+                }
+            }
+        }
+    }
+
+    struct VerifyReceipt: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "verify-receipt",
+            abstract: "Check an erasure receipt saved from 'me erase --json': its hash and the vault's signature.")
+        @OptionGroup var options: VaultOptions
+        @Argument(help: "The receipt file.") var file: String
+        @Option(name: .long, help: "The public export key in hex; without it, the vault's own is used.") var exportKey: String?
+
+        func run() async throws {
+            try await Terminal.report {
+                guard let receipt = FileManager.default.contents(atPath: file) else {
+                    throw CommandFailure(.notFound, "the receipt \(file) cannot be read")
+                }
+                let key = try await Verify.key(exportKey, options: options)
+                try ErasureReceipt.verify(json: Array(receipt), key: key)
+                if options.json { try Terminal.json(["verified": true]) } else { Terminal.line("Erasure receipt verified: signed by this export key, unchanged.") }
+            }
+        }
+    }
+
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Check an export bundle: its signature, every file's hash, and that no record of the patron was left out.")
@@ -32,15 +79,7 @@ struct ExportCommand: ParsableCommand {
 
         func run() async throws {
             try await Terminal.report {
-                let key: VerifyingKey
-                if let exportKey {
-                    guard let bytes = Self.hexBytes(exportKey), let parsed = try? VerifyingKey(bytes: bytes) else {
-                        throw ValidationError("--export-key must be 64 hex digits")
-                    }
-                    key = parsed
-                } else {
-                    key = try await options.withVault { vault in vault.exportVerifyingKey }
-                }
+                let key = try await Self.key(exportKey, options: options)
                 let verified = try ExportBundleVerifier.verify(directory: URL(fileURLWithPath: directory, isDirectory: true), key: key)
                 if options.json {
                     try Terminal.json(verified)
@@ -48,6 +87,15 @@ struct ExportCommand: ParsableCommand {
                     Terminal.line("Export bundle verified: \(verified.files) files match the signed manifest; all \(verified.records) records in the patron's record set are present (\(verified.auditEntries) audit entries).")
                 }
             }
+        }
+
+        /// The key given in hex, or the vault's own.
+        static func key(_ hex: String?, options: VaultOptions) async throws -> VerifyingKey {
+            guard let hex else { return try await options.withVault { vault in vault.exportVerifyingKey } }
+            guard let bytes = hexBytes(hex), let parsed = try? VerifyingKey(bytes: bytes) else {
+                throw ValidationError("--export-key must be 64 hex digits")
+            }
+            return parsed
         }
 
         static func hexBytes(_ text: String) -> [UInt8]? {

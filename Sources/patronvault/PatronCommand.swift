@@ -5,7 +5,7 @@ import PatronVaultCore
 struct PatronCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "patron", abstract: "Register, look up and update patrons (staff).",
-        subcommands: [Register.self, Show.self, Find.self, Update.self, ResetPIN.self, History.self, Erase.self, PatronImportCommand.self])
+        subcommands: [Register.self, Show.self, Find.self, Update.self, ResetPIN.self, History.self, Export.self, Erase.self, PatronImportCommand.self])
 
     struct Register: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Register a patron. History is discarded unless --history keep.")
@@ -84,6 +84,38 @@ struct PatronCommand: ParsableCommand {
                     try await vault.desk.resetPIN(card: card, pin: pin, purpose: purpose, by: try await credentials.principal(in: vault))
                 }
                 if options.json { try Terminal.json(["reset": true]) } else { Terminal.line("New PIN set; any lockout cleared.") }
+            }
+        }
+    }
+
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "At the patron's request (purpose patron-request), write their export sealed under the PIN they type: you cannot open it.")
+        @OptionGroup var options: VaultOptions
+        @OptionGroup var credentials: StaffCredentials
+        @Argument(help: "Card barcode.") var card: String
+        @Option(name: .long, help: "Why: the shipped rules allow only patron-request.") var purpose: String?
+        @Option(name: .long, help: "The sealed file to write; it must not exist.") var out: String
+        @Flag(name: .long, help: "The patron types their PIN on standard input (else $PATRONVAULT_PIN).") var pinStdin = false
+
+        func run() async throws {
+            try await Terminal.report {
+                let target = URL(fileURLWithPath: out)
+                guard !FileManager.default.fileExists(atPath: target.path) else {
+                    throw CommandFailure(.alreadyExists, "the file \(target.path) already exists; name a new file")
+                }
+                let pin = try PIN.read(fromStdin: pinStdin)
+                let sealed = try await options.withVault { vault in
+                    try await vault.desk.sealedExport(card: card, pin: pin, purpose: purpose, by: try await credentials.principal(in: vault))
+                }
+                guard FileManager.default.createFile(atPath: target.path, contents: Data(sealed), attributes: [.posixPermissions: 0o600]) else {
+                    throw CommandFailure(.storageFailure, "the sealed export could not be written to \(target.path)")
+                }
+                if options.json {
+                    try Terminal.json(["out": target.path])
+                } else {
+                    Terminal.line("Sealed export written to \(target.path). Only the patron's PIN opens it: patronvault export open \(target.path) --out DIR")
+                }
             }
         }
     }

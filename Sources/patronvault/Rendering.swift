@@ -45,7 +45,9 @@ enum Rendering {
             "  keys and journal copies destroyed:  \(receipt.keysDestroyed ? "yes" : "not yet; the next maintenance pass finishes it")",
             "  rules in force (policy digest):     \(receipt.policyDigest)",
             "  receipt hash (BLAKE2b-256):         \(receipt.receiptHash)",
-            "Keep this receipt: the hash fixes the facts above.",
+            "  signed with the export key:         \(receipt.exportKey)",
+            "Keep this receipt: the hash fixes the facts above and the vault's signature covers the hash.",
+            "Printed with --json and saved, it can be checked later: patronvault export verify-receipt FILE",
         ].joined(separator: "\n")
     }
 }

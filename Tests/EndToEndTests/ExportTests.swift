@@ -166,4 +166,59 @@ struct ExportCLITests {
         #expect(try auditCount() == 1)
         #expect(try cli.run(["export", "verify", cli.home.appendingPathComponent("missing").path]).status == 74)
     }
+
+    @Test("patron export CARD at the desk: refused without patron-request; sealed under the PIN the patron types; only that PIN opens it; the bundle verifies")
+    func sealedAtTheDesk() throws {
+        var cli = try Self.vaultWithPatron()
+        defer { cli.removeHome() }
+        let admin = cli.environment["PATRONVAULT_TOKEN"]!
+        let added = try cli.run(["staff", "add", "desk1", "--role", "staff", "--json"])
+        cli.environment["PATRONVAULT_TOKEN"] = added.json["token"] as? String
+        let sealed = cli.home.appendingPathComponent("for-the-patron.pvx")
+        let failures = { try cli.database("vault.db").read { try Int.fetchOne($0, sql: "SELECT coalesce(sum(failures), 0) FROM pin_attempt") } }
+        func seal(_ purpose: String, pin: String) throws -> CLI.Result {
+            try cli.run(["patron", "export", Self.patron.card, "--purpose", purpose, "--out", sealed.path, "--pin-stdin"], stdin: pin)
+        }
+
+        let refused = try seal("circulation", pin: Self.patron.pin)
+        #expect(refused.status == 70, "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: sealed.path))
+        #expect(try failures() == 0, "a refused staff member must not get to try a PIN")
+
+        let wrongPIN = try seal("patron-request", pin: "0000")
+        #expect(wrongPIN.status == 68, "\(wrongPIN.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: sealed.path))
+        #expect(try failures() == 1)
+
+        let made = try seal("patron-request", pin: Self.patron.pin)
+        #expect(made.status == 0, "\(made.stderr)")
+        #expect((try FileManager.default.attributesOfItem(atPath: sealed.path)[.posixPermissions] as? Int) == 0o600)
+        let bytes = try Data(contentsOf: sealed)
+        for needle in [Self.patron.name, Self.patron.email, Self.patron.card] + Self.titles {
+            #expect(!bytes.contains(needle), "the sealed file shows a patron field")
+        }
+
+        let opened = cli.home.appendingPathComponent("opened")
+        let wrongOpen = try cli.run(["export", "open", sealed.path, "--out", opened.path, "--pin-stdin"], stdin: "0000", env: ["PATRONVAULT_HOME": "/nonexistent"])
+        #expect(wrongOpen.status == 68 && !FileManager.default.fileExists(atPath: opened.path), "\(wrongOpen.stderr)")
+        var altered = bytes
+        altered[altered.count - 40] ^= 0x01
+        let alteredFile = cli.home.appendingPathComponent("altered.pvx")
+        try altered.write(to: alteredFile)
+        #expect(try cli.run(["export", "open", alteredFile.path, "--out", opened.path, "--pin-stdin"], stdin: Self.patron.pin).status == 68)
+
+        let open = try cli.run(["export", "open", sealed.path, "--out", opened.path, "--pin-stdin"], stdin: Self.patron.pin, env: ["PATRONVAULT_HOME": "/nonexistent"])
+        #expect(open.status == 0, "\(open.stderr)")
+        let key = try cli.run(["export", "key"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let verified = try cli.run(["export", "verify", opened.path, "--export-key", key, "--json"])
+        #expect(verified.status == 0, "\(verified.stderr)")
+        let data = try String(contentsOf: opened.appendingPathComponent("patron-data.json"), encoding: .utf8)
+        #expect(data.contains(Self.patron.name) && data.contains(Self.titles[0]))
+
+        let log = try cli.run(["audit", "log", "--action", "export.seal", "--json"], env: ["PATRONVAULT_TOKEN": admin])
+        let entries = log.json["entries"] as? [[String: Any]] ?? []
+        #expect(entries.map { $0["decision"] as? String } == ["forbid", "permit"], "\(log.stdout.prefix(300))")
+        #expect(entries.last?["purpose"] as? String == "patron-request")
+        #expect(entries.last?["patron"] as? String != nil)
+    }
 }

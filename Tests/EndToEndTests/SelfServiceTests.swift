@@ -145,6 +145,14 @@ struct SelfServiceTests {
         #expect(erased.json["keysDestroyed"] as? Bool == true)
         #expect((erased.json["receiptHash"] as? String)?.count == 64)
         #expect(!erased.stdout.contains(p.name) && !erased.stdout.contains(p.card))
+        // The receipt checks with the public export key; an edited field or another key does not.
+        let receipt = cli.home.appendingPathComponent("receipt.json")
+        try Data(erased.stdout.utf8).write(to: receipt)
+        #expect(try cli.run(["export", "verify-receipt", receipt.path]).status == 0)
+        let edited = cli.home.appendingPathComponent("edited.json")
+        try Data(erased.stdout.replacingOccurrences(of: "\"recordsDestroyed\":5", with: "\"recordsDestroyed\":4").utf8).write(to: edited)
+        #expect(try cli.run(["export", "verify-receipt", edited.path]).status == 74)
+        #expect(try cli.run(["export", "verify-receipt", receipt.path, "--export-key", String(repeating: "ab", count: 32)]).status == 74)
 
         #expect(try me(cli, ["show"]).status == 68)
         #expect(try cli.run(["patron", "show", p.card, "--purpose", "circulation"]).status == 66)

@@ -17,6 +17,9 @@ public enum AccessAction: String, Sendable, CaseIterable {
     case historyPurge = "history.purge"
     case historySetPreference = "history.set-preference"
     case exportRead = "export.read"
+    /// Preparing a patron's export sealed under their PIN, at their request: the bundle is made
+    /// but whoever asks gets only the sealed file.
+    case exportSeal = "export.seal"
     case auditReadOwn = "audit.read-own"
     case auditRead = "audit.read"
     case auditVerify = "audit.verify"

@@ -34,6 +34,7 @@ extension Gate {
         let purged = (try? await storage.records.purgeResidue()) == true
         return ErasureReceipt(
             erasedAt: erased.time, recordsDestroyed: erased.counts.records, historyDestroyed: erased.counts.history,
-            auditEntriesKept: erased.earlierEntries, keysDestroyed: shredded && destroyed && purged, policyDigest: policies.digest)
+            auditEntriesKept: erased.earlierEntries, keysDestroyed: shredded && destroyed && purged, policyDigest: policies.digest,
+            signingKey: ring.exportSigningKey)
     }
 }
