@@ -81,6 +81,19 @@ struct DemoCommand: AsyncParsableCommand {
         let failed = try await vault.selfService.myAccesses(by: bobPrincipal).filter { $0.kind == .failedSignIn }.count
         step("Bob's own access list shows \(failed) failed sign-in\(failed == 1 ? "" : "s") with his card.")
 
+        let bundle = try await vault.selfService.exportMyData(by: adaPrincipal)
+        let exportFolder = folder.deletingLastPathComponent().appendingPathComponent("ada-export")
+        try bundle.write(to: exportFolder)
+        let checked = try ExportBundleVerifier.verify(directory: exportFolder, key: vault.exportVerifyingKey)
+        step("Ada exports everything the vault holds about her: \(bundle.files.map(\.name).joined(separator: ", ")) in \(exportFolder.lastPathComponent)/; checked with the public export key alone: \(checked.records) records, none left out.")
+
+        _ = try await vault.desk.returnItem("B-2", by: desk)
+        let receipt = try await vault.selfService.eraseMe(by: try await vault.signIn.patron(card: "D1001", pin: Array("2468".utf8)))
+        step("Ada returns B-2 and erases her account: \(receipt.recordsDestroyed) records and \(receipt.keysDestroyed ? "every key destroyed, both journals truncated" : "their rows deleted, keys queued for destruction"); signed receipt \(receipt.receiptHash.prefix(16))….")
+        if let refusal = await refusal(of: { () async throws(VaultError) in _ = try await vault.desk.patronProfile(card: "D1001", purpose: "circulation", by: desk) }) {
+            step("desk-1 looks Ada up again: \(refusal).")
+        }
+
         let stats = try await vault.desk.statistics(by: desk)
         step("Anonymous statistics keep what the branch needs: \(stats.map { "\($0.itemBarcode) \($0.branch) \($0.month) ×\($0.returns)" }.joined(separator: ", ")).")
 

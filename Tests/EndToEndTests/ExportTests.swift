@@ -139,6 +139,42 @@ struct ExportCLITests {
         #expect(source.contains("@media print"))
     }
 
+    /// Runs headless Chromium (Debian's `chromium`, which `.ci/run` installs) on a page.
+    func chromium(_ arguments: [String], profile: URL) throws -> CLI.Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--user-data-dir=\(profile.path)"] + arguments
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        let out = output.fileHandleForReading.readDataToEndOfFile()
+        _ = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return CLI.Result(status: process.terminationStatus, stdout: String(decoding: out, as: UTF8.self), stderr: "")
+    }
+
+    @Test("the HTML export opens in headless Chromium: the rendered page holds the name and loans, and a screenshot is drawn")
+    func opensInChromium() throws {
+        let cli = try Self.vaultWithPatron()
+        defer { cli.removeHome() }
+        let folder = cli.home.appendingPathComponent("my-data")
+        #expect(try export(cli, to: folder).status == 0)
+        let page = "file://" + folder.appendingPathComponent("patron-data.html").path
+        let profile = cli.home.appendingPathComponent("chromium-profile")
+        let dom = try chromium(["--dump-dom", page], profile: profile)
+        #expect(dom.status == 0, "Chromium did not run: install Debian's chromium (.ci/run does)")
+        #expect(dom.stdout.contains(Self.patron.name) && dom.stdout.contains(Self.titles[0]) && dom.stdout.contains(Self.titles[1]))
+        #expect(dom.stdout.contains("Your reading history") && !dom.stdout.contains("<script"))
+        let shot = cli.home.appendingPathComponent("page.png")
+        #expect(try chromium(["--screenshot=\(shot.path)", "--window-size=1000,1400", page], profile: profile).status == 0)
+        let png = try Data(contentsOf: shot)
+        #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]))
+        // A blank page of this size compresses to a few kilobytes; text and tables make it larger.
+        #expect(png.count > 20_000, "the screenshot looks blank (\(png.count) bytes)")
+    }
+
     @Test("a non-empty export folder or a wrong PIN: one line, non-zero, nothing written and no export recorded")
     func badInput() throws {
         let cli = try Self.vaultWithPatron()

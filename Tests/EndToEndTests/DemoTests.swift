@@ -1,0 +1,22 @@
+import Foundation
+import Testing
+
+/// README's first command runs the demo: it must show the main job end to end, and fail if any
+/// patron field reached the vault's files in the clear.
+@Suite("The demo")
+struct DemoTests {
+    @Test("patronvault demo runs the main job, exports and erases, and finds no plaintext in the vault folder")
+    func demoRuns() throws {
+        let cli = try CLI()
+        defer { cli.removeHome() }
+        let result = try cli.run(["demo"])
+        #expect(result.status == 0, "\(result.stderr)")
+        for line in [
+            "desk-1 looks Ada up without saying why", "Ada exports everything the vault holds about her", "none left out",
+            "erases her account", "no patron is registered with that card barcode", "audit trail: intact",
+            "finds no name, email, card number or title",
+        ] {
+            #expect(result.stdout.contains(line), "missing: \(line)")
+        }
+    }
+}
