@@ -20,15 +20,25 @@ public struct ExportBundle: Sendable {
     public let files: [File]
     public let manifest: ExportManifest
 
+    /// Writes the JSON and the page at once, one on each core: for a long history each is
+    /// several megabytes.
+    static func make(_ data: PatronDataExport, signingKey: SigningKey) async throws(VaultError) -> ExportBundle {
+        async let page = PatronDataPage(data).html
+        let json = data.jsonBytes
+        return try ExportBundle(data, json: json, page: await page, signingKey: signingKey)
+    }
+
     init(_ data: PatronDataExport, signingKey: SigningKey) throws(VaultError) {
+        try self.init(data, json: data.jsonBytes, page: PatronDataPage(data).html, signingKey: signingKey)
+    }
+
+    private init(_ data: PatronDataExport, json: [UInt8], page: [UInt8], signingKey: SigningKey) throws(VaultError) {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let json: [UInt8]
         let manifestBytes: [UInt8]
         let contents: [File]
         do {
-            json = data.jsonBytes
-            contents = [File(name: Self.dataFileName, bytes: json), File(name: Self.pageFileName, bytes: PatronDataPage(data).html)]
+            contents = [File(name: Self.dataFileName, bytes: json), File(name: Self.pageFileName, bytes: page)]
             manifest = ExportManifest(
                 format: ExportManifest.format, createdAt: data.exportedAt.formatted(.iso8601),
                 files: contents.map { ExportManifest.File(name: $0.name, bytes: $0.bytes.count, blake2b: Hex.encode(Digest.blake2b($0.bytes))) },

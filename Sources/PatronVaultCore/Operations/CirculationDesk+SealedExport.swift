@@ -17,7 +17,7 @@ extension CirculationDesk {
         var about = request
         about.patron = own
         let data = try await gate.write(principal, [about], readsOnly: true) { tx in try tx.exportData(of: tx.ownRow(own)) }
-        let bundle = try ExportBundle(data, signingKey: gate.ring.exportSigningKey)
+        let bundle = try await ExportBundle.make(data, signingKey: gate.ring.exportSigningKey)
         return try SealedExport.seal(bundle, pin: pin, limits: configuration.passphraseLimits)
     }
 }

@@ -7,6 +7,6 @@ extension PatronSelfService {
         let data = try await gate.write(principal, [AccessRequest(.exportRead, .export, patron: own)], readsOnly: true) { tx in
             try tx.exportData(of: tx.ownRow(own))
         }
-        return try ExportBundle(data, signingKey: gate.ring.exportSigningKey)
+        return try await ExportBundle.make(data, signingKey: gate.ring.exportSigningKey)
     }
 }
