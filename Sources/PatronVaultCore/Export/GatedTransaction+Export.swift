@@ -10,7 +10,7 @@ extension GatedTransaction {
         let own = patron.pseudonym
         let all = try records.records(patron: own)
         let inventory = try storage.keys.recordKeys(patron: own)
-        try verifyRecordSet(all, of: own, stored: nil, inventory: inventory)
+        try verifyRecordSet(all, of: own, stored: inventory.keys.count == all.count ? inventory.recordSet : nil, inventory: inventory)
         guard let set = inventory.recordSet else { throw VaultError.integrity }
 
         var registration: ExportedRecord<PatronRegistration>?

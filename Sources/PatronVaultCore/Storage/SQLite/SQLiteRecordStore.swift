@@ -109,11 +109,15 @@ struct SQLiteRecordStore: RecordStore {
         try await SQLiteStorage.translating {
             try await turns.run {
                 try onWriter { db in
-                    try Row.fetchAll(db.cachedStatement(sql: "SELECT record_id, patron, version, tag FROM pending_shred")).map {
-                        PendingShred(
-                            record: RecordID(bytes: Array($0[0] as Data)), patron: PatronPseudonym(bytes: Array($0[1] as Data)),
-                            version: $0[2], tag: ($0[3] as Data?).map { Array($0) } ?? [])
+                    let query = RawStatement(try db.cachedStatement(sql: "SELECT record_id, patron, version, tag FROM pending_shred"), in: db)
+                    defer { query.reset() }
+                    var shreds: [PendingShred] = []
+                    while try query.step() {
+                        shreds.append(PendingShred(
+                            record: RecordID(bytes: query.bytes(0)), patron: PatronPseudonym(bytes: query.bytes(1)),
+                            version: query.int64(2), tag: query.optionalBytes(3) ?? []))
                     }
+                    return shreds
                 }
             }
         }

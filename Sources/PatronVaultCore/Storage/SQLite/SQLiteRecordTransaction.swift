@@ -143,11 +143,14 @@ struct SQLiteRecordTransaction: RecordTransaction, RecordInventory {
     }
 
     func pendingShreds(patron: PatronPseudonym) throws -> [PendingShred] {
-        try Row.fetchAll(
-            db.cachedStatement(sql: "SELECT record_id, version, tag FROM pending_shred WHERE patron = ?"), arguments: [Data(patron.bytes)]
-        ).map {
-            PendingShred(record: RecordID(bytes: Array($0[0] as Data)), patron: patron, version: $0[1], tag: ($0[2] as Data?).map { Array($0) } ?? [])
+        let query = RawStatement(try db.cachedStatement(sql: "SELECT record_id, version, tag FROM pending_shred WHERE patron = ?"), in: db)
+        defer { query.reset() }
+        query.bind(1, patron.bytes)
+        var shreds: [PendingShred] = []
+        while try query.step() {
+            shreds.append(PendingShred(record: RecordID(bytes: query.bytes(0)), patron: patron, version: query.int64(1), tag: query.optionalBytes(2) ?? []))
         }
+        return shreds
     }
 
     func openLoan(itemIndex: [UInt8]) throws -> OpenLoanRow? {
