@@ -51,6 +51,27 @@ public struct VerifyingKey: Sendable, Hashable {
         bytes = uncheckedBytes
     }
 
+    /// Reads a key published as 64 hex digits (`export key` prints it so).
+    public init(hex: String) throws(CryptoError) {
+        Sodium.ensureReady()
+        let text = Array(hex.utf8)
+        guard text.count == 2 * Self.byteCount else { throw .malformedInput }
+        var out = [UInt8](repeating: 0, count: Self.byteCount)
+        var written = 0
+        let status = text.withUnsafeBytes { raw in
+            sodium_hex2bin(&out, out.count, raw.baseAddress!.assumingMemoryBound(to: CChar.self), raw.count, nil, &written, nil)
+        }
+        guard status == 0, written == Self.byteCount else { throw .malformedInput }
+        bytes = out
+    }
+
+    /// The key as 64 lowercase hex digits, the form it is published and pinned in.
+    public var hex: String {
+        var out = [CChar](repeating: 0, count: 2 * bytes.count + 1)
+        _ = sodium_bin2hex(&out, out.count, bytes, bytes.count)
+        return String(decoding: out.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     public func isValidSignature(_ signature: [UInt8], for message: [UInt8]) -> Bool {
         Sodium.ensureReady()
         guard signature.count == Self.signatureByteCount else { return false }

@@ -16,8 +16,7 @@ struct ExportCommand: ParsableCommand {
         func run() async throws {
             try await Terminal.report {
                 let key = try await options.withVault { vault in vault.exportVerifyingKey }
-                let hex = key.bytes.map { String(format: "%02x", $0) }.joined()
-                if options.json { try Terminal.json(["exportKey": hex]) } else { Terminal.line(hex) }
+                if options.json { try Terminal.json(["exportKey": key.hex]) } else { Terminal.line(key.hex) }
             }
         }
     }
@@ -92,21 +91,10 @@ struct ExportCommand: ParsableCommand {
         /// The key given in hex, or the vault's own.
         static func key(_ hex: String?, options: VaultOptions) async throws -> VerifyingKey {
             guard let hex else { return try await options.withVault { vault in vault.exportVerifyingKey } }
-            guard let bytes = hexBytes(hex), let parsed = try? VerifyingKey(bytes: bytes) else {
+            guard let parsed = try? VerifyingKey(hex: hex) else {
                 throw ValidationError("--export-key must be 64 hex digits")
             }
             return parsed
-        }
-
-        static func hexBytes(_ text: String) -> [UInt8]? {
-            let digits = Array(text.utf8)
-            guard digits.count % 2 == 0 else { return nil }
-            var out: [UInt8] = []
-            for index in stride(from: 0, to: digits.count, by: 2) {
-                guard let byte = UInt8(String(decoding: digits[index..<index + 2], as: UTF8.self), radix: 16) else { return nil }
-                out.append(byte)
-            }
-            return out
         }
     }
 }

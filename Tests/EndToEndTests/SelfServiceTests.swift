@@ -72,8 +72,11 @@ struct SelfServiceTests {
         let keysAfter = try cli.database("keys.db").read { try Int.fetchOne($0, sql: "SELECT count(*) FROM record_key") }
         #expect(keysAfter == keysBefore.map { $0 - 2 })
 
+        // A flipped plaintext preference column is not what the purge reports: the sealed one is.
+        try cli.database("vault.db").write { db in try db.execute(sql: "UPDATE patron SET history_keep = 0") }
         let rest = try me(cli, ["purge-history"])
         #expect(rest.json["purged"] as? Int == 1, "\(rest.stderr)")
+        #expect(rest.json["history"] as? String == "keep")
         #expect(try historyTitles(cli).isEmpty)
         #expect(try totalReturns(cli) == 3)
 

@@ -187,12 +187,12 @@ struct ExportTests {
             for cut in cuts {
                 let folder = VaultFixture.temporaryFolder()
                 defer { try? FileManager.default.removeItem(at: folder) }
-                try ExportBundle(cut, signingKey: key).write(to: folder)
+                try await ExportBundle.make(cut, signingKey: key).write(to: folder)
                 #expect(throws: VaultError.self) { try ExportBundleVerifier.verify(directory: folder, key: key.publicKey) }
             }
             let folder = VaultFixture.temporaryFolder()
             defer { try? FileManager.default.removeItem(at: folder) }
-            try ExportBundle(data, signingKey: key).write(to: folder)
+            try await ExportBundle.make(data, signingKey: key).write(to: folder)
             _ = try ExportBundleVerifier.verify(directory: folder, key: key.publicKey)
         }
     }

@@ -28,10 +28,6 @@ public struct ExportBundle: Sendable {
         return try ExportBundle(data, json: json, page: await page, signingKey: signingKey)
     }
 
-    init(_ data: PatronDataExport, signingKey: SigningKey) throws(VaultError) {
-        try self.init(data, json: data.jsonBytes, page: PatronDataPage(data).html, signingKey: signingKey)
-    }
-
     private init(_ data: PatronDataExport, json: [UInt8], page: [UInt8], signingKey: SigningKey) throws(VaultError) {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -43,7 +39,7 @@ public struct ExportBundle: Sendable {
                 format: ExportManifest.format, createdAt: data.exportedAt.formatted(.iso8601),
                 files: contents.map { ExportManifest.File(name: $0.name, bytes: $0.bytes.count, blake2b: Hex.encode(Digest.blake2b($0.bytes))) },
                 recordSet: ExportManifest.RecordSet(value: data.recordSet.value, count: data.recordSet.count),
-                exportKey: Hex.encode(signingKey.publicKey.bytes))
+                exportKey: signingKey.publicKey.hex)
             manifestBytes = Array(try encoder.encode(manifest)) + [0x0A]
         } catch {
             throw VaultError(.storageFailure, "the export could not be encoded")

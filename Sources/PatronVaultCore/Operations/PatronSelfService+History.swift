@@ -18,7 +18,9 @@ extension PatronSelfService {
                 try tx.historyRecords(of: patron).filter { CalendarDay($0.loan.returnedAt!) < day }.map(\.sealed)
             } ?? tx.checkedRows(of: patron).filter { $0.kind == .loan && $0.state == .closed }
             for record in chosen { try tx.destroy(record, of: own) }
-            return (patron.historyKeep ? HistoryPreference.keep : .discard, chosen.count)
+            // The preference reported comes from the sealed registration, never the plaintext
+            // column an edit could flip.
+            return (try tx.registration(of: patron).history, chosen.count)
         }
         return HistoryChange(history: history, purged: purged, shredsComplete: await finishShreds(purged))
     }

@@ -44,7 +44,7 @@ public struct ErasureReceipt: Sendable, Equatable {
             erasedAt: self.erasedAt, recordsDestroyed: recordsDestroyed, historyDestroyed: historyDestroyed,
             auditEntriesKept: auditEntriesKept, keysDestroyed: keysDestroyed, policyDigest: policyDigest)
         receiptHash = Hex.encode(hash)
-        exportKey = Hex.encode(signingKey.publicKey.bytes)
+        exportKey = signingKey.publicKey.hex
         signature = Hex.encode(signingKey.signature(for: hash))
     }
 
