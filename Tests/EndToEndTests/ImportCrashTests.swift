@@ -102,31 +102,40 @@ struct ImportCrashTests {
 
     @Test("an import commits no key while another writer holds vault.db, so an orphan sweep under that lock can never take its keys")
     func importWaitsForTheLockBeforeItsKeys() throws {
-        let cli = try CLI.initialized()
-        defer { cli.removeHome() }
-        let file = cli.home.appendingPathComponent("race.jsonl")
-        try Self.jsonl(0..<20_000, prefix: "RACE").write(to: file, atomically: true, encoding: .utf8)
-        let importing = try Self.startImport(file, in: cli)
-        // Once the import has opened the vault and is parsing and sealing, another writer takes
-        // vault.db, as an open's orphan sweep in a third process would.
-        Thread.sleep(forTimeInterval: 0.4)
-        var configuration = Configuration()
-        configuration.allowsUnsafeTransactions = true
-        configuration.busyMode = .timeout(10)
-        let holder = try DatabaseQueue(path: cli.vault.appendingPathComponent("vault.db").path, configuration: configuration)
-        try holder.writeWithoutTransaction { db in try db.execute(sql: "BEGIN IMMEDIATE") }
-        var keysWhileLocked = 0
-        for _ in 0..<30 {
-            Thread.sleep(forTimeInterval: 0.1)
-            keysWhileLocked = max(keysWhileLocked, try cli.database("keys.db").read { try Int.fetchOne($0, sql: "SELECT count(*) FROM patron_key") } ?? 0)
+        // Another writer takes vault.db once the import has opened the vault and is parsing and
+        // sealing, as an open's orphan sweep in a third process would. When the import is quicker
+        // and already holds the lock, that round shows nothing: it is run again, taking the lock
+        // sooner, until the other writer has it first.
+        for delay in [0.4, 0.2, 0.1, 0.05, 0.02, 0.0] {
+            let cli = try CLI.initialized()
+            defer { cli.removeHome() }
+            let file = cli.home.appendingPathComponent("race.jsonl")
+            try Self.jsonl(0..<20_000, prefix: "RACE").write(to: file, atomically: true, encoding: .utf8)
+            let importing = try Self.startImport(file, in: cli)
+            Thread.sleep(forTimeInterval: delay)
+            var configuration = Configuration()
+            configuration.allowsUnsafeTransactions = true
+            configuration.busyMode = .immediateError
+            let holder = try DatabaseQueue(path: cli.vault.appendingPathComponent("vault.db").path, configuration: configuration)
+            defer { try? holder.close() }
+            guard (try? holder.writeWithoutTransaction({ db in try db.execute(sql: "BEGIN IMMEDIATE") })) != nil, importing.isRunning else {
+                importing.waitUntilExit()
+                continue
+            }
+            var keysWhileLocked = 0
+            for _ in 0..<30 {
+                Thread.sleep(forTimeInterval: 0.1)
+                keysWhileLocked = max(keysWhileLocked, try cli.database("keys.db").read { try Int.fetchOne($0, sql: "SELECT count(*) FROM patron_key") } ?? 0)
+            }
+            try holder.writeWithoutTransaction { db in try db.execute(sql: "COMMIT") }
+            importing.waitUntilExit()
+            #expect(keysWhileLocked == 0, "the import committed keys before it held the write lock")
+            #expect(importing.terminationStatus == 0)
+            #expect(try Self.consistency(cli) == (0, 0))
+            #expect(try cli.database("keys.db").read { try Int.fetchOne($0, sql: "SELECT count(*) FROM patron_key") } == 20_000)
+            #expect(try cli.run(["patron", "show", "RACE19999", "--purpose", "circulation"]).status == 0)
+            return
         }
-        try holder.writeWithoutTransaction { db in try db.execute(sql: "COMMIT") }
-        try holder.close()
-        importing.waitUntilExit()
-        #expect(keysWhileLocked == 0, "the import committed keys before it held the write lock")
-        #expect(importing.terminationStatus == 0)
-        #expect(try Self.consistency(cli) == (0, 0))
-        #expect(try cli.database("keys.db").read { try Int.fetchOne($0, sql: "SELECT count(*) FROM patron_key") } == 20_000)
-        #expect(try cli.run(["patron", "show", "RACE19999", "--purpose", "circulation"]).status == 0)
+        Issue.record("the import held vault.db first in every round, even when the other writer did not wait")
     }
 }

@@ -61,6 +61,7 @@ struct FailingTransaction: RecordTransaction {
         try base.records(patron: patron, kind: kind, state: state)
     }
     func records(patron: PatronPseudonym) throws -> [SealedRecord] { try base.records(patron: patron) }
+    func recordHeaders(patron: PatronPseudonym) throws -> [SealedRecord] { try base.recordHeaders(patron: patron) }
     func pendingShreds(patron: PatronPseudonym) throws -> [PendingShred] { try base.pendingShreds(patron: patron) }
     func openLoan(itemIndex: [UInt8]) throws -> OpenLoanRow? { try base.openLoan(itemIndex: itemIndex) }
     func pinAttempt(patron: PatronPseudonym) throws -> PINAttempt? { try base.pinAttempt(patron: patron) }
@@ -97,6 +98,9 @@ struct FailingTransaction: RecordTransaction {
     }
     func deleteQueueingShred(_ record: SealedRecord, patron: PatronPseudonym, shredTag: [UInt8]) throws {
         try base.deleteQueueingShred(record, patron: patron, shredTag: shredTag)
+    }
+    func deleteQueueingShreds(_ rows: [(record: SealedRecord, shredTag: [UInt8])], patron: PatronPseudonym, selection: RecordSelection) throws {
+        try base.deleteQueueingShreds(rows, patron: patron, selection: selection)
     }
     func setHistoryKeep(of patron: PatronPseudonym, _ keep: Bool) throws { try base.setHistoryKeep(of: patron, keep) }
     func deletePatron(_ patron: PatronPseudonym) throws { try base.deletePatron(patron) }

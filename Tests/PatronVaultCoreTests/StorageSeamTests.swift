@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Testing
 @testable import PatronVaultCore
 
@@ -59,6 +60,36 @@ struct StorageSeamTests {
             #expect(try await vault.selfService.myProfile(by: patron).registration.cardBarcode == "F1")
             #expect(try await vault.oversight.verifyAudit(against: nil, by: fixture.admin).isIntact)
             await vault.close()
+        }
+    }
+
+    @Test("a bulk deletion given other rows than its selection matches deletes nothing and fails as an integrity error")
+    func bulkDeletionChecksItsCount() async throws {
+        try await VaultFixture.with { fixture in
+            try await fixture.vault.desk.registerPatron(
+                VaultFixture.registration(card: "BD1", history: .keep), pin: VaultFixture.pin("2468"), by: fixture.admin)
+            for item in ["BD-I1", "BD-I2", "BD-I3"] {
+                _ = try await fixture.vault.desk.checkout(card: "BD1", item: item, title: "T", author: nil, due: nil, branch: nil, by: fixture.admin)
+                _ = try await fixture.vault.desk.returnItem(item, by: fixture.admin)
+            }
+            await fixture.vault.close()
+
+            let queue = try DatabaseQueue(path: fixture.directory.appendingPathComponent(SQLiteStorage.recordsFileName).path)
+            defer { try? queue.close() }
+            let patron = try await queue.read { db in PatronPseudonym(bytes: Array(try Data.fetchOne(db, sql: "SELECT pseudonym FROM patron")!)) }
+            let closed = try await queue.read { db in
+                try SQLiteRecordTransaction(db: db).recordHeaders(patron: patron).filter(RecordSelection.closedLoans.matches)
+            }
+            #expect(closed.count == 3)
+            for rows in [Array(closed.dropLast()), closed + closed.prefix(1)] {
+                await #expect(throws: VaultError.self) {
+                    try await queue.write { db in
+                        try SQLiteRecordTransaction(db: db).deleteQueueingShreds(rows.map { ($0, [UInt8](repeating: 1, count: 32)) }, patron: patron, selection: .closedLoans)
+                    }
+                }
+            }
+            #expect(try fixture.count("SELECT count(*) FROM record WHERE state = 1", in: SQLiteStorage.recordsFileName) == 3)
+            #expect(try fixture.count("SELECT count(*) FROM pending_shred", in: SQLiteStorage.recordsFileName) == 0)
         }
     }
 }

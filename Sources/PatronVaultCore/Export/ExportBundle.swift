@@ -20,24 +20,39 @@ public struct ExportBundle: Sendable {
     public let files: [File]
     public let manifest: ExportManifest
 
-    /// Writes the JSON and the page at once, one on each core: for a long history each is
-    /// several megabytes.
+    /// Writes and hashes the JSON and the page at once, on both cores: for a long history each
+    /// is several megabytes. The JSON's record-set members and the page are written beside the
+    /// rest of the JSON.
     static func make(_ data: PatronDataExport, signingKey: SigningKey) async throws(VaultError) -> ExportBundle {
-        async let page = PatronDataPage(data).html
-        let json = data.jsonBytes
+        async let members = data.recordSetMembers
+        async let page = Hashed(PatronDataPage(data).html)
+        let history = data.historyLoans
+        let json = Hashed(data.jsonBytes(history: history, members: await members))
         return try ExportBundle(data, json: json, page: await page, signingKey: signingKey)
     }
 
-    private init(_ data: PatronDataExport, json: [UInt8], page: [UInt8], signingKey: SigningKey) throws(VaultError) {
+    /// A file's bytes with their BLAKE2b hash, taken on the core that wrote them.
+    private struct Hashed: Sendable {
+        let bytes: [UInt8]
+        let blake2b: [UInt8]
+
+        init(_ bytes: [UInt8]) {
+            self.bytes = bytes
+            blake2b = Digest.blake2b(bytes)
+        }
+    }
+
+    private init(_ data: PatronDataExport, json: Hashed, page: Hashed, signingKey: SigningKey) throws(VaultError) {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let manifestBytes: [UInt8]
         let contents: [File]
         do {
-            contents = [File(name: Self.dataFileName, bytes: json), File(name: Self.pageFileName, bytes: page)]
+            let hashed = [(Self.dataFileName, json), (Self.pageFileName, page)]
+            contents = hashed.map { File(name: $0.0, bytes: $0.1.bytes) }
             manifest = ExportManifest(
                 format: ExportManifest.format, createdAt: data.exportedAt.formatted(.iso8601),
-                files: contents.map { ExportManifest.File(name: $0.name, bytes: $0.bytes.count, blake2b: Hex.encode(Digest.blake2b($0.bytes))) },
+                files: hashed.map { ExportManifest.File(name: $0.0, bytes: $0.1.bytes.count, blake2b: Hex.encode($0.1.blake2b)) },
                 recordSet: ExportManifest.RecordSet(value: data.recordSet.value, count: data.recordSet.count),
                 exportKey: signingKey.publicKey.hex)
             manifestBytes = Array(try encoder.encode(manifest)) + [0x0A]
@@ -88,17 +103,29 @@ public struct ExportBundle: Sendable {
         let staging = parent.appendingPathComponent(".\(target.lastPathComponent).partial-\(UUID().uuidString)", isDirectory: true)
         do {
             try fm.createDirectory(at: staging, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
-            for file in files {
-                let path = staging.appendingPathComponent(file.name).path
-                guard fm.createFile(atPath: path, contents: Data(file.bytes), attributes: [.posixPermissions: 0o600]) else {
-                    throw CocoaError(.fileWriteUnknown)
-                }
-            }
+            for file in files { try Self.writeNew(file.bytes, at: staging.appendingPathComponent(file.name).path) }
             if fm.fileExists(atPath: target.path) { try fm.removeItem(at: target) }
             guard rename(staging.path, target.path) == 0 else { throw CocoaError(.fileWriteUnknown) }
         } catch {
             try? fm.removeItem(at: staging)
             throw VaultError.storage("the export could not be written to \(target.path)")
+        }
+    }
+
+    /// Creates a file that must not exist, 0600 from its first byte, and writes `bytes` straight
+    /// from the array (no copy into `Data`, no second temporary file inside the staging folder).
+    private static func writeNew(_ bytes: [UInt8], at path: String) throws {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw CocoaError(.fileWriteUnknown) }
+        defer { close(descriptor) }
+        try bytes.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = Foundation.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                if written < 0 && errno == EINTR { continue }
+                guard written > 0 else { throw CocoaError(.fileWriteUnknown) }
+                offset += written
+            }
         }
     }
 }

@@ -28,6 +28,15 @@ extension GatedTransaction {
             }
         }
         guard let registration else { throw VaultError(.corruptVault, "a patron's registration record is missing from the vault") }
+        // Loans in the order they were checked out (ties by id): ordering small keys, then the
+        // records once, costs far less than sorting the records themselves.
+        let byTime: ([ExportedRecord<Loan>]) -> [ExportedRecord<Loan>] = { loans in
+            loans.indices.sorted { a, b in
+                let x = loans[a], y = loans[b]
+                return x.data.checkedOutAt != y.data.checkedOutAt ? x.data.checkedOutAt < y.data.checkedOutAt
+                    : x.record.id.utf8.lexicographicallyPrecedes(y.record.id.utf8)
+            }.map { loans[$0] }
+        }
 
         let rows = Dictionary(all.map { (RecordOwner(patron: own, record: $0.id, version: $0.version), $0) }, uniquingKeysWith: { first, _ in first })
         let pending = Set(try records.pendingShreds(patron: own).filter(ring.recordSet.isAuthentic).map {
@@ -35,7 +44,8 @@ extension GatedTransaction {
         })
         // Every queued shred is shown, its key destroyed already or not.
         var destroying = pending.map { RecordReference(id: $0.record.description, version: $0.version) }
-        var members: [ExportedRecordSet.Member] = []
+        var listed: [(owner: RecordOwner, element: [UInt8], settled: Bool, row: SealedRecord?)] = []
+        listed.reserveCapacity(inventory.keys.count)
         for (owner, key) in inventory.keys {
             guard let element = key.element else { throw VaultError.integrity }
             let row = rows[owner]
@@ -46,12 +56,19 @@ extension GatedTransaction {
                     continue
                 }
             }
-            members.append(ExportedRecordSet.Member(
-                id: owner.record.description, version: owner.version, kind: row.map { $0.kind == .registration ? "registration" : "loan" },
-                state: row?.state.name, element: Hex.encode(element), inSet: key.settled))
+            listed.append((owner, element, key.settled, row))
         }
-        // Hex of equal-length ids sorts as the bytes do; comparing bytes avoids String comparison.
-        members.sort { $0.id.utf8.lexicographicallyPrecedes($1.id.utf8) || ($0.id == $1.id && $0.version < $1.version) }
+        // Members in id order (hex of equal-length ids sorts as the bytes do), then by version.
+        let order = listed.indices.sorted { a, b in
+            let x = listed[a].owner, y = listed[b].owner
+            return x.record == y.record ? x.version < y.version : x.record.bytes.lexicographicallyPrecedes(y.record.bytes)
+        }
+        let members = order.map { index in
+            let (owner, element, settled, row) = listed[index]
+            return ExportedRecordSet.Member(
+                id: owner.record.description, version: owner.version, kind: row.map { $0.kind == .registration ? "registration" : "loan" },
+                state: row?.state.name, element: Hex.encode(element), inSet: settled)
+        }
         destroying.sort { ($0.id, $0.version) < ($1.id, $1.version) }
 
         let names = Dictionary(try verified(records.allStaff()).map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })
@@ -65,10 +82,9 @@ extension GatedTransaction {
                 purpose: entry.purpose, decision: entry.decision.rawValue, rules: entry.ruleIDs, policyDigest: entry.policyDigest, frontEnd: entry.frontEnd)
         }
         let lockout = try records.pinAttempt(patron: own).map { SignInLockout(failedAttempts: $0.failures, lockedUntil: $0.lockedUntil) }
-        let byTime: (ExportedRecord<Loan>, ExportedRecord<Loan>) -> Bool = { ($0.data.checkedOutAt, $0.record.id) < ($1.data.checkedOutAt, $1.record.id) }
         return PatronDataExport(
             format: PatronDataExport.format, exportedAt: time, pseudonym: own.description, registration: registration,
-            openLoans: openLoans.sorted(by: byTime), history: history.sorted(by: byTime), signInLockout: lockout, auditEntries: entries,
+            openLoans: byTime(openLoans), history: byTime(history), signInLockout: lockout, auditEntries: entries,
             pendingDestruction: destroying, legalOrders: [],
             recordSet: ExportedRecordSet(value: Hex.encode(set.bytes), count: members.filter(\.inSet).count, members: members))
     }

@@ -28,6 +28,37 @@ struct JSONText {
         close(0x5D)
     }
 
+    /// An array's members written apart from the document (on another core), for `array(rendered:)`
+    /// to splice in where the writer is `depth` containers deep.
+    static func arrayMembers<S: Sequence>(
+        _ elements: S, depth: Int, capacity: Int, _ body: (inout JSONText, S.Element) -> Void
+    ) -> RenderedMembers {
+        var json = JSONText(capacity: capacity)
+        json.depth = depth + 1
+        json.hasMember = [false]
+        for element in elements {
+            json.member()
+            body(&json, element)
+        }
+        return RenderedMembers(bytes: json.bytes, depth: depth, isEmpty: !json.hasMember[0])
+    }
+
+    /// Members rendered by `arrayMembers`, and the depth they were indented for.
+    struct RenderedMembers: Sendable {
+        let bytes: [UInt8]
+        let depth: Int
+        let isEmpty: Bool
+    }
+
+    /// An array whose members `arrayMembers` wrote for this depth.
+    mutating func array(rendered members: RenderedMembers) {
+        precondition(members.depth == depth, "array members rendered for another depth")
+        open(0x5B)
+        bytes.append(contentsOf: members.bytes)
+        hasMember[hasMember.count - 1] = !members.isEmpty
+        close(0x5D)
+    }
+
     /// Starts a member of the enclosing object; the value written next belongs to it.
     mutating func key(_ name: StaticString) {
         member()
@@ -96,6 +127,17 @@ struct JSONText {
     /// A string with the escapes RFC 8259 requires: quote, backslash and control characters.
     mutating func string(_ value: String) {
         bytes.append(0x22)
+        var value = value
+        // Most strings need no escape: copied whole from their contiguous UTF-8.
+        let copied = value.withUTF8 { utf8 in
+            guard !utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) else { return false }
+            bytes.append(contentsOf: utf8)
+            return true
+        }
+        guard !copied else {
+            bytes.append(0x22)
+            return
+        }
         for byte in value.utf8 {
             switch byte {
             case 0x22: bytes.append(contentsOf: [0x5C, 0x22])
@@ -130,9 +172,17 @@ struct JSONText {
     }
 
     private mutating func newline() {
-        bytes.append(0x0A)
-        for _ in 0..<2 * depth { bytes.append(0x20) }
+        let count = 1 + 2 * depth
+        if count <= Self.indentation.count {
+            Self.indentation.withUnsafeBufferPointer { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: $0[..<count])) }
+        } else {
+            bytes.append(0x0A)
+            bytes.append(contentsOf: [UInt8](repeating: 0x20, count: count - 1))
+        }
     }
+
+    /// A newline and the spaces of the deepest indentation an export uses, appended in one copy.
+    private static let indentation: [UInt8] = [0x0A] + [UInt8](repeating: 0x20, count: 32)
 
     private static func hexDigit(_ value: UInt8) -> UInt8 {
         value < 10 ? 0x30 + value : 0x57 + value

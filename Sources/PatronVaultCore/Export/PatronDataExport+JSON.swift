@@ -1,8 +1,34 @@
 /// `patron-data.json` as the schema (`patron-data.schema.json`) describes it, keys in
 /// alphabetical order at every level.
 extension PatronDataExport {
-    var jsonBytes: [UInt8] {
-        var json = JSONText(capacity: 1_024 + 600 * (openLoans.count + history.count) + 400 * auditEntries.count)
+    /// How deep the record set's members array sits: in the record set, in the document.
+    private static let membersDepth = 2
+    /// How deep the history array sits: in the document.
+    private static let historyDepth = 1
+
+    /// The history's loans, most of the document for a long history, written apart so it and the
+    /// record set's members can be written on different cores (`jsonBytes(history:members:)`).
+    var historyLoans: JSONText.RenderedMembers {
+        JSONText.arrayMembers(history, depth: Self.historyDepth, capacity: 420 * history.count) { $0.loan($1) }
+    }
+
+    /// The record set's members, a third of the document for a long history.
+    var recordSetMembers: JSONText.RenderedMembers {
+        JSONText.arrayMembers(recordSet.members, depth: Self.membersDepth, capacity: 220 * recordSet.members.count) { json, member in
+            json.object { json in
+                json.field("element", member.element)
+                json.field("id", member.id)
+                json.field("inSet", member.inSet)
+                json.field("kind", member.kind)
+                json.field("state", member.state)
+                json.field("version", member.version)
+            }
+        }
+    }
+
+    /// The document, with the history and the record set's members as rendered apart.
+    func jsonBytes(history loans: JSONText.RenderedMembers, members: JSONText.RenderedMembers) -> [UInt8] {
+        var json = JSONText(capacity: 1_024 + loans.bytes.count + members.bytes.count + 600 * openLoans.count + 400 * auditEntries.count)
         json.object { json in
             json.key("auditEntries")
             json.array(auditEntries) { json, entry in
@@ -25,7 +51,7 @@ extension PatronDataExport {
             json.field("exportedAt", instant: exportedAt)
             json.field("format", format)
             json.key("history")
-            json.array(history) { $0.loan($1) }
+            json.array(rendered: loans)
             json.field("legalOrders", strings: legalOrders)
             json.key("openLoans")
             json.array(openLoans) { $0.loan($1) }
@@ -36,16 +62,7 @@ extension PatronDataExport {
             json.object { json in
                 json.field("count", recordSet.count)
                 json.key("members")
-                json.array(recordSet.members) { json, member in
-                    json.object { json in
-                        json.field("element", member.element)
-                        json.field("id", member.id)
-                        json.field("inSet", member.inSet)
-                        json.field("kind", member.kind)
-                        json.field("state", member.state)
-                        json.field("version", member.version)
-                    }
-                }
+                json.array(rendered: members)
                 json.field("value", recordSet.value)
             }
             json.key("registration")

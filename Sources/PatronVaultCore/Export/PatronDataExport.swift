@@ -1,7 +1,7 @@
 import Foundation
 
 /// Everything the vault holds keyed to one patron, opened: the content of an export bundle's
-/// `patron-data.json` (written by `jsonBytes`), whose shape `patron-data.schema.json` (beside this
+/// `patron-data.json` (written by `jsonBytes(history:members:)`), whose shape `patron-data.schema.json` (beside this
 /// file) documents. The
 /// record-set part lets anyone holding the bundle check, with the vault's public export key
 /// only, that no record of the patron was left out.

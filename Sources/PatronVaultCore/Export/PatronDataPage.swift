@@ -167,6 +167,14 @@ struct PatronDataPage {
 
     /// Text from records is escaped so a title can never become markup.
     private mutating func text(_ value: String) {
+        var value = value
+        // Most text needs no escape: copied whole from its contiguous UTF-8.
+        let copied = value.withUTF8 { utf8 in
+            guard !utf8.contains(where: { $0 == 0x26 || $0 == 0x3C || $0 == 0x3E || $0 == 0x22 || $0 == 0x27 }) else { return false }
+            out.append(contentsOf: utf8)
+            return true
+        }
+        guard !copied else { return }
         for byte in value.utf8 {
             switch byte {
             case 0x26: raw("&amp;")

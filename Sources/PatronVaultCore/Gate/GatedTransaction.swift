@@ -126,8 +126,22 @@ struct GatedTransaction {
 
     /// Deletes a record and queues its key's shred, with the tag that lets the shred take the
     /// record's element out of the patron's set.
-    func destroy(_ record: SealedRecord, of patron: PatronPseudonym) throws {
-        try records.deleteQueueingShred(record, patron: patron, shredTag: ring.recordSet.shredTag(patron: patron, id: record.id, version: record.version))
+    @discardableResult
+    func destroy(_ record: SealedRecord, of patron: PatronPseudonym) throws -> PendingShred {
+        let tag = ring.recordSet.shredTag(patron: patron, id: record.id, version: record.version)
+        try records.deleteQueueingShred(record, patron: patron, shredTag: tag)
+        return PendingShred(record: record.id, patron: patron, version: record.version, tag: tag)
+    }
+
+    /// Deletes every row of the patron in `selection` in one statement; `rows` are those rows,
+    /// read and checked in this transaction. Returns the shreds it queued, which the caller
+    /// finishes after the commit without reading the queue back. Queued in id order, so the
+    /// queue's B-tree and the key store's index are each walked front to back.
+    func destroy(_ rows: [SealedRecord], of patron: PatronPseudonym, selection: RecordSelection) throws -> [PendingShred] {
+        let key = ring.recordSet
+        let tagged = rows.sorted(by: { $0.id.bytes.lexicographicallyPrecedes($1.id.bytes) }).map { ($0, key.shredTag(patron: patron, id: $0.id, version: $0.version)) }
+        try records.deleteQueueingShreds(tagged, patron: patron, selection: selection)
+        return tagged.map { PendingShred(record: $0.0.id, patron: patron, version: $0.0.version, tag: $0.1) }
     }
 
     /// Writes patrons and records whose keys the gate is committing alongside

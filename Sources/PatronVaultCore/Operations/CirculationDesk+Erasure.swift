@@ -7,9 +7,9 @@ extension CirculationDesk {
         let erased = try await gate.write(principal, [AccessRequest(.patronErase, .registration)], subject: .card(card)) { tx in
             let patron = try tx.patron(card: card, keys: ring)
             try tx.authorize(about: patron.pseudonym)
-            let counts = try tx.erase(patron)
+            let erasure = try tx.erase(patron)
             return ErasedAccount(
-                patron: patron.pseudonym, time: tx.time, counts: counts,
+                patron: patron.pseudonym, time: tx.time, erasure: erasure,
                 earlierEntries: try tx.records.auditEntries(.concerning(patron: patron.pseudonym.description)).count)
         }
         return await gate.finishErasure(erased)

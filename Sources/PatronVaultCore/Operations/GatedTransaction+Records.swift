@@ -47,8 +47,9 @@ extension GatedTransaction {
 
     /// Every row of a patron, checked against their record set without opening any: what a
     /// purge or an erasure acts on, trusting each row's kind and state because the set binds them.
+    /// The rows come without their sealed bytes.
     func checkedRows(of patron: PatronRow) throws -> [SealedRecord] {
-        let all = try records.records(patron: patron.pseudonym)
+        let all = try records.recordHeaders(patron: patron.pseudonym)
         let stored = try storage.keys.wrappedKeys(patron: patron.pseudonym, records: [])
         try verifyRecordSet(all, of: patron.pseudonym, stored: stored.recordKeyCount == all.count ? stored.recordSet : nil)
         return all
@@ -70,8 +71,9 @@ extension GatedTransaction {
     /// Deletes every record of a patron with its key's shred queued, then the patron row with
     /// its blind indexes and PIN attempts. Refused while a loan is out: the library would lose
     /// track of the item. The rows are checked against the record set first, so a loan hidden by
-    /// an edited column cannot slip past the check. Returns the record and history counts.
-    func erase(_ patron: PatronRow) throws -> (records: Int, history: Int) {
+    /// an edited column cannot slip past the check. Returns the record and history counts, and
+    /// the shreds queued.
+    func erase(_ patron: PatronRow) throws -> (records: Int, history: Int, shreds: [PendingShred]) {
         let all = try checkedRows(of: patron)
         _ = try listedRegistration(of: patron, in: all)
         if patron.askedCard != nil { _ = try openedRegistration(of: patron) }
@@ -80,9 +82,9 @@ extension GatedTransaction {
             throw VaultError(
                 .conflict, "the account still has \(out) item\(out == 1 ? "" : "s") checked out; return \(out == 1 ? "it" : "them") before the account can be erased")
         }
-        for row in all { try destroy(row, of: patron.pseudonym) }
+        let shreds = try destroy(all, of: patron.pseudonym, selection: .all)
         try records.deletePatron(patron.pseudonym)
-        return (all.count, all.filter { $0.kind == .loan }.count)
+        return (all.count, all.filter { $0.kind == .loan }.count, shreds)
     }
 
     private func listedRegistration(of patron: PatronRow, in all: [SealedRecord]) throws -> SealedRecord {

@@ -7,8 +7,8 @@ extension PatronSelfService {
     public func eraseMe(by principal: Principal) async throws(VaultError) -> ErasureReceipt {
         let own = try Self.identity(principal, doing: "erase their own account")
         let erased = try await gate.write(principal, [AccessRequest(.patronErase, .registration, patron: own)]) { tx in
-            let counts = try tx.erase(tx.ownRow(own))
-            return ErasedAccount(patron: own, time: tx.time, counts: counts, earlierEntries: try tx.records.auditEntries(.concerning(patron: own.description)).count)
+            let erasure = try tx.erase(tx.ownRow(own))
+            return ErasedAccount(patron: own, time: tx.time, erasure: erasure, earlierEntries: try tx.records.auditEntries(.concerning(patron: own.description)).count)
         }
         return await gate.finishErasure(erased)
     }
@@ -18,7 +18,7 @@ extension PatronSelfService {
 struct ErasedAccount: Sendable {
     let patron: PatronPseudonym
     let time: Date
-    let counts: (records: Int, history: Int)
+    let erasure: (records: Int, history: Int, shreds: [PendingShred])
     let earlierEntries: Int
 }
 
@@ -29,11 +29,11 @@ extension Gate {
     /// receipt and finished by the next maintenance pass: the account's rows are gone already,
     /// and keys without rows are swept.
     func finishErasure(_ erased: ErasedAccount) async -> ErasureReceipt {
-        let shredded = (try? await storage.finishShreds(checking: ring.recordSet)) == true
+        let shredded = (try? await storage.finishShreds(erased.erasure.shreds, checking: ring.recordSet)) == true
         let destroyed = (try? await storage.keys.destroyPatronKeys(erased.patron)) == true
         let purged = (try? await storage.records.purgeResidue()) == true
         return ErasureReceipt(
-            erasedAt: erased.time, recordsDestroyed: erased.counts.records, historyDestroyed: erased.counts.history,
+            erasedAt: erased.time, recordsDestroyed: erased.erasure.records, historyDestroyed: erased.erasure.history,
             auditEntriesKept: erased.earlierEntries, keysDestroyed: shredded && destroyed && purged, policyDigest: policies.digest,
             signingKey: ring.exportSigningKey)
     }

@@ -13,16 +13,16 @@ extension PatronSelfService {
                 throw VaultError.invalid("the date to purge before is in the future; give today's date or an earlier one")
             }
             let patron = try tx.ownRow(own)
-            // Loans are opened only to read their return dates; a purge of everything needs none.
-            let chosen = try day.map { day in
-                try tx.historyRecords(of: patron).filter { CalendarDay($0.loan.returnedAt!) < day }.map(\.sealed)
-            } ?? tx.checkedRows(of: patron).filter { $0.kind == .loan && $0.state == .closed }
-            for record in chosen { try tx.destroy(record, of: own) }
+            // Loans are opened only to read their return dates; a purge of everything needs none,
+            // and deletes them in one statement.
+            let shreds = try day.map { day in
+                try tx.historyRecords(of: patron).filter { CalendarDay($0.loan.returnedAt!) < day }.map { try tx.destroy($0.sealed, of: own) }
+            } ?? tx.destroy(tx.checkedRows(of: patron).filter(RecordSelection.closedLoans.matches), of: own, selection: .closedLoans)
             // The preference reported comes from the sealed registration, never the plaintext
             // column an edit could flip.
-            return (try tx.registration(of: patron).history, chosen.count)
+            return (try tx.registration(of: patron).history, shreds)
         }
-        return HistoryChange(history: history, purged: purged, shredsComplete: await finishShreds(purged))
+        return HistoryChange(history: history, purged: purged.count, shredsComplete: await finishShreds(purged))
     }
 
     /// Sets whether returned loans are kept. Choosing `discard` also destroys every loan kept so
@@ -34,11 +34,9 @@ extension PatronSelfService {
         if preference == .discard { requests.append(AccessRequest(.historyPurge, .history, patron: own, state: .closed)) }
         let purged = try await gate.write(principal, requests) { tx in
             let patron = try tx.ownRow(own)
-            var purged = 0
+            var purged: [PendingShred] = []
             if preference == .discard {
-                let kept = try tx.checkedRows(of: patron).filter { $0.kind == .loan && $0.state == .closed }
-                for record in kept { try tx.destroy(record, of: own) }
-                purged = kept.count
+                purged = try tx.destroy(tx.checkedRows(of: patron).filter(RecordSelection.closedLoans.matches), of: own, selection: .closedLoans)
             }
             let opened = try tx.openedRegistration(of: patron)
             if opened.registration.history != preference || patron.historyKeep != (preference == .keep) {
@@ -50,14 +48,14 @@ extension PatronSelfService {
             return purged
         }
         // The registration version with the old choice goes too.
-        return HistoryChange(history: preference, purged: purged, shredsComplete: await finishShreds(purged))
+        return HistoryChange(history: preference, purged: purged.count, shredsComplete: await finishShreds(purged))
     }
 
     /// Finishes the queued shreds; when loans were destroyed, also clears the record store's
     /// journal, so the deleted rows cannot be paired with the audit entry from a copy of it.
-    private func finishShreds(_ destroyed: Int) async -> Bool {
-        let shredded = (try? await gate.storage.finishShreds(checking: gate.ring.recordSet)) == true
-        guard destroyed > 0 else { return shredded }
+    private func finishShreds(_ destroyed: [PendingShred]) async -> Bool {
+        let shredded = (try? await gate.storage.finishShreds(destroyed, checking: gate.ring.recordSet)) == true
+        guard !destroyed.isEmpty else { return shredded }
         let purged = (try? await gate.storage.records.purgeResidue()) == true
         return shredded && purged
     }

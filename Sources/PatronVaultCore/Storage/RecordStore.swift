@@ -55,6 +55,10 @@ protocol RecordReader: AuditReader {
     func records(patron: PatronPseudonym, kind: RecordKind, state: RecordState) throws -> [SealedRecord]
     /// Every record row of a patron: what a read checks against the patron's record set.
     func records(patron: PatronPseudonym) throws -> [SealedRecord]
+    /// Every record row of a patron without its sealed bytes (left empty, so opening one fails
+    /// authentication): for a check and a deletion that open nothing, such as a purge of a long
+    /// history, which would otherwise copy every sealed loan out of the database for nothing.
+    func recordHeaders(patron: PatronPseudonym) throws -> [SealedRecord]
     /// A patron's queued shreds: records removed whose keys (and elements) are still stored.
     func pendingShreds(patron: PatronPseudonym) throws -> [PendingShred]
     func openLoan(itemIndex: [UInt8]) throws -> OpenLoanRow?
@@ -81,6 +85,11 @@ protocol RecordTransaction: RecordReader, AuditLedger {
     func replaceSealed(_ old: SealedRecord, patron: PatronPseudonym, sealed: [UInt8], version: Int64, shredTag: [UInt8]) throws
     func closeLoan(_ old: SealedRecord, patron: PatronPseudonym, on day: CalendarDay, sealed: [UInt8], version: Int64, shredTag: [UInt8]) throws
     func deleteQueueingShred(_ record: SealedRecord, patron: PatronPseudonym, shredTag: [UInt8]) throws
+    /// Deletes, in one statement, every row of `patron` in `selection`, queueing each one's shred
+    /// with its tag. `rows` must be exactly the rows the selection matches, read and checked in
+    /// this transaction; when the count differs nothing is deleted and it fails as an integrity
+    /// error.
+    func deleteQueueingShreds(_ rows: [(record: SealedRecord, shredTag: [UInt8])], patron: PatronPseudonym, selection: RecordSelection) throws
 
     /// Records the history preference beside the sealed one, which a return checks it against.
     func setHistoryKeep(of patron: PatronPseudonym, _ keep: Bool) throws
@@ -123,4 +132,19 @@ struct RecordVersion: Sendable {
     let owner: RecordOwner
     let kind: RecordKind
     let state: RecordState
+}
+
+/// Which of a patron's rows a bulk deletion removes.
+enum RecordSelection: Sendable {
+    /// Every row: an erasure.
+    case all
+    /// Returned loans: a purge of the whole history.
+    case closedLoans
+
+    func matches(_ record: SealedRecord) -> Bool {
+        switch self {
+        case .all: true
+        case .closedLoans: record.kind == .loan && record.state == .closed
+        }
+    }
 }

@@ -50,6 +50,18 @@ struct VaultStorage: Sendable {
         return true
     }
 
+    /// Finishes shreds a transaction has just queued and committed, without reading the queue
+    /// back or checking their tags again (the vault made them a moment ago), then whatever else
+    /// is queued. Returns whether every queued shred is complete.
+    @discardableResult
+    func finishShreds(_ queued: [PendingShred], checking key: RecordSetKey) async throws -> Bool {
+        if !queued.isEmpty {
+            guard try await keys.shred(queued) else { return false }
+            try await records.clearShreds(queued)
+        }
+        return try await finishShreds(checking: key)
+    }
+
     /// Removes keys that belong to no record or patron: left when a process was killed after its
     /// keys committed and before its records did. Counting first keeps the usual pass cheap; the
     /// comparison runs under the record store's write lock, so a live writer's keys, stored a

@@ -39,6 +39,9 @@ struct RawStatement {
         if let bytes { bind(index, bytes) } else { sqlite3_bind_null(raw, index) }
     }
 
+    /// How many columns each row has.
+    var columnCount: Int32 { sqlite3_column_count(raw) }
+
     /// Steps once: true for a row, false when done.
     func step() throws -> Bool {
         switch sqlite3_step(raw) {

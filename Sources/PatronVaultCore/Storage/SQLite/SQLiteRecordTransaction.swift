@@ -131,13 +131,23 @@ struct SQLiteRecordTransaction: RecordTransaction, RecordInventory {
     }
 
     func records(patron: PatronPseudonym) throws -> [SealedRecord] {
-        let query = RawStatement(try db.cachedStatement(sql: "SELECT \(Self.recordColumns) FROM record WHERE patron = ?"), in: db)
+        try rows(patron: patron, sql: "SELECT \(Self.recordColumns) FROM record WHERE patron = ?")
+    }
+
+    func recordHeaders(patron: PatronPseudonym) throws -> [SealedRecord] {
+        try rows(patron: patron, sql: "SELECT id, kind, state, version FROM record WHERE patron = ?")
+    }
+
+    private func rows(patron: PatronPseudonym, sql: String) throws -> [SealedRecord] {
+        let query = RawStatement(try db.cachedStatement(sql: sql), in: db)
         defer { query.reset() }
         query.bind(1, patron.bytes)
+        let sealed = query.columnCount > 4
         var records: [SealedRecord] = []
         while try query.step() {
             guard let kind = RecordKind(rawValue: query.int64(1)), let state = RecordState(rawValue: query.int64(2)) else { throw VaultError.integrity }
-            records.append(SealedRecord(id: RecordID(bytes: query.bytes(0)), kind: kind, state: state, version: query.int64(3), sealed: query.bytes(4)))
+            records.append(SealedRecord(
+                id: RecordID(bytes: query.bytes(0)), kind: kind, state: state, version: query.int64(3), sealed: sealed ? query.bytes(4) : []))
         }
         return records
     }
@@ -204,8 +214,28 @@ struct SQLiteRecordTransaction: RecordTransaction, RecordInventory {
         try queueShred(record, patron: patron, tag: shredTag)
     }
 
+    func deleteQueueingShreds(_ rows: [(record: SealedRecord, shredTag: [UInt8])], patron: PatronPseudonym, selection: RecordSelection) throws {
+        let delete: RawStatement
+        switch selection {
+        case .all:
+            delete = RawStatement(try db.cachedStatement(sql: "DELETE FROM record WHERE patron = ?"), in: db)
+        case .closedLoans:
+            delete = RawStatement(try db.cachedStatement(sql: "DELETE FROM record WHERE patron = ? AND kind = ? AND state = ?"), in: db)
+            delete.bind(2, RecordKind.loan.rawValue)
+            delete.bind(3, RecordState.closed.rawValue)
+        }
+        delete.bind(1, patron.bytes)
+        try delete.execute()
+        guard db.changesCount == rows.count else { throw VaultError.integrity }
+        for row in rows { try insertShred(row.record, patron: patron, tag: row.shredTag) }
+    }
+
     private func queueShred(_ record: SealedRecord, patron: PatronPseudonym, tag: [UInt8]) throws {
         guard db.changesCount == 1 else { throw VaultError.integrity }
+        try insertShred(record, patron: patron, tag: tag)
+    }
+
+    private func insertShred(_ record: SealedRecord, patron: PatronPseudonym, tag: [UInt8]) throws {
         let insert = RawStatement(try db.cachedStatement(sql: "INSERT INTO pending_shred(record_id, patron, version, tag) VALUES (?, ?, ?, ?)"), in: db)
         insert.bind(1, record.id.bytes)
         insert.bind(2, patron.bytes)
