@@ -53,10 +53,13 @@ extension PatronSelfService {
 
     /// Finishes the queued shreds; when loans were destroyed, also clears the record store's
     /// journal, so the deleted rows cannot be paired with the audit entry from a copy of it.
+    /// The journal is cleared while the keys are destroyed in the other file: the deleted rows
+    /// are in it since the commit, and the queue entries cleared afterwards are no loan's data.
     private func finishShreds(_ destroyed: [PendingShred]) async -> Bool {
-        let shredded = (try? await gate.storage.finishShreds(destroyed, checking: gate.ring.recordSet)) == true
-        guard !destroyed.isEmpty else { return shredded }
-        let purged = (try? await gate.storage.records.purgeResidue()) == true
-        return shredded && purged
+        guard !destroyed.isEmpty else { return (try? await gate.storage.finishShreds(checking: gate.ring.recordSet)) == true }
+        let storage = gate.storage
+        async let purged = (try? await storage.records.purgeResidue()) == true
+        let shredded = (try? await storage.finishShreds(destroyed, checking: gate.ring.recordSet)) == true
+        return await purged && shredded
     }
 }
