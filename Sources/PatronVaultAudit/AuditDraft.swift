@@ -26,6 +26,10 @@ public struct AuditDraft: Sendable, Equatable {
     public var frontEnd: String
     /// The key-encryption-key version in force, so a key compromise maps to the patrons exposed.
     public var keyVersion: Int
+    /// What an operation over many records did, in counts and names of rules or fields, never
+    /// values (for example a retention run's "kept-history: 120 records of 15 patrons"). Absent
+    /// for most entries, which are encoded in format 1 as before; an entry with one is format 2.
+    public var detail: String?
 
     public init(
         time: Date,
@@ -40,7 +44,8 @@ public struct AuditDraft: Sendable, Equatable {
         ruleIDs: [String],
         policyDigest: String,
         frontEnd: String,
-        keyVersion: Int
+        keyVersion: Int,
+        detail: String? = nil
     ) {
         self.time = time
         self.principalKind = principalKind
@@ -55,6 +60,7 @@ public struct AuditDraft: Sendable, Equatable {
         self.policyDigest = policyDigest
         self.frontEnd = frontEnd
         self.keyVersion = keyVersion
+        self.detail = detail
     }
 }
 
@@ -78,6 +84,7 @@ extension AuditDraft {
         for rule in ruleIDs where rule.isEmpty || rule.utf8.contains(AuditLeafEncoder.ruleSeparator) {
             throw .invalidRuleID
         }
+        if let detail { try Self.require("detail", detail) }
     }
 
     /// Checked field by field rather than through a list, so validation allocates nothing.

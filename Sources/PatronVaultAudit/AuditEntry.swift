@@ -18,6 +18,8 @@ public struct AuditEntry: Sendable, Equatable {
     public let policyDigest: String
     public let frontEnd: String
     public let keyVersion: Int
+    /// See `AuditDraft.detail`.
+    public let detail: String?
 
     public init(
         sequence: Int64,
@@ -33,7 +35,8 @@ public struct AuditEntry: Sendable, Equatable {
         ruleIDs: [String],
         policyDigest: String,
         frontEnd: String,
-        keyVersion: Int
+        keyVersion: Int,
+        detail: String? = nil
     ) {
         self.sequence = sequence
         self.time = time
@@ -49,6 +52,7 @@ public struct AuditEntry: Sendable, Equatable {
         self.policyDigest = policyDigest
         self.frontEnd = frontEnd
         self.keyVersion = keyVersion
+        self.detail = detail
     }
 }
 
@@ -57,7 +61,7 @@ public struct AuditEntry: Sendable, Equatable {
 extension AuditEntry: Encodable {
     private enum CodingKeys: String, CodingKey {
         case sequence, time, principalKind, principal, role, action, resource, patron, purpose, decision, rules
-        case policyDigest, frontEnd, keyVersion
+        case policyDigest, frontEnd, keyVersion, detail
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -76,5 +80,6 @@ extension AuditEntry: Encodable {
         try container.encode(policyDigest, forKey: .policyDigest)
         try container.encode(frontEnd, forKey: .frontEnd)
         try container.encode(keyVersion, forKey: .keyVersion)
+        try container.encodeIfPresent(detail, forKey: .detail)
     }
 }

@@ -14,6 +14,9 @@ import PatronVaultCrypto
 /// them for its hashing thread), so encoding does not allocate per entry.
 struct AuditLeafEncoder {
     static let formatVersion: UInt8 = 1
+    /// Format 1 followed by the detail text (a big-endian UInt32 byte count and UTF-8 bytes);
+    /// used only by entries that carry a detail, so every other entry hashes as before.
+    static let detailFormatVersion: UInt8 = 2
     static let ruleSeparator: UInt8 = 0x2C
     /// Leaf prefix, format version, sequence and time.
     static let headerByteCount = 18
@@ -45,19 +48,19 @@ struct AuditLeafEncoder {
     }
 
     /// Starts the only entry in the buffer.
-    mutating func begin(sequence: Int64, time: Int64) {
+    mutating func begin(sequence: Int64, time: Int64, version: UInt8 = formatVersion) {
         removeAll()
-        beginEntry(sequence: sequence, time: time)
+        beginEntry(sequence: sequence, time: time, version: version)
     }
 
     /// Starts another entry after those already in the buffer.
-    mutating func beginEntry(sequence: Int64, time: Int64) {
+    mutating func beginEntry(sequence: Int64, time: Int64, version: UInt8 = formatVersion) {
         entryStart = count
         reserve(Self.headerByteCount)
         storage.withUnsafeMutableBytes { bytes in
             let base = bytes.baseAddress! + count
             base.storeBytes(of: 0x00, as: UInt8.self)
-            base.storeBytes(of: Self.formatVersion, toByteOffset: 1, as: UInt8.self)
+            base.storeBytes(of: version, toByteOffset: 1, as: UInt8.self)
             base.storeBytes(of: UInt64(bitPattern: sequence).bigEndian, toByteOffset: 2, as: UInt64.self)
             base.storeBytes(of: UInt64(bitPattern: time).bigEndian, toByteOffset: 10, as: UInt64.self)
         }
@@ -129,7 +132,7 @@ struct AuditLeafEncoder {
 
     /// Encodes a draft that has been given its sequence number and stored time.
     mutating func encode(_ draft: AuditDraft, sequence: Int64, time: Int64) {
-        begin(sequence: sequence, time: time)
+        begin(sequence: sequence, time: time, version: draft.detail == nil ? Self.formatVersion : Self.detailFormatVersion)
         appendText(draft.principalKind)
         appendText(draft.principalID)
         appendText(draft.principalRole)
@@ -142,6 +145,25 @@ struct AuditLeafEncoder {
         appendText(draft.policyDigest)
         appendText(draft.frontEnd)
         append(Int64(draft.keyVersion))
+        if let detail = draft.detail { appendText(detail) }
+    }
+
+    /// The detail text of a format 2 encoding written by `encode`, which follows the key
+    /// version; nil for format 1.
+    static func detail(in encoding: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
+        guard encoding[1] == detailFormatVersion else { return nil }
+        var offset = headerByteCount
+        for field in 0..<textFieldCount {
+            if field == patronField || field == purposeField {
+                let isPresent = encoding[offset] != 0
+                offset += 1
+                guard isPresent else { continue }
+            }
+            offset += 4 + Int(UInt32(bigEndian: encoding.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
+        }
+        offset += 8
+        let length = Int(UInt32(bigEndian: encoding.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
+        return UnsafeRawBufferPointer(rebasing: encoding[(offset + 4)..<(offset + 4 + length)])
     }
 
     /// Walks the text fields of one encoding in order (principal kind through front end),

@@ -92,6 +92,6 @@ extension AuditEntry {
             principalRole: row[4], action: row[5], resourceKind: row[6], patron: row[7], purpose: row[8],
             decision: AuditDecision(rawValue: row[9]) ?? .forbid,
             ruleIDs: ruleIDs.isEmpty ? [] : ruleIDs.split(separator: ",", omittingEmptySubsequences: false).map(String.init),
-            policyDigest: row[11], frontEnd: row[12], keyVersion: row[13])
+            policyDigest: row[11], frontEnd: row[12], keyVersion: row[13], detail: row[14])
     }
 }

@@ -35,8 +35,17 @@ struct AuditRowReader {
             return (sequence, "Entry \(sequence) is dated earlier than the entry before it.")
         }
 
+        let detailType = sqlite3_column_type(raw, 14)
+        guard detailType == SQLITE_NULL || detailType == SQLITE_TEXT else {
+            return (sequence, "Entry \(sequence) has a field stored with the wrong type.")
+        }
+        let detail = detailType == SQLITE_TEXT ? Self.bytes(raw, 14) : nil
+        if let detail, detail.isEmpty {
+            return (sequence, "Entry \(sequence) has an empty detail, which the vault never writes.")
+        }
         let start = batch.encoder.count
-        batch.encoder.beginEntry(sequence: sequence, time: time)
+        batch.encoder.beginEntry(
+            sequence: sequence, time: time, version: detail == nil ? AuditLeafEncoder.formatVersion : AuditLeafEncoder.detailFormatVersion)
         for column: Int32 in 2...12 {
             let isOptional = column == 7 || column == 8
             let type = sqlite3_column_type(raw, column)
@@ -61,13 +70,14 @@ struct AuditRowReader {
             }
         }
         batch.encoder.append(sqlite3_column_int64(raw, 13))
+        if let detail { batch.encoder.appendText(detail) }
         let leafEnd = batch.encoder.count
 
         if checksMAC {
-            guard sqlite3_column_type(raw, 14) == SQLITE_BLOB else {
+            guard sqlite3_column_type(raw, 15) == SQLITE_BLOB else {
                 return Self.abandon(batch, at: start, (sequence, "Entry \(sequence) has no MAC."))
             }
-            batch.encoder.appendRaw(Self.bytes(raw, 14))
+            batch.encoder.appendRaw(Self.bytes(raw, 15))
         }
         batch.finishEntry(leafEnd: leafEnd, time: time)
         count = sequence

@@ -22,7 +22,8 @@ extension AuditTrail {
                 policy_digest TEXT NOT NULL,
                 front_end TEXT NOT NULL,
                 key_version INTEGER NOT NULL,
-                mac BLOB NOT NULL
+                mac BLOB NOT NULL,
+                detail TEXT
             ) STRICT;
             CREATE INDEX IF NOT EXISTS audit_entry_by_patron ON audit_entry(patron, seq) WHERE patron IS NOT NULL;
             CREATE INDEX IF NOT EXISTS audit_entry_by_principal ON audit_entry(principal_id, seq);
@@ -47,6 +48,12 @@ extension AuditTrail {
 
     static let entryColumns = """
         seq, time, principal_kind, principal_id, principal_role, action, resource_kind, patron, purpose, \
-        decision, rule_ids, policy_digest, front_end, key_version
+        decision, rule_ids, policy_digest, front_end, key_version, detail
         """
+
+    /// Adds the `detail` column (format 2 entries) to a trail made before it.
+    public static func addDetailIfMissing(_ db: Database) throws {
+        guard try !db.columns(in: "audit_entry").contains(where: { $0.name == "detail" }) else { return }
+        try db.execute(sql: "ALTER TABLE audit_entry ADD COLUMN detail TEXT")
+    }
 }

@@ -15,7 +15,7 @@ public struct AuditTrail: Sendable {
     public let checkpointInterval: Int
 
     static let insertEntrySQL = """
-        INSERT INTO audit_entry (\(entryColumns), mac) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        INSERT INTO audit_entry (\(entryColumns), mac) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """
 
     public init(signingKey: SigningKey, macKey: SymmetricKey, checkpointInterval: Int = 1000) {
@@ -61,7 +61,7 @@ public struct AuditTrail: Sendable {
                         AuditLeafEncoder.hashLeaf(encoding, into: leaf.baseAddress!)
                         chain.mac(sequence: sequence, leaf: leaf.baseAddress!, previous: mac.baseAddress!, into: mac.baseAddress!)
                         try Self.insert(
-                            encoding, sequence: sequence, time: time, keyVersion: Int64(draft.keyVersion),
+                            encoding, sequence: sequence, time: time, keyVersion: Int64(draft.keyVersion), detail: draft.detail,
                             mac: UnsafeRawBufferPointer(mac), with: insert)
                         state.frontier.append(leaf: leaf.baseAddress!)
                     }
@@ -75,7 +75,8 @@ public struct AuditTrail: Sendable {
                 sequence: sequence, time: Date(auditMicroseconds: time), principalKind: draft.principalKind,
                 principalID: draft.principalID, principalRole: draft.principalRole, action: draft.action,
                 resourceKind: draft.resourceKind, patron: draft.patron, purpose: draft.purpose, decision: draft.decision,
-                ruleIDs: draft.ruleIDs, policyDigest: draft.policyDigest, frontEnd: draft.frontEnd, keyVersion: draft.keyVersion))
+                ruleIDs: draft.ruleIDs, policyDigest: draft.policyDigest, frontEnd: draft.frontEnd, keyVersion: draft.keyVersion,
+                detail: draft.detail))
         }
         try state.write(db)
         return entries
@@ -84,7 +85,7 @@ public struct AuditTrail: Sendable {
     /// Stores the row, binding each text column to its bytes inside the canonical encoding, so
     /// the stored text is byte for byte what was hashed and nothing is copied to bind it.
     private static func insert(
-        _ encoding: UnsafeRawBufferPointer, sequence: Int64, time: Int64, keyVersion: Int64, mac: UnsafeRawBufferPointer,
+        _ encoding: UnsafeRawBufferPointer, sequence: Int64, time: Int64, keyVersion: Int64, detail: String?, mac: UnsafeRawBufferPointer,
         with statement: Statement
     ) throws {
         do {
@@ -100,7 +101,12 @@ public struct AuditTrail: Sendable {
                     }
                 }
                 try Statement.bind(raw, 14, int64: keyVersion)
-                try Statement.bind(raw, 15, blob: mac)
+                if let detail = AuditLeafEncoder.detail(in: encoding) {
+                    try Statement.bind(raw, 15, text: detail)
+                } else {
+                    try Statement.bindNull(raw, 15)
+                }
+                try Statement.bind(raw, 16, blob: mac)
             }
         } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
             throw AuditError.stateOutOfStep(sequence)

@@ -102,7 +102,8 @@ struct AuditCommand: ParsableCommand {
                     for e in entries {
                         let purpose = e.purpose.map { " purpose=\($0)" } ?? ""
                         let patron = e.patron.map { " patron=\($0)" } ?? ""
-                        Terminal.line("\(e.sequence)\t\(Terminal.time(e.time))\t\(e.principalRole):\(e.principalID)\t\(e.action)\(patron)\(purpose)\t\(e.decision.rawValue) \(e.ruleIDs.joined(separator: ","))")
+                        let detail = e.detail.map { "\t\($0)" } ?? ""
+                        Terminal.line("\(e.sequence)\t\(Terminal.time(e.time))\t\(e.principalRole):\(e.principalID)\t\(e.action)\(patron)\(purpose)\t\(e.decision.rawValue) \(e.ruleIDs.joined(separator: ","))\(detail)")
                     }
                 }
             }

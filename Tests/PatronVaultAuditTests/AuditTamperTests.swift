@@ -58,7 +58,7 @@ struct AuditTamperTests {
             """
             INSERT INTO audit_entry VALUES (101, (SELECT time FROM audit_entry WHERE seq = 100) + 1, 'staff', 'staff-7',
                 'circulation', 'patron.read', 'patron', ?, 'hold pickup', 'permit', 'staff-read,purpose-stated', '9f2c0e',
-                'cli', 1, ?)
+                'cli', 1, ?, NULL)
             """,
             [AuditFixture.pseudonym(3), Data(SecureRandom.bytes(32))])
         #expect(try fixture.verify().firstBadSequence == 101)
@@ -78,7 +78,7 @@ struct AuditTamperTests {
             }
             try db.execute(sql: """
                 INSERT INTO audit_entry SELECT 10, time, principal_kind, principal_id, principal_role, 'patron.export',
-                    resource_kind, patron, purpose, decision, rule_ids, policy_digest, front_end, key_version, mac
+                    resource_kind, patron, purpose, decision, rule_ids, policy_digest, front_end, key_version, mac, detail
                 FROM audit_entry WHERE seq = 9
                 """)
         }
@@ -226,5 +226,41 @@ struct AuditLongTrailTamperTests {
         #expect(result.firstBadSequence == 6000)
         #expect(result.entryCount == 5999)
         #expect(result.checkpointsVerified == 5)
+    }
+
+    @Test("an entry's detail is hashed: editing, removing or adding one is pinned to that entry, and entries without one verify as before")
+    func detailIsCovered() throws {
+        let fixture = try AuditFixture()
+        try fixture.append(20)
+        try fixture.queue.write { db in
+            var draft = AuditFixture.draft(21, action: "retention.manage")
+            draft.detail = "kept-history: 120 records of 15 patrons destroyed"
+            let entry = try fixture.trail.append(draft, in: db)
+            #expect(entry.detail == draft.detail)
+            var plain = AuditFixture.draft(22)
+            plain.detail = nil
+            try fixture.trail.append(plain, in: db)
+        }
+        #expect(try fixture.verify().isIntact)
+        #expect(try fixture.queue.read { db in try String.fetchOne(db, sql: "SELECT detail FROM audit_entry WHERE seq = 21") }
+            == "kept-history: 120 records of 15 patrons destroyed")
+        for (sql, sequence) in [
+            ("UPDATE audit_entry SET detail = 'kept-history: 1 records of 1 patrons destroyed' WHERE seq = 21", Int64(21)),
+            ("UPDATE audit_entry SET detail = NULL WHERE seq = 21", 21),
+            ("UPDATE audit_entry SET detail = 'added' WHERE seq = 22", 22),
+            ("UPDATE audit_entry SET detail = '' WHERE seq = 22", 22),
+        ] {
+            let copy = try AuditFixture()
+            try copy.append(20)
+            try copy.queue.write { db in
+                var draft = AuditFixture.draft(21, action: "retention.manage")
+                draft.detail = "kept-history: 120 records of 15 patrons destroyed"
+                try copy.trail.append([draft, AuditFixture.draft(22)], in: db)
+            }
+            #expect(try copy.verify().isIntact)
+            try copy.execute(sql)
+            let result = try copy.verify()
+            #expect(result.firstBadSequence == sequence, "\(sql)")
+        }
     }
 }

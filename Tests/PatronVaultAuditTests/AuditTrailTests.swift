@@ -146,7 +146,7 @@ struct AuditTrailTests {
         try fixture.append(3)
         try fixture.execute("""
             INSERT INTO audit_entry SELECT 4, time, principal_kind, principal_id, principal_role, action, resource_kind,
-                patron, purpose, decision, rule_ids, policy_digest, front_end, key_version, mac FROM audit_entry WHERE seq = 3
+                patron, purpose, decision, rule_ids, policy_digest, front_end, key_version, mac, detail FROM audit_entry WHERE seq = 3
             """)
         #expect(throws: AuditError.self) {
             try fixture.queue.write { try fixture.trail.append(AuditFixture.draft(5), in: $0) }

@@ -79,7 +79,8 @@ extension GatedTransaction {
             ExportedAuditEntry(
                 sequence: entry.sequence, time: entry.time, principalKind: entry.principalKind, principalRole: entry.principalRole,
                 principalID: entry.principalID, staffName: names[entry.principalID], action: entry.action, resource: entry.resourceKind,
-                purpose: entry.purpose, decision: entry.decision.rawValue, rules: entry.ruleIDs, policyDigest: entry.policyDigest, frontEnd: entry.frontEnd)
+                purpose: entry.purpose, decision: entry.decision.rawValue, rules: entry.ruleIDs, policyDigest: entry.policyDigest, frontEnd: entry.frontEnd,
+                detail: entry.detail)
         }
         let lockout = try records.pinAttempt(patron: own).map { SignInLockout(failedAttempts: $0.failures, lockedUntil: $0.lockedUntil) }
         return PatronDataExport(

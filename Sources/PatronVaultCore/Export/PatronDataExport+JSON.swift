@@ -35,6 +35,7 @@ extension PatronDataExport {
                 json.object { json in
                     json.field("action", entry.action)
                     json.field("decision", entry.decision)
+                    json.field("detail", entry.detail)
                     json.field("frontEnd", entry.frontEnd)
                     json.field("policyDigest", entry.policyDigest)
                     json.field("principalID", entry.principalID)

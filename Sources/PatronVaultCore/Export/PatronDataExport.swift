@@ -60,6 +60,8 @@ public struct ExportedAuditEntry: Sendable {
     public let rules: [String]
     public let policyDigest: String
     public let frontEnd: String
+    /// Counts or the names of what an operation touched (never values), when it recorded them.
+    public let detail: String?
 }
 
 /// The patron's authenticated record set: one member per record key the vault holds for them,

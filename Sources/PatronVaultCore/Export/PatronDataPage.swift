@@ -106,6 +106,10 @@ struct PatronDataPage {
                 text(entry.action)
                 raw("</td><td>")
                 text(entry.purpose ?? "")
+                if let detail = entry.detail {
+                    if entry.purpose != nil { raw("; ") }
+                    text(detail)
+                }
                 raw("</td><td>")
                 raw(entry.decision == "permit" ? "allowed" : "refused")
                 raw("</td></tr>\n")

@@ -81,6 +81,10 @@ enum SQLiteSchema {
         migrator.registerMigration("v3-record-sets") { db in
             try db.execute(sql: "ALTER TABLE pending_shred ADD COLUMN tag BLOB")
         }
+        // Audit entries that carry a detail (a retention run's counts) are format 2.
+        migrator.registerMigration("v4-audit-detail") { db in
+            try AuditTrail.addDetailIfMissing(db)
+        }
         return migrator
     }
 
