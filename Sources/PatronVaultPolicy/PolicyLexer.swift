@@ -131,6 +131,7 @@ struct PolicyLexer {
         case UInt8(ascii: "!") where next == UInt8(ascii: "="): symbol = .notEqual; width = 2
         case UInt8(ascii: "<") where next == UInt8(ascii: "="): symbol = .lessOrEqual; width = 2
         case UInt8(ascii: ">") where next == UInt8(ascii: "="): symbol = .greaterOrEqual; width = 2
+        case UInt8(ascii: "-"): symbol = .minus
         case UInt8(ascii: "<"): symbol = .less
         case UInt8(ascii: ">"): symbol = .greater
         case UInt8(ascii: "="):

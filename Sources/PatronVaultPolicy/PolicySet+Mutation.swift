@@ -2,7 +2,7 @@ extension PolicySet {
     /// The set without one rule, for mutation tests: every rule should matter to some test case.
     /// An unknown id leaves the rules unchanged.
     public func removingRule(_ id: String) -> PolicySet {
-        PolicySet(schema: schema, rules: compiledRules.filter { $0.id != id }, digest: Self.digest(of: "\(digest) removing \(id)"))
+        PolicySet(schema: schema, rules: compiledRules.filter { $0.id != id }, digest: Self.digest(of: "\(digest) removing \(id)"), retention: retention)
     }
 
     /// The set with one rule's effect flipped between permit and forbid, for mutation tests.
@@ -13,7 +13,7 @@ extension PolicySet {
             flipped.effect = rule.effect == .permit ? .forbid : .permit
             return flipped
         }
-        return PolicySet(schema: schema, rules: rules, digest: Self.digest(of: "\(digest) inverting \(id)"))
+        return PolicySet(schema: schema, rules: rules, digest: Self.digest(of: "\(digest) inverting \(id)"), retention: retention)
     }
 
     /// A set whose one rule permits every request: the baseline for measuring the gate's cost.

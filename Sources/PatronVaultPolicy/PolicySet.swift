@@ -9,9 +9,12 @@ import Foundation
 public struct PolicySet: Sendable {
     /// The vocabulary the rules were checked against.
     public let schema: PolicySchema
-    /// Hex SHA-256 over a canonical encoding of the schema and policy files (names and
-    /// contents), so an audit entry can name exactly which rules decided.
+    /// Hex SHA-256 over a canonical encoding of the schema, policy files and retention schedule
+    /// (names and contents), so an audit entry can name exactly which rules were in force.
     public let digest: String
+    /// How long each kind of record is kept (`retention.schedule`); empty when the folder has
+    /// none, and then nothing is purged by age.
+    public let retention: RetentionSchedule
 
     /// Sorted by id, so decisions list rules in the same order however files were given.
     let compiledRules: [PolicyRule]
@@ -33,10 +36,11 @@ public struct PolicySet: Sendable {
         let condition: Condition?
     }
 
-    init(schema: PolicySchema, rules: [PolicyRule], digest: String) {
+    init(schema: PolicySchema, rules: [PolicyRule], digest: String, retention: RetentionSchedule = .empty) {
         let sorted = rules.sorted { $0.id < $1.id }
         self.schema = schema
         self.digest = digest
+        self.retention = retention
         self.compiledRules = sorted
         self.matchers = sorted.map { Matcher(anyRole: $0.roles == nil, roleMask: $0.roleMask, effect: $0.effect, condition: $0.condition) }
         var buckets = [[Int]](repeating: [], count: schema.actions.count)

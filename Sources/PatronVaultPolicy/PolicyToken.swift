@@ -22,6 +22,8 @@ struct PolicyToken: Sendable {
         case lessOrEqual = "<="
         case greater = ">"
         case greaterOrEqual = ">="
+        /// Only so a negative number gets a sentence of its own; no rule syntax uses it.
+        case minus = "-"
     }
 
     let kind: Kind

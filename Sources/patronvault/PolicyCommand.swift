@@ -26,6 +26,7 @@ struct PolicyCommand: ParsableCommand {
         private struct Output: Encodable {
             let valid = true
             let rules: [String]
+            let retentionRules: [String]
             let digest: String
         }
 
@@ -33,9 +34,10 @@ struct PolicyCommand: ParsableCommand {
             try Terminal.report {
                 let set = try Vault.loadPolicies(from: location.directory)
                 if location.json {
-                    try Terminal.json(Output(rules: set.ruleIDs, digest: set.digest))
+                    try Terminal.json(Output(rules: set.ruleIDs, retentionRules: set.retention.rules.map(\.id), digest: set.digest))
                 } else {
-                    Terminal.line("\(set.ruleIDs.count) rules valid; policy digest \(set.digest)")
+                    let retention = set.retention.rules.count
+                    Terminal.line("\(set.ruleIDs.count) rules and \(retention) retention rule\(retention == 1 ? "" : "s") valid; policy digest \(set.digest)")
                 }
             }
         }
