@@ -17,6 +17,7 @@ public final class Vault: Sendable {
     public let selfService: PatronSelfService
     public let administration: StaffAdministration
     public let oversight: Oversight
+    public let retention: Retention
     /// The upkeep a long-lived process runs as a service.
     public let maintenance: VaultMaintenance
     /// The public half of the export key: what `ExportBundleVerifier` checks a patron's bundle
@@ -34,6 +35,7 @@ public final class Vault: Sendable {
         selfService = PatronSelfService(gate: gate, configuration: configuration, derivations: derivations)
         administration = StaffAdministration(gate: gate)
         oversight = Oversight(gate: gate)
+        retention = Retention(gate: gate, lock: directory.appendingPathComponent("retention.lock"))
         maintenance = VaultMaintenance(storage: storage, recordSets: ring.recordSet, staffSeals: ring.staffSeal, interval: configuration.maintenanceInterval)
     }
 

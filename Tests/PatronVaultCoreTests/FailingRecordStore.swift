@@ -69,6 +69,22 @@ struct FailingTransaction: RecordTransaction {
     func staff(named name: String) throws -> StaffRow? { try base.staff(named: name) }
     func allStaff() throws -> [StaffRow] { try base.allStaff() }
     func statistics() throws -> [CirculationStatistic] { try base.statistics() }
+    func dueHistoryCount(closedOnOrBefore day: CalendarDay) throws -> (records: Int, patrons: Int) { try base.dueHistoryCount(closedOnOrBefore: day) }
+    func patronsWithDueHistory(closedOnOrBefore day: CalendarDay, after cursor: PatronPseudonym?, limit: Int) throws -> [(patron: PatronPseudonym, due: Int)] {
+        try base.patronsWithDueHistory(closedOnOrBefore: day, after: cursor, limit: limit)
+    }
+    func expiredPatrons(expiredOnOrBefore day: CalendarDay, after cursor: PatronPseudonym?, limit: Int) throws -> [(row: PatronRow, expires: CalendarDay)] {
+        try base.expiredPatrons(expiredOnOrBefore: day, after: cursor, limit: limit)
+    }
+    func recordCount(patron: PatronPseudonym) throws -> Int { try base.recordCount(patron: patron) }
+    func openLoanCount(patron: PatronPseudonym) throws -> Int { try base.openLoanCount(patron: patron) }
+    func lastActivity(of patron: PatronPseudonym) throws -> Date? { try base.lastActivity(of: patron) }
+    func signInFailureCount(lastOnOrBefore day: CalendarDay) throws -> Int { try base.signInFailureCount(lastOnOrBefore: day) }
+    func monthlyStatisticCount(before month: String) throws -> Int { try base.monthlyStatisticCount(before: month) }
+    func retentionProgress() throws -> [RetentionProgress] { try base.retentionProgress() }
+    func forgetSignInFailures(lastOnOrBefore day: CalendarDay) throws -> Int { try base.forgetSignInFailures(lastOnOrBefore: day) }
+    func coarsenStatistics(before month: String) throws -> Int { try base.coarsenStatistics(before: month) }
+    func saveRetentionProgress(_ progress: [RetentionProgress]) throws { try base.saveRetentionProgress(progress) }
     func auditEntries(_ query: AuditQuery) throws -> [AuditEntry] { try base.auditEntries(query) }
     func auditPatrons(touchedBy principalID: String, since: Date?, until: Date?) throws -> [String] {
         try base.auditPatrons(touchedBy: principalID, since: since, until: until)
@@ -104,7 +120,7 @@ struct FailingTransaction: RecordTransaction {
     }
     func setHistoryKeep(of patron: PatronPseudonym, _ keep: Bool) throws { try base.setHistoryKeep(of: patron, keep) }
     func deletePatron(_ patron: PatronPseudonym) throws { try base.deletePatron(patron) }
-    func setPINAttempt(patron: PatronPseudonym, _ attempt: PINAttempt) throws { try base.setPINAttempt(patron: patron, attempt) }
+    func setPINAttempt(patron: PatronPseudonym, _ attempt: PINAttempt, on day: CalendarDay) throws { try base.setPINAttempt(patron: patron, attempt, on: day) }
     func clearPINAttempts(patron: PatronPseudonym) throws { try base.clearPINAttempts(patron: patron) }
     func insertStaff(_ account: StaffAccount, tokenHash: [UInt8]) throws { try base.insertStaff(account, tokenHash: tokenHash) }
     func revokeStaff(id: String, at time: Date) throws { try base.revokeStaff(id: id, at: time) }

@@ -32,8 +32,13 @@ enum PolicyFixtures {
     }
 
     /// A set made of the shipped schema and the given policy files.
-    static func set(_ files: [(name: String, text: String)]) throws -> PolicySet {
-        try PolicySet(schema: (PolicySet.schemaFileName, schemaText), files: files)
+    static func set(_ files: [(name: String, text: String)], retention: String? = nil) throws -> PolicySet {
+        try PolicySet(schema: (PolicySet.schemaFileName, schemaText), files: files, retention: retention.map { (RetentionSchedule.fileName, $0) })
+    }
+
+    /// The shipped retention schedule's text.
+    static var shippedRetention: String {
+        get throws { try String(contentsOf: policiesDirectory.appendingPathComponent(RetentionSchedule.fileName), encoding: .utf8) }
     }
 
     static func set(_ policy: String) throws -> PolicySet {

@@ -19,6 +19,9 @@ struct GatedTransaction {
 
     /// Keys written to the key store during this transaction, removed if it does not commit.
     let written: WrittenKeys
+    /// Counts an operation over many records states about itself (never values), one per
+    /// action-level request in order, carried by their audit entries as the entries' detail.
+    var details: [String] = []
 
     init(
         gate: Gate, principal: Principal, records: any RecordTransaction, time: Date, actionLevel: [RecordedDecision],
@@ -78,9 +81,10 @@ struct GatedTransaction {
     /// Appends every decision of the operation to the audit trail. With `required`, a failed
     /// append fails the operation; otherwise the entry is attempted in a savepoint and dropped.
     mutating func recordAll(required: Bool) throws {
-        let drafts = (decided + actionLevel.indices.filter { !answered[$0] }.map { actionLevel[$0] }).map {
+        var drafts = (decided + actionLevel.indices.filter { !answered[$0] }.map { actionLevel[$0] }).map {
             gate.draft($0, principal: principal, time: time)
         }
+        for (index, detail) in details.enumerated() where index < drafts.count { drafts[index].detail = detail }
         let records = records
         let trail = gate.trail
         if required {
@@ -168,7 +172,9 @@ struct SignInTransaction {
 
     func patron(cardIndex: [UInt8]) throws -> PatronRow? { try records.patron(cardIndex: cardIndex) }
     func pinAttempt(patron: PatronPseudonym) throws -> PINAttempt? { try records.pinAttempt(patron: patron) }
-    func setPINAttempt(patron: PatronPseudonym, _ attempt: PINAttempt) throws { try records.setPINAttempt(patron: patron, attempt) }
+    func setPINAttempt(patron: PatronPseudonym, _ attempt: PINAttempt, on day: CalendarDay) throws {
+        try records.setPINAttempt(patron: patron, attempt, on: day)
+    }
     func clearPINAttempts(patron: PatronPseudonym) throws { try records.clearPINAttempts(patron: patron) }
 
     /// The PIN hash of the patron found by a card; the registration must hold that card.

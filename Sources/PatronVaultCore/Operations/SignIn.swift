@@ -89,7 +89,8 @@ public struct SignIn: Sendable {
             let failures = (attempt?.failures ?? 0) + 1
             try tx.setPINAttempt(
                 patron: patron.pseudonym,
-                failures >= limit ? PINAttempt(failures: 0, lockedUntil: attemptTime.addingTimeInterval(lockout)) : PINAttempt(failures: failures, lockedUntil: nil))
+                failures >= limit ? PINAttempt(failures: 0, lockedUntil: attemptTime.addingTimeInterval(lockout)) : PINAttempt(failures: failures, lockedUntil: nil),
+                on: CalendarDay(attemptTime))
             return .check(patron.pseudonym, hash: hash)
         }
     }

@@ -26,6 +26,10 @@ public struct CalendarDay: Sendable, Hashable, Comparable, CustomStringConvertib
         daysSinceEpoch = CalendarDay.days(year: year, month: month, day: day)
     }
 
+    init(civilYear year: Int, month: Int, day: Int) {
+        daysSinceEpoch = CalendarDay.days(year: year, month: month, day: day)
+    }
+
     public func adding(days: Int) -> CalendarDay {
         CalendarDay(daysSinceEpoch: daysSinceEpoch + Int64(days))
     }

@@ -71,6 +71,18 @@ protocol RecordReader: AuditReader {
     func allStaff() throws -> [StaffRow]
 
     func statistics() throws -> [CirculationStatistic]
+
+    // Retention: plaintext columns choose the candidates, sealed data and the trail decide.
+    func dueHistoryCount(closedOnOrBefore day: CalendarDay) throws -> (records: Int, patrons: Int)
+    /// Patrons after `cursor`, in pseudonym order, with how many returned loans are due.
+    func patronsWithDueHistory(closedOnOrBefore day: CalendarDay, after cursor: PatronPseudonym?, limit: Int) throws -> [(patron: PatronPseudonym, due: Int)]
+    func expiredPatrons(expiredOnOrBefore day: CalendarDay, after cursor: PatronPseudonym?, limit: Int) throws -> [(row: PatronRow, expires: CalendarDay)]
+    func recordCount(patron: PatronPseudonym) throws -> Int
+    func openLoanCount(patron: PatronPseudonym) throws -> Int
+    func lastActivity(of patron: PatronPseudonym) throws -> Date?
+    func signInFailureCount(lastOnOrBefore day: CalendarDay) throws -> Int
+    func monthlyStatisticCount(before month: String) throws -> Int
+    func retentionProgress() throws -> [RetentionProgress]
 }
 
 /// What an operation may change inside a write transaction. Deleting a record and queueing its
@@ -96,13 +108,19 @@ protocol RecordTransaction: RecordReader, AuditLedger {
     /// Removes a patron's row, and with it every blind index that could find them (card, email,
     /// name); their records must already be deleted, each with its shred queued.
     func deletePatron(_ patron: PatronPseudonym) throws
-    func setPINAttempt(patron: PatronPseudonym, _ attempt: PINAttempt) throws
+    /// `day` is the failed attempt's, so the retention schedule can forget the count later.
+    func setPINAttempt(patron: PatronPseudonym, _ attempt: PINAttempt, on day: CalendarDay) throws
     func clearPINAttempts(patron: PatronPseudonym) throws
 
     func insertStaff(_ account: StaffAccount, tokenHash: [UInt8]) throws
     func revokeStaff(id: String, at time: Date) throws
 
     func countReturn(item: String, branch: String, month: String) throws
+
+    func forgetSignInFailures(lastOnOrBefore day: CalendarDay) throws -> Int
+    func coarsenStatistics(before month: String) throws -> Int
+    /// Replaces the unfinished run's progress (an empty list ends the run).
+    func saveRetentionProgress(_ progress: [RetentionProgress]) throws
 
     /// Runs `body` so that a failure undoes only what it changed; what the transaction did
     /// before (the gate's audit entries) stays.

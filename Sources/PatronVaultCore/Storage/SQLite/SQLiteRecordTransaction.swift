@@ -7,9 +7,9 @@ import PatronVaultAudit
 struct SQLiteRecordTransaction: RecordTransaction, RecordInventory {
     let db: Database
 
-    private static let patronColumns = "pseudonym, registration_id, history_keep"
+    static let patronColumns = "pseudonym, registration_id, history_keep"
 
-    private static func patronRow(_ row: Row) -> PatronRow {
+    static func patronRow(_ row: Row) -> PatronRow {
         PatronRow(
             pseudonym: PatronPseudonym(bytes: Array(row[0] as Data)), registrationID: RecordID(bytes: Array(row[1] as Data)),
             historyKeep: row[2] as Bool, askedCard: nil)
@@ -291,11 +291,12 @@ struct SQLiteRecordTransaction: RecordTransaction, RecordInventory {
             .map { PINAttempt(failures: $0["failures"], lockedUntil: ($0["locked_until"] as Int64?).map(Self.date(millis:))) }
     }
 
-    func setPINAttempt(patron: PatronPseudonym, _ attempt: PINAttempt) throws {
+    func setPINAttempt(patron: PatronPseudonym, _ attempt: PINAttempt, on day: CalendarDay) throws {
         try db.cachedStatement(sql: """
-            INSERT INTO pin_attempt(pseudonym, failures, locked_until) VALUES (?, ?, ?)
-            ON CONFLICT(pseudonym) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until
-            """).execute(arguments: [Data(patron.bytes), attempt.failures, attempt.lockedUntil.map(Self.millis)])
+            INSERT INTO pin_attempt(pseudonym, failures, locked_until, last_failure_day) VALUES (?, ?, ?, ?)
+            ON CONFLICT(pseudonym) DO UPDATE SET
+                failures = excluded.failures, locked_until = excluded.locked_until, last_failure_day = excluded.last_failure_day
+            """).execute(arguments: [Data(patron.bytes), attempt.failures, attempt.lockedUntil.map(Self.millis), day.daysSinceEpoch])
     }
 
     func clearPINAttempts(patron: PatronPseudonym) throws {

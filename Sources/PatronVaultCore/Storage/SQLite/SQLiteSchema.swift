@@ -85,6 +85,25 @@ enum SQLiteSchema {
         migrator.registerMigration("v4-audit-detail") { db in
             try AuditTrail.addDetailIfMissing(db)
         }
+        // Retention: closed records by patron and return day (the history rule's candidates),
+        // the day of a card's last failed PIN, and an unfinished run's progress.
+        migrator.registerMigration("v5-retention") { db in
+            try db.execute(sql: """
+                CREATE INDEX record_closed ON record(patron, closed_day) WHERE state = 1;
+                ALTER TABLE pin_attempt ADD COLUMN last_failure_day INTEGER;
+                CREATE TABLE retention_progress (
+                    position INTEGER PRIMARY KEY,
+                    rule TEXT NOT NULL,
+                    started_at INTEGER NOT NULL,
+                    cutoff_day INTEGER NOT NULL,
+                    cursor BLOB,
+                    records INTEGER NOT NULL,
+                    patrons INTEGER NOT NULL,
+                    kept INTEGER NOT NULL,
+                    done INTEGER NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 

@@ -1,0 +1,185 @@
+import Foundation
+import PatronVaultAudit
+import PatronVaultPolicy
+
+extension Retention {
+    /// Removes what the schedule says is due. Refused while another run holds the vault's
+    /// retention lock, and when the audit trail does not verify (the trail says when accounts
+    /// were last used, and must record what the run removes). An unfinished earlier run is
+    /// continued first, with its own cutoffs. Writes an audit entry when it starts, one per
+    /// batch, and one per rule with the totals at the end, signed into a checkpoint.
+    public func run(by principal: Principal, progress: @escaping @Sendable (RetentionProgressEvent) -> Void = { _ in }) async throws(VaultError) -> RetentionReport {
+        let held = try RetentionLock(at: lock)
+        defer { withExtendedLifetime(held) {} }
+        try await verifyTrail(by: principal)
+        let expected = Dictionary(uniqueKeysWithValues: try await preview(by: principal).rules.map { ($0.rule, $0.records) })
+        var (plan, resumed) = try await start(by: principal)
+        let doneBefore = Dictionary(uniqueKeysWithValues: plan.map { ($0.rule, $0.records) })
+        var keysDestroyed = true
+        for index in plan.indices where !plan[index].done {
+            guard let rule = gate.policies.retention.rules.first(where: { $0.id == plan[index].rule }) else {
+                plan[index].done = true
+                continue
+            }
+            while !plan[index].done {
+                let current = plan
+                let batch = try await gate.write(principal, [AccessRequest(.retentionManage, .retention)]) { tx in
+                    try Self.batch(rule.records, index: index, of: current, in: &tx)
+                }
+                plan = batch.plan
+                if !batch.shreds.isEmpty {
+                    keysDestroyed = (try? await gate.storage.finishShreds(batch.shreds, checking: gate.ring.recordSet)) == true && keysDestroyed
+                }
+                for patron in batch.erased {
+                    keysDestroyed = (try? await gate.storage.keys.destroyPatronKeys(patron)) == true && keysDestroyed
+                }
+                let item = plan[index]
+                let total = (expected[item.rule] ?? 0) + (doneBefore[item.rule] ?? 0)
+                progress(RetentionProgressEvent(rule: item.rule, done: item.records, expected: max(item.records, total)))
+            }
+        }
+        let finished = plan
+        let results = finished.map { item in
+            let rule = gate.policies.retention.rules.first { $0.id == item.rule }
+            return RetentionRuleResult(
+                rule: item.rule, description: rule?.description ?? "(no longer in the schedule)", kind: rule?.records.rawValue ?? "unknown",
+                after: rule?.period.description ?? "", cutoff: item.cutoff, records: item.records, patrons: item.patrons, kept: item.kept)
+        }
+        let (checkpoint, time) = try await gate.write(principal, results.map { _ in AccessRequest(.retentionManage, .retention) }) { tx in
+            tx.details = results.map { Self.summary([$0], verb: "removed") }
+            try tx.records.saveRetentionProgress([])
+            try tx.recordAll(required: true)
+            return (try tx.records.signAuditCheckpoint(tx.defaultTrail, at: tx.time), tx.time)
+        }
+        let residue = (try? await gate.storage.records.purgeResidue()) == true
+        let keys = (try? await gate.storage.keys.shred([])) == true
+        return RetentionReport(
+            dryRun: false, startedAt: finished.first?.startedAt ?? time, finishedAt: time, resumed: resumed, policyDigest: gate.policies.digest,
+            rules: results, keysDestroyed: keysDestroyed && residue && keys, checkpoint: checkpoint.text)
+    }
+
+    private func verifyTrail(by principal: Principal) async throws(VaultError) {
+        let verifier = AuditVerifier(verifyingKey: gate.trail.verifyingKey, macKey: gate.ring.auditMACKey, checkpointInterval: gate.trail.checkpointInterval)
+        let outcome: Result<AuditVerification, AuditError> = try await gate.read(principal, [AccessRequest(.retentionManage, .retention)]) { reader in
+            do {
+                return .success(try reader.verifyAudit(with: verifier, against: nil))
+            } catch let error as AuditError {
+                return .failure(error)
+            }
+        }
+        let problem: String?
+        switch outcome {
+        case .success(let verification): problem = verification.isIntact ? nil : verification.problem ?? "it is not intact"
+        case .failure(let error): problem = error.description
+        }
+        if let problem {
+            throw VaultError(
+                .integrityFailure,
+                "the audit trail does not verify (\(problem)), so nothing was purged: a run needs a sound trail to know when accounts were last used and to record what it removes")
+        }
+    }
+
+    /// Continues an unfinished run, or starts one with every rule's cutoff from today.
+    private func start(by principal: Principal) async throws(VaultError) -> ([RetentionProgress], Bool) {
+        let schedule = gate.policies.retention
+        return try await gate.write(principal, [AccessRequest(.retentionManage, .retention)]) { tx in
+            let stored = try tx.records.retentionProgress()
+            if !stored.isEmpty {
+                tx.details = ["retention run resumed: " + Self.cutoffs(stored)]
+                return (stored, true)
+            }
+            let today = CalendarDay(tx.time)
+            let fresh = schedule.rules.map {
+                RetentionProgress(rule: $0.id, startedAt: tx.time, cutoff: today.subtracting($0.period), cursor: nil, records: 0, patrons: 0, kept: 0, done: false)
+            }
+            try tx.records.saveRetentionProgress(fresh)
+            tx.details = ["retention run started: " + (fresh.isEmpty ? "the schedule has no rules" : Self.cutoffs(fresh))]
+            return (fresh, false)
+        }
+    }
+
+    private static func cutoffs(_ plan: [RetentionProgress]) -> String {
+        plan.map { "\($0.rule) up to \($0.cutoff)" }.joined(separator: ", ")
+    }
+
+    /// One batch of one rule, inside its transaction; returns the plan with the batch's progress
+    /// (saved in the same transaction), the shreds it queued and the accounts it erased.
+    private static func batch(
+        _ kind: RetentionRule.Records, index: Int, of plan: [RetentionProgress], in tx: inout GatedTransaction
+    ) throws -> (plan: [RetentionProgress], shreds: [PendingShred], erased: [PatronPseudonym]) {
+        var item = plan[index]
+        let before = item
+        var shreds: [PendingShred] = []
+        var erased: [PatronPseudonym] = []
+        switch kind {
+        case .history:
+            let candidates = try tx.records.patronsWithDueHistory(closedOnOrBefore: item.cutoff, after: item.cursor, limit: 1_000)
+            var taken = 0
+            var consumed = 0
+            for (patron, due) in candidates {
+                if taken > 0 && taken + due > historyBatch { break }
+                let retired = try isolated(in: tx) { try tx.retireHistory(of: patron, returnedOnOrBefore: item.cutoff, nominated: due) }
+                if let retired {
+                    shreds += retired.shreds
+                    if !retired.shreds.isEmpty { item.patrons += 1 }
+                    if retired.disagrees { item.kept += 1 }
+                } else {
+                    item.kept += 1
+                }
+                taken += due
+                consumed += 1
+                item.cursor = patron
+            }
+            item.records += shreds.count
+            item.done = consumed == candidates.count && candidates.count < 1_000
+        case .expiredAccounts:
+            let candidates = try tx.records.expiredPatrons(expiredOnOrBefore: item.cutoff, after: item.cursor, limit: accountBatch)
+            for (row, expires) in candidates {
+                item.cursor = row.pseudonym
+                let cutoff = item.cutoff
+                let erasure = try isolated(in: tx) { () throws -> (records: Int, history: Int, shreds: [PendingShred])? in
+                    guard try tx.accountIsDue(row, expires: expires, cutoff: cutoff) else { return nil }
+                    return try tx.erase(row)
+                }
+                switch erasure {
+                case .some(.some(let erasure)):
+                    erased.append(row.pseudonym)
+                    shreds += erasure.shreds
+                    item.patrons += 1
+                    item.records += erasure.records
+                case .some(.none):
+                    break
+                case .none:
+                    item.kept += 1
+                }
+            }
+            item.done = candidates.count < accountBatch
+        case .signInFailures:
+            item.records = try tx.records.forgetSignInFailures(lastOnOrBefore: item.cutoff)
+            item.patrons = item.records
+            item.done = true
+        case .statistics:
+            item.records = try tx.records.coarsenStatistics(before: item.cutoff.adding(days: 1).month)
+            item.done = true
+        }
+        var updated = plan
+        updated[index] = item
+        try tx.records.saveRetentionProgress(updated)
+        let change = RetentionRuleResult(
+            rule: item.rule, description: "", kind: kind.rawValue, after: "", cutoff: item.cutoff, records: item.records - before.records,
+            patrons: item.patrons - before.patrons, kept: item.kept - before.kept)
+        tx.details = ["batch: " + summary([change], verb: "removed")]
+        return (updated, shreds, erased)
+    }
+
+    /// Runs one patron's work in a savepoint: an account with a loan out, or a patron whose rows
+    /// fail their record-set check or whose sealed dates contradict the plaintext, is left as it
+    /// was (nil) and the batch goes on; any other failure fails the batch.
+    private static func isolated<T>(in tx: GatedTransaction, _ body: () throws -> T) throws -> T? {
+        do {
+            return try tx.records.undoable(body)
+        } catch let error as VaultError where error.kind == .conflict || error.kind == .integrityFailure || error.kind == .corruptVault {
+            return nil
+        }
+    }
+}
