@@ -3,7 +3,7 @@ import GRDB
 import PatronVaultCore
 
 /// `patronvault-bench [--quick] [--json] [--patrons N] [--loans-per-patron N] [--lookups N] [--returns N]
-/// [--audit-entries N] [--batch N]`
+/// [--audit-entries N] [--retention-loans N] [--batch N]`
 /// Prints each vault operation's rate beside the same operation on plain SQLite, measured in
 /// this run. Build in release: `swift build -c release` (the import row runs the `patronvault`
 /// binary built beside the benchmark), then `.build/release/patronvault-bench`.
@@ -40,6 +40,7 @@ let settings = BenchmarkSettings(
     lookups: argument("--lookups", default: quick ? 5_000 : 20_000),
     returns: argument("--returns", default: quick ? 500 : 2_000),
     auditEntries: argument("--audit-entries", default: quick ? 200_000 : 1_000_000),
+    retentionLoans: argument("--retention-loans", default: quick ? 50_000 : 1_000_000),
     batchSize: argument("--batch", default: 1_000),
     policyDirectory: URL(fileURLWithPath: ProcessInfo.processInfo.environment["PATRONVAULT_POLICIES"] ?? "Policies", isDirectory: true),
     report: BenchmarkReport(json: CommandLine.arguments.contains("--json")))

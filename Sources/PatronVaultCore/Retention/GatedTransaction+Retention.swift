@@ -4,14 +4,12 @@ import Foundation
 /// only nominated the patron; what is removed is decided by the sealed records (checked against
 /// the patron's record set) and by the audit trail.
 extension GatedTransaction {
-    /// Destroys the patron's returned loans whose sealed return day is on or before `cutoff`.
-    /// Reports whether the plaintext columns nominated a different number than the sealed dates
-    /// found due: an edit, which the run counts as kept.
-    func retireHistory(of patron: PatronPseudonym, returnedOnOrBefore cutoff: CalendarDay, nominated: Int) throws -> (shreds: [PendingShred], disagrees: Bool) {
+    /// The patron's returned loans whose sealed return day is on or before `cutoff`, checked
+    /// against the record set and opened; nothing is written. The caller compares their number
+    /// with what the plaintext columns nominated: a difference is an edit, counted as kept.
+    func dueHistory(of patron: PatronPseudonym, returnedOnOrBefore cutoff: CalendarDay) throws -> [SealedRecord] {
         guard let row = try records.patron(pseudonym: patron) else { throw VaultError.integrity }
-        let due = try historyRecords(of: row).filter { CalendarDay($0.loan.returnedAt!) <= cutoff }
-        let shreds = try due.map { try destroy($0.sealed, of: patron) }
-        return (shreds, due.count != nominated)
+        return try historyRecords(of: row).filter { CalendarDay($0.loan.returnedAt!) <= cutoff }.map(\.sealed)
     }
 
     /// Whether an expired account is due: its sealed card expiry must be the plaintext one that

@@ -118,11 +118,13 @@ extension Retention {
             var consumed = 0
             for (patron, due) in candidates {
                 if taken > 0 && taken + due > historyBatch { break }
-                let retired = try isolated(in: tx) { try tx.retireHistory(of: patron, returnedOnOrBefore: item.cutoff, nominated: due) }
-                if let retired {
-                    shreds += retired.shreds
-                    if !retired.shreds.isEmpty { item.patrons += 1 }
-                    if retired.disagrees { item.kept += 1 }
+                // Checked and opened first, with nothing written; only then destroyed, where any
+                // failure fails the whole batch.
+                if let found = try unchecked(in: tx, { try tx.dueHistory(of: patron, returnedOnOrBefore: item.cutoff) }) {
+                    let destroyed = try found.map { try tx.destroy($0, of: patron) }
+                    shreds += destroyed
+                    if !destroyed.isEmpty { item.patrons += 1 }
+                    if destroyed.count != due { item.kept += 1 }
                 } else {
                     item.kept += 1
                 }
@@ -170,6 +172,16 @@ extension Retention {
             patrons: item.patrons - before.patrons, kept: item.kept - before.kept)
         tx.details = ["batch: " + summary([change], verb: "removed")]
         return (updated, shreds, erased)
+    }
+
+    /// Like `isolated` for work that only reads (so needs no savepoint): a patron whose rows fail
+    /// their record-set check is left as it was (nil).
+    private static func unchecked<T>(in tx: GatedTransaction, _ body: () throws -> T) throws -> T? {
+        do {
+            return try body()
+        } catch let error as VaultError where error.kind == .integrityFailure || error.kind == .corruptVault {
+            return nil
+        }
     }
 
     /// Runs one patron's work in a savepoint: an account with a loan out, or a patron whose rows

@@ -117,6 +117,10 @@ enum SQLiteStorage {
             // Blind indexes and random ids scatter inserts over the B-trees, so a larger page
             // cache than SQLite's 2 MiB default saves re-reading pages on every insert.
             try db.execute(sql: "PRAGMA cache_size = -65536")
+            // Statement journals and temporary tables stay in memory: a savepoint's copies of
+            // the pages it changes never land in a temporary file on disk, where deleted rows
+            // would outlive their shredding, and a savepoint per patron costs no file writes.
+            try db.execute(sql: "PRAGMA temp_store = MEMORY")
         }
         return config
     }
