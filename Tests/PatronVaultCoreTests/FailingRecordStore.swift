@@ -85,6 +85,7 @@ struct FailingTransaction: RecordTransaction {
     func forgetSignInFailures(lastOnOrBefore day: CalendarDay) throws -> Int { try base.forgetSignInFailures(lastOnOrBefore: day) }
     func coarsenStatistics(before month: String) throws -> Int { try base.coarsenStatistics(before: month) }
     func saveRetentionProgress(_ progress: [RetentionProgress]) throws { try base.saveRetentionProgress(progress) }
+    func clearShreds(_ done: [PendingShred]) throws { try base.clearShreds(done) }
     func auditEntries(_ query: AuditQuery) throws -> [AuditEntry] { try base.auditEntries(query) }
     func auditPatrons(touchedBy principalID: String, since: Date?, until: Date?) throws -> [String] {
         try base.auditPatrons(touchedBy: principalID, since: since, until: until)

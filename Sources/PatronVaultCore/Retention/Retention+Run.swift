@@ -21,15 +21,24 @@ extension Retention {
                 plan[index].done = true
                 continue
             }
+            // Two files, two cores: while a batch's rows are deleted in vault.db, the keys of the
+            // batch before are destroyed in keys.db. A batch's queue entries are cleared in the
+            // transaction after its keys are gone (two batches on), never before.
+            var shredding: [PendingShred] = []
+            var destroyed: [PendingShred] = []
             while !plan[index].done {
                 let current = plan
+                let clearing = destroyed
+                async let keysGone = Self.destroyKeys(shredding, in: gate.storage.keys)
                 let batch = try await gate.write(principal, [AccessRequest(.retentionManage, .retention)]) { tx in
-                    try Self.batch(rule.records, index: index, of: current, in: &tx)
+                    try tx.records.clearShreds(clearing)
+                    return try Self.batch(rule.records, index: index, of: current, in: &tx)
                 }
+                let gone = await keysGone
+                keysDestroyed = gone && keysDestroyed
+                destroyed = gone ? shredding : []
+                shredding = batch.shreds
                 plan = batch.plan
-                if !batch.shreds.isEmpty {
-                    keysDestroyed = (try? await gate.storage.finishShreds(batch.shreds, checking: gate.ring.recordSet)) == true && keysDestroyed
-                }
                 for patron in batch.erased {
                     keysDestroyed = (try? await gate.storage.keys.destroyPatronKeys(patron)) == true && keysDestroyed
                 }
@@ -37,6 +46,12 @@ extension Retention {
                 let total = (expected[item.rule] ?? 0) + (doneBefore[item.rule] ?? 0)
                 progress(RetentionProgressEvent(rule: item.rule, done: item.records, expected: max(item.records, total)))
             }
+            if !shredding.isEmpty {
+                let gone = (try? await gate.storage.keys.shred(shredding)) == true
+                keysDestroyed = gone && keysDestroyed
+                if gone { destroyed += shredding }
+            }
+            if !destroyed.isEmpty { try? await gate.storage.records.clearShreds(destroyed) }
         }
         let finished = plan
         let results = finished.map { item in
@@ -56,6 +71,11 @@ extension Retention {
         return RetentionReport(
             dryRun: false, startedAt: finished.first?.startedAt ?? time, finishedAt: time, resumed: resumed, policyDigest: gate.policies.digest,
             rules: results, keysDestroyed: keysDestroyed && residue && keys, checkpoint: checkpoint.text)
+    }
+
+    /// Destroys queued shreds' keys; true when there were none or all are gone.
+    private static func destroyKeys(_ shreds: [PendingShred], in keys: any KeyStore) async -> Bool {
+        shreds.isEmpty ? true : (try? await keys.shred(shreds)) == true
     }
 
     private func verifyTrail(by principal: Principal) async throws(VaultError) {

@@ -121,6 +121,8 @@ protocol RecordTransaction: RecordReader, AuditLedger {
     func coarsenStatistics(before month: String) throws -> Int
     /// Replaces the unfinished run's progress (an empty list ends the run).
     func saveRetentionProgress(_ progress: [RetentionProgress]) throws
+    /// Forgets queued shreds whose keys are destroyed, inside a transaction doing other work.
+    func clearShreds(_ done: [PendingShred]) throws
 
     /// Runs `body` so that a failure undoes only what it changed; what the transaction did
     /// before (the gate's audit entries) stays.

@@ -126,14 +126,7 @@ struct SQLiteRecordStore: RecordStore {
     func clearShreds(_ done: [PendingShred]) async throws {
         try await SQLiteStorage.translating {
             try await turns.run {
-                try writeOnWriter { db in
-                    let delete = RawStatement(try db.cachedStatement(sql: "DELETE FROM pending_shred WHERE record_id = ? AND version = ?"), in: db)
-                    for shred in done {
-                        delete.bind(1, shred.record.bytes)
-                        delete.bind(2, shred.version)
-                        try delete.execute()
-                    }
-                }
+                try writeOnWriter { db in try SQLiteRecordTransaction(db: db).clearShreds(done) }
             }
         }
     }

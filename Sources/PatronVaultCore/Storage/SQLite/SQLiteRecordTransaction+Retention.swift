@@ -93,6 +93,15 @@ extension SQLiteRecordTransaction {
         return db.changesCount
     }
 
+    func clearShreds(_ done: [PendingShred]) throws {
+        let delete = RawStatement(try db.cachedStatement(sql: "DELETE FROM pending_shred WHERE record_id = ? AND version = ?"), in: db)
+        for shred in done {
+            delete.bind(1, shred.record.bytes)
+            delete.bind(2, shred.version)
+            try delete.execute()
+        }
+    }
+
     func retentionProgress() throws -> [RetentionProgress] {
         try Row.fetchAll(db, sql: "SELECT rule, started_at, cutoff_day, cursor, records, patrons, kept, done FROM retention_progress ORDER BY position").map {
             RetentionProgress(
