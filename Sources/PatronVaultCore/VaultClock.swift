@@ -19,3 +19,23 @@ public struct FixedClock: VaultClock {
     public init(_ instant: Date) { self.instant = instant }
     public func now() -> Date { instant }
 }
+
+/// A clock moved by hand, for demos and benchmarks that show what happens years later (a
+/// retention run). A vault created on it is a test vault, as with any clock but the system's.
+public final class ManualClock: VaultClock, @unchecked Sendable {
+    private let lock = NSLock()
+    private var instant: Date
+
+    public init(_ instant: Date) {
+        self.instant = instant
+    }
+
+    /// Moves the clock to `instant`; never backwards, as a real clock never goes.
+    public func set(_ instant: Date) {
+        lock.withLock { self.instant = max(self.instant, instant) }
+    }
+
+    public func now() -> Date {
+        lock.withLock { instant }
+    }
+}

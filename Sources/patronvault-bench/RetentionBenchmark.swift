@@ -19,7 +19,7 @@ enum RetentionBenchmark {
         let library = SyntheticLibrary(patrons: max(1, total / perPatron), loansPerPatron: perPatron)
         let built = library.start
         let runDay = built.addingTimeInterval(86_400 * 365 * 5)
-        let clock = SettableClock(built)
+        let clock = ManualClock(built)
         var configuration = VaultConfiguration()
         configuration.clock = clock
         let (vault, admin) = try await Vault.initialize(
@@ -83,23 +83,5 @@ enum RetentionBenchmark {
             try queue.write { db in try db.execute(sql: "DELETE FROM loan WHERE closed_day <= ?", arguments: [day]) }
             try queue.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
         }
-    }
-}
-
-/// A clock the benchmark moves forward: loans are built in one year and purged five later.
-final class SettableClock: VaultClock, @unchecked Sendable {
-    private let lock = NSLock()
-    private var instant: Date
-
-    init(_ instant: Date) {
-        self.instant = instant
-    }
-
-    func set(_ instant: Date) {
-        lock.withLock { self.instant = instant }
-    }
-
-    func now() -> Date {
-        lock.withLock { instant }
     }
 }

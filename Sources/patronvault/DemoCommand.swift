@@ -20,10 +20,15 @@ struct DemoCommand: AsyncParsableCommand {
             defer { if !keep { try? FileManager.default.removeItem(at: folder) } }
             let rules = try Vault.loadPolicies(from: Environment.policyDirectory(policies))
             let vaultFolder = folder.appendingPathComponent("vault")
+            // A clock the demo moves three years on, to show the retention schedule at work.
+            let clock = ManualClock(Date())
+            var configuration = VaultConfiguration()
+            configuration.clock = clock
             let (vault, adminToken) = try await Vault.initialize(
-                at: vaultFolder, masterKey: .keyFile(folder.appendingPathComponent("master.key")), adminName: "admin", policies: rules)
+                at: vaultFolder, masterKey: .keyFile(folder.appendingPathComponent("master.key")), adminName: "admin", policies: rules,
+                configuration: configuration)
             let found = try await vault.closing { vault in
-                try await narrate(vault, adminToken: adminToken, folder: vaultFolder, ruleCount: rules.ruleIDs.count)
+                try await narrate(vault, adminToken: adminToken, folder: vaultFolder, ruleCount: rules.ruleIDs.count, clock: clock)
                 return try plaintext(in: vaultFolder)
             }
             step(found.isEmpty
@@ -35,7 +40,7 @@ struct DemoCommand: AsyncParsableCommand {
     }
 
     /// The main job, step by step, through the same rooms a front end uses.
-    private func narrate(_ vault: Vault, adminToken: IssuedToken, folder: URL, ruleCount: Int) async throws {
+    private func narrate(_ vault: Vault, adminToken: IssuedToken, folder: URL, ruleCount: Int, clock: ManualClock) async throws {
         let admin = try await vault.signIn.staff(token: adminToken.token)
         step("A new vault at \(folder.path); master key in a 0600 file outside it; \(ruleCount) policy rules loaded.")
 
@@ -97,8 +102,29 @@ struct DemoCommand: AsyncParsableCommand {
         let stats = try await vault.desk.statistics(by: desk)
         step("Anonymous statistics keep what the branch needs: \(stats.map { "\($0.itemBarcode) \($0.branch) \($0.month) ×\($0.returns)" }.joined(separator: ", ")).")
 
+        let cleo = PatronRegistration(cardBarcode: "D1003", fullName: "Cleo Archer", email: "cleo@example.org", history: .keep)
+        try await vault.desk.registerPatron(cleo, pin: Array("8642".utf8), by: desk)
+        _ = try await vault.desk.checkout(card: "D1003", item: "B-4", title: "The Quiet Garden", author: nil, due: nil, branch: "central", by: desk)
+        _ = try await vault.desk.returnItem("B-4", by: desk)
+        step("Cleo, who keeps her history, borrows and returns B-4.")
+        clock.set(clock.now().addingTimeInterval(86_400 * (3 * 365 + 2)))
+        let due = try await vault.retention.preview(by: admin)
+        step("Three years later the admin's dry run of Policies/retention.schedule, counts only: \(summary(due.rules, verb: "due")).")
+        let run = try await vault.retention.run(by: admin)
+        let cleoHistory = try await vault.selfService.myHistory(by: try await vault.signIn.patron(card: "D1003", pin: Array("8642".utf8)))
+        step("With --confirm: \(summary(run.rules, verb: "removed")), \(run.keysDestroyed ? "its keys destroyed" : "its keys queued for destruction"). Cleo's history now: \(cleoHistory.isEmpty ? "empty" : "\(cleoHistory.count) loans").")
+        let coarse = try await vault.desk.statistics(by: desk)
+        step("The statistics, coarsened by the schedule: \(coarse.map { "\($0.itemBarcode) \($0.branch) \($0.month) ×\($0.returns)" }.joined(separator: ", ")).")
+
         let trail = try await vault.oversight.verifyAudit(against: nil, by: admin)
         step("The admin verifies the audit trail: \(trail.isIntact ? "intact" : "BROKEN"), \(trail.entryCount) entries, each decision chained and MACed, checkpoints signed.")
+    }
+
+    private func summary(_ rules: [RetentionRuleResult], verb: String) -> String {
+        rules.filter { $0.records > 0 }.map { rule in
+            rule.kind == "statistics" ? "\(rule.rule): \(rule.records) monthly counts \(verb == "due" ? "due to become" : "merged into") yearly ones"
+                : "\(rule.rule): \(rule.records) record\(rule.records == 1 ? "" : "s") \(verb)"
+        }.joined(separator: "; ").nonEmpty ?? "nothing \(verb)"
     }
 
     /// The core's sentence when `operation` is refused, as the demo shows it; nil if it was allowed.
@@ -114,7 +140,10 @@ struct DemoCommand: AsyncParsableCommand {
     /// The patron fields the demo wrote that appear in the clear in any file of the vault folder,
     /// scanned while the vault is still open so its WAL files are on disk and scanned too.
     private func plaintext(in vaultFolder: URL) throws -> [String] {
-        let needles = ["Ada Lovelace", "Bob Reader", "ada@example.org", "bob@example.org", "D1001", "D1002", "Notes on the Analytical Engine", "Living With Illness"]
+        let needles = [
+            "Ada Lovelace", "Bob Reader", "Cleo Archer", "ada@example.org", "bob@example.org", "cleo@example.org", "D1001", "D1002", "D1003",
+            "Notes on the Analytical Engine", "Living With Illness", "The Quiet Garden",
+        ]
         var found: [String] = []
         for file in try FileManager.default.contentsOfDirectory(atPath: vaultFolder.path) {
             guard let bytes = FileManager.default.contents(atPath: vaultFolder.appendingPathComponent(file).path) else { continue }
@@ -126,4 +155,8 @@ struct DemoCommand: AsyncParsableCommand {
     private func step(_ text: String) {
         Terminal.line("• " + text)
     }
+}
+
+extension String {
+    fileprivate var nonEmpty: String? { isEmpty ? nil : self }
 }

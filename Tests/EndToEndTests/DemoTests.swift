@@ -5,7 +5,7 @@ import Testing
 /// patron field reached the vault's files in the clear.
 @Suite("The demo")
 struct DemoTests {
-    @Test("patronvault demo runs the main job, exports and erases, and finds no plaintext in the vault folder")
+    @Test("patronvault demo runs the main job, exports, erases, applies the retention schedule three years on, and finds no plaintext in the vault folder")
     func demoRuns() throws {
         let cli = try CLI()
         defer { cli.removeHome() }
@@ -14,6 +14,8 @@ struct DemoTests {
         for line in [
             "desk-1 looks Ada up without saying why", "Ada exports everything the vault holds about her", "none left out",
             "erases her account", "no patron is registered with that card barcode", "audit trail: intact",
+            "kept-history: 1 record due", "kept-history: 1 record removed", "its keys destroyed. Cleo's history now: empty",
+            "B-4 central \(Date().formatted(.iso8601).prefix(4)) ×1",
             "finds no name, email, card number or title",
         ] {
             #expect(result.stdout.contains(line), "missing: \(line)")
