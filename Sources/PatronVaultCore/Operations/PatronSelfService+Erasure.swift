@@ -30,7 +30,7 @@ extension Gate {
     /// and keys without rows are swept.
     func finishErasure(_ erased: ErasedAccount) async -> ErasureReceipt {
         let shredded = (try? await storage.finishShreds(erased.erasure.shreds, checking: ring.recordSet)) == true
-        let destroyed = (try? await storage.keys.destroyPatronKeys(erased.patron)) == true
+        let destroyed = (try? await storage.keys.destroyPatronKeys([erased.patron])) == true
         let purged = (try? await storage.records.purgeResidue()) == true
         return ErasureReceipt(
             erasedAt: erased.time, recordsDestroyed: erased.erasure.records, historyDestroyed: erased.erasure.history,

@@ -39,8 +39,10 @@ extension Retention {
                 destroyed = gone ? shredding : []
                 shredding = batch.shreds
                 plan = batch.plan
-                for patron in batch.erased {
-                    keysDestroyed = (try? await gate.storage.keys.destroyPatronKeys(patron)) == true && keysDestroyed
+                // An erased account's patron key and any record key left under it: one key-store
+                // transaction and one WAL truncation for the whole batch.
+                if !batch.erased.isEmpty {
+                    keysDestroyed = (try? await gate.storage.keys.destroyPatronKeys(batch.erased)) == true && keysDestroyed
                 }
                 let item = plan[index]
                 let total = (expected[item.rule] ?? 0) + (doneBefore[item.rule] ?? 0)

@@ -54,9 +54,10 @@ protocol KeyStore: Sendable {
     /// stay in a journal. Returns false when a reader kept the residue alive.
     func shred(_ shreds: [PendingShred]) async throws -> Bool
 
-    /// Destroys an erased patron's key and every record key still stored under it, then the
-    /// residue, as `shred` does. Returns false when a reader kept the residue alive.
-    func destroyPatronKeys(_ patron: PatronPseudonym) async throws -> Bool
+    /// Destroys erased patrons' keys and every record key still stored under them, in one
+    /// transaction, then the residue, as `shred` does. Returns false when a reader kept the
+    /// residue alive.
+    func destroyPatronKeys(_ patrons: [PatronPseudonym]) async throws -> Bool
     /// How many patron and record keys are stored.
     func counts() throws -> (patronKeys: Int, recordKeys: Int)
 

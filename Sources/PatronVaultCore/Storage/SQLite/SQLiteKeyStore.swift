@@ -267,12 +267,14 @@ struct SQLiteKeyStore: KeyStore {
         return try pool.writeWithoutTransaction { kdb in try SQLiteStorage.truncateWAL(kdb) }
     }
 
-    func destroyPatronKeys(_ patron: PatronPseudonym) async throws -> Bool {
+    func destroyPatronKeys(_ patrons: [PatronPseudonym]) async throws -> Bool {
         try await SQLiteStorage.translating {
             try await turns.run {
                 try pool.write { kdb in
-                    try kdb.execute(sql: "DELETE FROM record_key WHERE pseudonym = ?", arguments: [Data(patron.bytes)])
-                    try kdb.execute(sql: "DELETE FROM patron_key WHERE pseudonym = ?", arguments: [Data(patron.bytes)])
+                    for patron in patrons {
+                        try kdb.execute(sql: "DELETE FROM record_key WHERE pseudonym = ?", arguments: [Data(patron.bytes)])
+                        try kdb.execute(sql: "DELETE FROM patron_key WHERE pseudonym = ?", arguments: [Data(patron.bytes)])
+                    }
                 }
                 return try pool.writeWithoutTransaction { kdb in try SQLiteStorage.truncateWAL(kdb) }
             }
