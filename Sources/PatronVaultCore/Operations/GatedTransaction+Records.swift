@@ -57,10 +57,12 @@ extension GatedTransaction {
 
     /// Returned loans with the rows they came from, checked against the record set like
     /// `history(of:)`: what a purge chooses from and deletes.
-    func historyRecords(of patron: PatronRow) throws -> [(sealed: SealedRecord, loan: Loan)] {
+    /// `wrapped`, when the caller read the patron's keys already (a retention batch reads all
+    /// its patrons' keys at once), saves reading them again.
+    func historyRecords(of patron: PatronRow, wrapped: WrappedKeys? = nil) throws -> [(sealed: SealedRecord, loan: Loan)] {
         let all = try records.records(patron: patron.pseudonym)
         let sealed = all.filter { $0.kind == .loan && $0.state == .closed }
-        let opened = try openListed(sealed, of: patron.pseudonym, all: all)
+        let opened = try openListed(sealed, of: patron.pseudonym, all: all, wrapped: wrapped)
         return try zip(sealed, opened).map { row, plaintext in
             let loan = try Loan(decoding: plaintext)
             guard loan.returnedAt != nil else { throw VaultError.integrity }
@@ -98,8 +100,8 @@ extension GatedTransaction {
 
     /// Opens `selected` after checking `all` (every row the patron has) against the record set
     /// read in the same key-store read as the keys.
-    private func openListed(_ selected: [SealedRecord], of patron: PatronPseudonym, all: [SealedRecord]) throws -> [[UInt8]] {
-        let wrapped = try storage.keys.wrappedKeys(patron: patron, records: selected.map { ($0.id, $0.version) })
+    private func openListed(_ selected: [SealedRecord], of patron: PatronPseudonym, all: [SealedRecord], wrapped given: WrappedKeys? = nil) throws -> [[UInt8]] {
+        let wrapped = try given ?? storage.keys.wrappedKeys(patron: patron, records: selected.map { ($0.id, $0.version) })
         try verifyRecordSet(all, of: patron, stored: wrapped.recordKeyCount == all.count ? wrapped.recordSet : nil)
         return try keys.open(selected, of: patron, wrapped: wrapped)
     }

@@ -7,9 +7,9 @@ extension GatedTransaction {
     /// The patron's returned loans whose sealed return day is on or before `cutoff`, checked
     /// against the record set and opened; nothing is written. The caller compares their number
     /// with what the plaintext columns nominated: a difference is an edit, counted as kept.
-    func dueHistory(of patron: PatronPseudonym, returnedOnOrBefore cutoff: CalendarDay) throws -> [SealedRecord] {
-        guard let row = try records.patron(pseudonym: patron) else { throw VaultError.integrity }
-        return try historyRecords(of: row).filter { CalendarDay($0.loan.returnedAt!) <= cutoff }.map(\.sealed)
+    func dueHistory(of patron: PatronPseudonym, returnedOnOrBefore cutoff: CalendarDay, wrapped: WrappedKeys?) throws -> [SealedRecord] {
+        guard let row = try records.patron(pseudonym: patron), let wrapped else { throw VaultError.integrity }
+        return try historyRecords(of: row, wrapped: wrapped).filter { CalendarDay($0.loan.returnedAt!) <= cutoff }.map(\.sealed)
     }
 
     /// Whether an expired account is due: its sealed card expiry must be the plaintext one that

@@ -136,13 +136,19 @@ extension Retention {
         switch kind {
         case .history:
             let candidates = try tx.records.patronsWithDueHistory(closedOnOrBefore: item.cutoff, after: item.cursor, limit: 1_000)
-            var taken = 0
-            var consumed = 0
-            for (patron, due) in candidates {
-                if taken > 0 && taken + due > historyBatch { break }
+            // Patrons in pseudonym order while their due loans fit the batch (at least one); their
+            // keys are read in one visit to the key store.
+            var chosen = 0
+            var sum = 0
+            while chosen < candidates.count, chosen == 0 || sum + candidates[chosen].due <= historyBatch {
+                sum += candidates[chosen].due
+                chosen += 1
+            }
+            let wrapped = try tx.storage.keys.wrappedKeys(patrons: candidates.prefix(chosen).map(\.patron))
+            for (patron, due) in candidates.prefix(chosen) {
                 // Checked and opened first, with nothing written; only then destroyed, where any
                 // failure fails the whole batch.
-                if let found = try unchecked(in: tx, { try tx.dueHistory(of: patron, returnedOnOrBefore: item.cutoff) }) {
+                if let found = try unchecked(in: tx, { try tx.dueHistory(of: patron, returnedOnOrBefore: item.cutoff, wrapped: wrapped[patron]) }) {
                     let destroyed = try found.map { try tx.destroy($0, of: patron) }
                     shreds += destroyed
                     if !destroyed.isEmpty { item.patrons += 1 }
@@ -150,12 +156,10 @@ extension Retention {
                 } else {
                     item.kept += 1
                 }
-                taken += due
-                consumed += 1
                 item.cursor = patron
             }
             item.records += shreds.count
-            item.done = consumed == candidates.count && candidates.count < 1_000
+            item.done = chosen == candidates.count && candidates.count < 1_000
         case .expiredAccounts:
             let candidates = try tx.records.expiredPatrons(expiredOnOrBefore: item.cutoff, after: item.cursor, limit: accountBatch)
             for (row, expires) in candidates {

@@ -6,6 +6,9 @@
 protocol KeyStore: Sendable {
     /// The patron's wrapped key and the wrapped keys of the given records, in one read.
     func wrappedKeys(patron: PatronPseudonym, records: [(id: RecordID, version: Int64)]) throws -> WrappedKeys
+    /// Every wrapped key of each patron (patrons with none are absent), in one visit to the key
+    /// store: a retention batch reads its patrons' keys once instead of once a patron.
+    func wrappedKeys(patrons: [PatronPseudonym]) throws -> [PatronPseudonym: WrappedKeys]
 
     /// A patron's record set and every record key they have, with its element and whether it is
     /// settled, from one snapshot: what a read checks the rows it found against.

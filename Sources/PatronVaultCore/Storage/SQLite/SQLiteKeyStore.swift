@@ -43,6 +43,37 @@ struct SQLiteKeyStore: KeyStore {
         }
     }
 
+    func wrappedKeys(patrons: [PatronPseudonym]) throws -> [PatronPseudonym: WrappedKeys] {
+        try pool.inDatabase { kdb in
+            let query = RawStatement(
+                try kdb.cachedStatement(sql: """
+                    SELECT p.kek_version, p.wrapped, p.record_set, r.record_id, r.version, r.wrapped
+                    FROM patron_key p LEFT JOIN record_key r ON r.pseudonym = p.pseudonym WHERE p.pseudonym = ?
+                    """), in: kdb)
+            defer { query.reset() }
+            var all: [PatronPseudonym: WrappedKeys] = [:]
+            for patron in patrons {
+                query.reset()
+                query.bind(1, patron.bytes)
+                var patronKey: (kekVersion: Int64, wrapped: [UInt8])?
+                var recordSet: RecordSetDigest?
+                var found: [RecordID: [UInt8]] = [:]
+                var count = 0
+                while try query.step() {
+                    if patronKey == nil {
+                        patronKey = (query.int64(0), query.bytes(1))
+                        recordSet = query.optionalBytes(2).map(RecordSetDigest.init(bytes:))
+                    }
+                    guard !query.isNull(3) else { continue }
+                    count += 1
+                    found[RecordID(bytes: query.bytes(3))] = query.bytes(5)
+                }
+                if patronKey != nil { all[patron] = WrappedKeys(patronKey: patronKey, recordSet: recordSet, recordKeyCount: count, recordKeys: found) }
+            }
+            return all
+        }
+    }
+
     func recordKeys(patron: PatronPseudonym) throws -> StoredRecordKeys {
         try SQLiteStorage.read(pool) { kdb in
             let setQuery = RawStatement(try kdb.cachedStatement(sql: "SELECT record_set FROM patron_key WHERE pseudonym = ?"), in: kdb)
