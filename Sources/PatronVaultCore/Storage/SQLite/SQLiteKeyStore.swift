@@ -13,65 +13,50 @@ struct SQLiteKeyStore: KeyStore {
     /// every record key of the patron (their number is the key count the record-set check uses).
     func wrappedKeys(patron: PatronPseudonym, records ids: [(id: RecordID, version: Int64)]) throws -> WrappedKeys {
         try pool.inDatabase { kdb in
-            let query = RawStatement(
-                try kdb.cachedStatement(sql: """
-                    SELECT p.kek_version, p.wrapped, p.record_set, r.record_id, r.version, r.wrapped
-                    FROM patron_key p LEFT JOIN record_key r ON r.pseudonym = p.pseudonym WHERE p.pseudonym = ?
-                    """), in: kdb)
-            defer { query.reset() }
-            query.bind(1, patron.bytes)
-            var patronKey: (kekVersion: Int64, wrapped: [UInt8])?
-            var recordSet: RecordSetDigest?
-            var count = 0
-            var found: [RecordID: [UInt8]] = [:]
             // A lookup asks for a handful of keys, searched directly; an export or a purge asks
             // for thousands, found by hashing.
             let wanted = ids.count > 16 ? Dictionary(ids.map { ($0.id, $0.version) }, uniquingKeysWith: { first, _ in first }) : nil
-            while try query.step() {
-                if patronKey == nil {
-                    patronKey = (query.int64(0), query.bytes(1))
-                    recordSet = query.optionalBytes(2).map(RecordSetDigest.init(bytes:))
-                }
-                guard !query.isNull(3) else { continue }
-                count += 1
-                let id = RecordID(bytes: query.bytes(3))
-                let version = query.int64(4)
-                let isWanted = wanted.map { $0[id] == version } ?? ids.contains(where: { $0.id == id && $0.version == version })
-                if isWanted { found[id] = query.bytes(5) }
+            return try Self.wrappedKeys(of: patron, in: kdb) { id, version in
+                wanted.map { $0[id] == version } ?? ids.contains(where: { $0.id == id && $0.version == version })
             }
-            return WrappedKeys(patronKey: patronKey, recordSet: recordSet, recordKeyCount: count, recordKeys: found)
         }
     }
 
     func wrappedKeys(patrons: [PatronPseudonym]) throws -> [PatronPseudonym: WrappedKeys] {
         try pool.inDatabase { kdb in
-            let query = RawStatement(
-                try kdb.cachedStatement(sql: """
-                    SELECT p.kek_version, p.wrapped, p.record_set, r.record_id, r.version, r.wrapped
-                    FROM patron_key p LEFT JOIN record_key r ON r.pseudonym = p.pseudonym WHERE p.pseudonym = ?
-                    """), in: kdb)
-            defer { query.reset() }
             var all: [PatronPseudonym: WrappedKeys] = [:]
             for patron in patrons {
-                query.reset()
-                query.bind(1, patron.bytes)
-                var patronKey: (kekVersion: Int64, wrapped: [UInt8])?
-                var recordSet: RecordSetDigest?
-                var found: [RecordID: [UInt8]] = [:]
-                var count = 0
-                while try query.step() {
-                    if patronKey == nil {
-                        patronKey = (query.int64(0), query.bytes(1))
-                        recordSet = query.optionalBytes(2).map(RecordSetDigest.init(bytes:))
-                    }
-                    guard !query.isNull(3) else { continue }
-                    count += 1
-                    found[RecordID(bytes: query.bytes(3))] = query.bytes(5)
-                }
-                if patronKey != nil { all[patron] = WrappedKeys(patronKey: patronKey, recordSet: recordSet, recordKeyCount: count, recordKeys: found) }
+                let keys = try Self.wrappedKeys(of: patron, in: kdb) { _, _ in true }
+                if keys.patronKey != nil { all[patron] = keys }
             }
             return all
         }
+    }
+
+    /// A patron's key, record set and record-key count, with the record keys `isWanted` keeps.
+    private static func wrappedKeys(of patron: PatronPseudonym, in kdb: Database, keeping isWanted: (RecordID, Int64) -> Bool) throws -> WrappedKeys {
+        let query = RawStatement(
+            try kdb.cachedStatement(sql: """
+                SELECT p.kek_version, p.wrapped, p.record_set, r.record_id, r.version, r.wrapped
+                FROM patron_key p LEFT JOIN record_key r ON r.pseudonym = p.pseudonym WHERE p.pseudonym = ?
+                """), in: kdb)
+        defer { query.reset() }
+        query.bind(1, patron.bytes)
+        var patronKey: (kekVersion: Int64, wrapped: [UInt8])?
+        var recordSet: RecordSetDigest?
+        var count = 0
+        var found: [RecordID: [UInt8]] = [:]
+        while try query.step() {
+            if patronKey == nil {
+                patronKey = (query.int64(0), query.bytes(1))
+                recordSet = query.optionalBytes(2).map(RecordSetDigest.init(bytes:))
+            }
+            guard !query.isNull(3) else { continue }
+            count += 1
+            let id = RecordID(bytes: query.bytes(3))
+            if isWanted(id, query.int64(4)) { found[id] = query.bytes(5) }
+        }
+        return WrappedKeys(patronKey: patronKey, recordSet: recordSet, recordKeyCount: count, recordKeys: found)
     }
 
     func recordKeys(patron: PatronPseudonym) throws -> StoredRecordKeys {
