@@ -34,24 +34,24 @@ extension Retention {
                     try tx.records.clearShreds(clearing)
                     return try Self.batch(rule.records, index: index, of: current, in: &tx)
                 }
+                // A truncation that met the next batch's key read leaves these queued: the keys
+                // are deleted, and the pass at the end of the run truncates the journal.
                 let gone = await keysGone
-                keysDestroyed = gone && keysDestroyed
                 destroyed = gone ? shredding : []
                 shredding = batch.shreds
                 plan = batch.plan
                 // An erased account's patron key and any record key left under it: one key-store
                 // transaction and one WAL truncation for the whole batch.
                 if !batch.erased.isEmpty {
-                    keysDestroyed = (try? await gate.storage.keys.destroyPatronKeys(batch.erased)) == true && keysDestroyed
+                    // False only means the journal met a reader: the truncation at the end covers it.
+                    do { _ = try await gate.storage.keys.destroyPatronKeys(batch.erased) } catch { keysDestroyed = false }
                 }
                 let item = plan[index]
                 let total = (expected[item.rule] ?? 0) + (doneBefore[item.rule] ?? 0)
                 progress(RetentionProgressEvent(rule: item.rule, done: item.records, expected: max(item.records, total)))
             }
-            if !shredding.isEmpty {
-                let gone = (try? await gate.storage.keys.shred(shredding)) == true
-                keysDestroyed = gone && keysDestroyed
-                if gone { destroyed += shredding }
+            if !shredding.isEmpty, (try? await gate.storage.keys.shred(shredding)) == true {
+                destroyed += shredding
             }
             if !destroyed.isEmpty { try? await gate.storage.records.clearShreds(destroyed) }
         }
@@ -69,7 +69,10 @@ extension Retention {
             return (try tx.records.signAuditCheckpoint(tx.defaultTrail, at: tx.time), tx.time)
         }
         let residue = (try? await gate.storage.records.purgeResidue()) == true
-        let keys = (try? await gate.storage.keys.shred([])) == true
+        // Whatever is still queued (a batch whose truncation met a reader), then the journal.
+        let queued = (try? await gate.storage.finishShreds(checking: gate.ring.recordSet)) == true
+        let truncated = (try? await gate.storage.keys.shred([])) == true
+        let keys = queued && truncated
         return RetentionReport(
             dryRun: false, startedAt: finished.first?.startedAt ?? time, finishedAt: time, resumed: resumed, policyDigest: gate.policies.digest,
             rules: results, keysDestroyed: keysDestroyed && residue && keys, checkpoint: checkpoint.text)

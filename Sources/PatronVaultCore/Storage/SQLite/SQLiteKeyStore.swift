@@ -3,11 +3,14 @@ import GRDB
 
 /// `keys.db`: wrapped keys only, with `secure_delete` on and its WAL truncated after every shred.
 ///
-/// One connection: every key read happens inside a `vault.db` write, which is serialised
-/// already, so a reader pool here would buy no concurrency and cost a schema check per read.
+/// One connection for the operations: every key read happens inside a `vault.db` write, which is
+/// serialised already, so a reader pool would buy no concurrency and cost a schema check per read.
+/// The exception is a retention run, whose batches read their patrons' keys while the batch
+/// before destroys its own: those reads go to a read-only connection opened on first use.
 struct SQLiteKeyStore: KeyStore {
     let pool: DatabaseQueue
     let turns = WriterTurns()
+    let reader: KeyStoreReader
 
     /// One statement, so one snapshot and no explicit transaction: the patron key and set, and
     /// every record key of the patron (their number is the key count the record-set check uses).
@@ -23,7 +26,7 @@ struct SQLiteKeyStore: KeyStore {
     }
 
     func wrappedKeys(patrons: [PatronPseudonym]) throws -> [PatronPseudonym: WrappedKeys] {
-        try pool.inDatabase { kdb in
+        try reader.connection().inDatabase { kdb in
             var all: [PatronPseudonym: WrappedKeys] = [:]
             for patron in patrons {
                 let keys = try Self.wrappedKeys(of: patron, in: kdb) { _, _ in true }
@@ -335,7 +338,41 @@ struct SQLiteKeyStore: KeyStore {
     }
 
     func close() async throws {
+        try reader.close()
         try await turns.run { try await pool.closeTruncatingWAL() }
+    }
+}
+
+/// The key store's read-only connection, opened when first asked for. Its reads are single
+/// statements, so it never holds a snapshot that would keep a shred's WAL truncation waiting
+/// for long; a truncation that meets one fails, and the shred stays queued to be finished.
+final class KeyStoreReader: @unchecked Sendable {
+    private let path: String
+    private let lock = NSLock()
+    private var queue: DatabaseQueue?
+
+    init(path: String) {
+        self.path = path
+    }
+
+    func connection() throws -> DatabaseQueue {
+        try lock.withLock {
+            if let queue { return queue }
+            var configuration = Configuration()
+            configuration.readonly = true
+            configuration.busyMode = .timeout(15)
+            configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA cache_size = -16384") }
+            let opened = try DatabaseQueue(path: path, configuration: configuration)
+            queue = opened
+            return opened
+        }
+    }
+
+    func close() throws {
+        try lock.withLock {
+            try queue?.close()
+            queue = nil
+        }
     }
 }
 

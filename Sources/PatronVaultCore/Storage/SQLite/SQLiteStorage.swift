@@ -67,7 +67,7 @@ enum SQLiteStorage {
             }
             try SQLiteSchema.recordsMigrator.migrate(records)
             try SQLiteSchema.keysMigrator.migrate(keys)
-            return VaultStorage(records: SQLiteRecordStore(pool: records), keys: SQLiteKeyStore(pool: keys))
+            return VaultStorage(records: SQLiteRecordStore(pool: records), keys: SQLiteKeyStore(pool: keys, reader: KeyStoreReader(path: keysPath)))
         } catch {
             throw translate(error)
         }
