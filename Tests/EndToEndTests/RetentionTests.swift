@@ -207,4 +207,32 @@ struct RetentionTests {
         #expect(try records() == count)
         cli.environment["PATRONVAULT_NOW"] = Self.runDay
     }
+
+    @Test("saved progress with an edited cutoff is set aside, never believed, and a running lockout is never forgotten")
+    func editedProgressAndLockouts() throws {
+        let cli = try Self.scenario()
+        defer { cli.removeHome() }
+        // An unfinished run, as an editor would plant it: every cutoff in the far future.
+        try cli.database("vault.db").write { db in
+            for (position, rule) in ["kept-history", "expired-accounts", "sign-in-failures", "monthly-statistics"].enumerated() {
+                try db.execute(
+                    sql: "INSERT INTO retention_progress VALUES (?, ?, 1718445600000, 99999, NULL, 0, 0, 0, 0)", arguments: [position, rule])
+            }
+            // D1's failed PINs as a row from before the day column, with a lockout running until 2100.
+            try db.execute(sql: "UPDATE pin_attempt SET last_failure_day = NULL, locked_until = 4102444800000 WHERE last_failure_day < 19800")
+        }
+        let run = try cli.run(["retention", "run", "--confirm", "--json"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.json["resumed"] as? Bool == false)
+        let removed = Self.rules(run)
+        #expect(Self.counts(removed["kept-history"]) == [2, 1, 0])
+        #expect(Self.counts(removed["expired-accounts"]) == [1, 1, 1])
+        #expect(Self.counts(removed["sign-in-failures"]) == [0, 0, 0])
+        #expect(removed["kept-history"]?["cutoff"] as? String == "2021-06-15")
+        #expect(try cli.database("vault.db").read { try Int.fetchOne($0, sql: "SELECT count(*) FROM pin_attempt") } == 2)
+        let history = try cli.run(["me", "history", "--card", "K1", "--json"], env: ["PATRONVAULT_PIN": "2468"])
+        #expect(history.stdout.contains("Recent Novel"))
+        for card in ["K3", "E1", "D1"] { #expect(try cli.run(["patron", "show", card, "--purpose", "circulation"]).status == 0, "\(card)") }
+        #expect(try cli.run(["audit", "log"]).stdout.contains("saved progress did not match the schedule"))
+    }
 }

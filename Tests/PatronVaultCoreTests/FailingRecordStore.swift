@@ -79,10 +79,10 @@ struct FailingTransaction: RecordTransaction {
     func recordCount(patron: PatronPseudonym) throws -> Int { try base.recordCount(patron: patron) }
     func openLoanCount(patron: PatronPseudonym) throws -> Int { try base.openLoanCount(patron: patron) }
     func lastActivity(of patron: PatronPseudonym) throws -> Date? { try base.lastActivity(of: patron) }
-    func signInFailureCount(lastOnOrBefore day: CalendarDay) throws -> Int { try base.signInFailureCount(lastOnOrBefore: day) }
+    func signInFailureCount(lastOnOrBefore day: CalendarDay, now: Date) throws -> Int { try base.signInFailureCount(lastOnOrBefore: day, now: now) }
     func monthlyStatisticCount(before month: String) throws -> Int { try base.monthlyStatisticCount(before: month) }
     func retentionProgress() throws -> [RetentionProgress] { try base.retentionProgress() }
-    func forgetSignInFailures(lastOnOrBefore day: CalendarDay) throws -> Int { try base.forgetSignInFailures(lastOnOrBefore: day) }
+    func forgetSignInFailures(lastOnOrBefore day: CalendarDay, now: Date) throws -> Int { try base.forgetSignInFailures(lastOnOrBefore: day, now: now) }
     func coarsenStatistics(before month: String) throws -> Int { try base.coarsenStatistics(before: month) }
     func saveRetentionProgress(_ progress: [RetentionProgress]) throws { try base.saveRetentionProgress(progress) }
     func clearShreds(_ done: [PendingShred]) throws { try base.clearShreds(done) }

@@ -71,8 +71,11 @@ extension Retention {
         let residue = (try? await gate.storage.records.purgeResidue()) == true
         // Whatever is still queued (a batch whose truncation met a reader), then the journal.
         let queued = (try? await gate.storage.finishShreds(checking: gate.ring.recordSet)) == true
+        // A patron key of an account erased just before an earlier run was killed has no queue
+        // entry: the sweep for keys without rows takes it.
+        let swept = (try? await gate.storage.sweepOrphanKeys()) != nil
         let truncated = (try? await gate.storage.keys.shred([])) == true
-        let keys = queued && truncated
+        let keys = queued && swept && truncated
         return RetentionReport(
             dryRun: false, startedAt: finished.first?.startedAt ?? time, finishedAt: time, resumed: resumed, policyDigest: gate.policies.digest,
             rules: results, keysDestroyed: keysDestroyed && residue && keys, checkpoint: checkpoint.text)
@@ -104,22 +107,37 @@ extension Retention {
         }
     }
 
-    /// Continues an unfinished run, or starts one with every rule's cutoff from today.
+    /// Continues an unfinished run, or starts one with every rule's cutoff from today. The saved
+    /// progress is a plain table, so it is believed only when it is exactly the plan the current
+    /// schedule gives for its start day, and that day has come: an edited cutoff (which would
+    /// let the run remove records early), a rule the schedule no longer has or has with another
+    /// period, or a repeated rule discards it, and the run starts afresh from today.
     private func start(by principal: Principal) async throws(VaultError) -> ([RetentionProgress], Bool) {
         let schedule = gate.policies.retention
         return try await gate.write(principal, [AccessRequest(.retentionManage, .retention)]) { tx in
             let stored = try tx.records.retentionProgress()
-            if !stored.isEmpty {
+            if Self.isPlan(stored, of: schedule, now: tx.time) {
                 tx.details = ["retention run resumed: " + Self.cutoffs(stored)]
                 return (stored, true)
             }
+            let discarded = stored.isEmpty ? "" : "an unfinished run's saved progress did not match the schedule (changed, or edited) and was set aside; "
             let today = CalendarDay(tx.time)
             let fresh = schedule.rules.map {
                 RetentionProgress(rule: $0.id, startedAt: tx.time, cutoff: today.subtracting($0.period), cursor: nil, records: 0, patrons: 0, kept: 0, done: false)
             }
             try tx.records.saveRetentionProgress(fresh)
-            tx.details = ["retention run started: " + (fresh.isEmpty ? "the schedule has no rules" : Self.cutoffs(fresh))]
+            tx.details = [discarded + "retention run started: " + (fresh.isEmpty ? "the schedule has no rules" : Self.cutoffs(fresh))]
             return (fresh, false)
+        }
+    }
+
+    /// Whether saved progress is the plan `schedule` makes on its start day: the same rules in
+    /// the same order, each cutoff its period before that day, and the day not in the future.
+    private static func isPlan(_ stored: [RetentionProgress], of schedule: RetentionSchedule, now: Date) -> Bool {
+        guard !stored.isEmpty, stored.count == schedule.rules.count, let started = stored.first?.startedAt, started <= now else { return false }
+        let day = CalendarDay(started)
+        return zip(stored, schedule.rules).allSatisfy { progress, rule in
+            progress.rule == rule.id && progress.startedAt == started && progress.cutoff == day.subtracting(rule.period)
         }
     }
 
@@ -186,7 +204,7 @@ extension Retention {
             }
             item.done = candidates.count < accountBatch
         case .signInFailures:
-            item.records = try tx.records.forgetSignInFailures(lastOnOrBefore: item.cutoff)
+            item.records = try tx.records.forgetSignInFailures(lastOnOrBefore: item.cutoff, now: tx.time)
             item.patrons = item.records
             item.done = true
         case .statistics:

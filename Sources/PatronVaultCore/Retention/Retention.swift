@@ -63,7 +63,7 @@ public struct Retention: Sendable {
                 cursor = last.row.pseudonym
             }
         case .signInFailures:
-            result.records = try records.signInFailureCount(lastOnOrBefore: result.cutoff)
+            result.records = try records.signInFailureCount(lastOnOrBefore: result.cutoff, now: tx.time)
             result.patrons = result.records
         case .statistics:
             result.records = try records.monthlyStatisticCount(before: result.cutoff.adding(days: 1).month)

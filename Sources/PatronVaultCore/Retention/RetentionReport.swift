@@ -16,8 +16,11 @@ public struct RetentionRuleResult: Sendable, Equatable, Encodable {
     public var records: Int
     /// Patrons they belonged to (none for the anonymous statistics).
     public var patrons: Int
-    /// Patrons the rule matched but left: an account with something checked out, or records
-    /// whose sealed dates disagree with their plaintext columns (an edit, reported, never acted on).
+    /// Patrons the rule matched but did not act on as their plaintext columns said: an account
+    /// with something checked out, or one whose rows fail their record-set check or whose sealed
+    /// expiry differs (left as it is); or a patron whose plaintext return days nominated loans
+    /// the sealed dates do not make due (an edit: only the sealed-due loans are destroyed, and the
+    /// patron is counted here as well as among `patrons`).
     public var kept: Int
 }
 

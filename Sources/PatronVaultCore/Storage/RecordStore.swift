@@ -80,7 +80,7 @@ protocol RecordReader: AuditReader {
     func recordCount(patron: PatronPseudonym) throws -> Int
     func openLoanCount(patron: PatronPseudonym) throws -> Int
     func lastActivity(of patron: PatronPseudonym) throws -> Date?
-    func signInFailureCount(lastOnOrBefore day: CalendarDay) throws -> Int
+    func signInFailureCount(lastOnOrBefore day: CalendarDay, now: Date) throws -> Int
     func monthlyStatisticCount(before month: String) throws -> Int
     func retentionProgress() throws -> [RetentionProgress]
 }
@@ -117,7 +117,7 @@ protocol RecordTransaction: RecordReader, AuditLedger {
 
     func countReturn(item: String, branch: String, month: String) throws
 
-    func forgetSignInFailures(lastOnOrBefore day: CalendarDay) throws -> Int
+    func forgetSignInFailures(lastOnOrBefore day: CalendarDay, now: Date) throws -> Int
     func coarsenStatistics(before month: String) throws -> Int
     /// Replaces the unfinished run's progress (an empty list ends the run).
     func saveRetentionProgress(_ progress: [RetentionProgress]) throws

@@ -11,8 +11,7 @@ struct RetentionProgress: Sendable, Equatable {
     var cursor: PatronPseudonym?
     var records: Int
     var patrons: Int
-    /// Patrons the rule matched but left alone (an account with a loan out, or records whose
-    /// sealed dates disagree with their plaintext columns).
+    /// Patrons the rule matched but did not act on as nominated (`RetentionRuleResult.kept`).
     var kept: Int
     var done: Bool
 }

@@ -338,7 +338,7 @@ struct SQLiteKeyStore: KeyStore {
     }
 
     func close() async throws {
-        try reader.close()
+        reader.close()
         try await turns.run { try await pool.closeTruncatingWAL() }
     }
 }
@@ -350,6 +350,7 @@ final class KeyStoreReader: @unchecked Sendable {
     private let path: String
     private let lock = NSLock()
     private var queue: DatabaseQueue?
+    private var closed = false
 
     init(path: String) {
         self.path = path
@@ -358,20 +359,27 @@ final class KeyStoreReader: @unchecked Sendable {
     func connection() throws -> DatabaseQueue {
         try lock.withLock {
             if let queue { return queue }
+            guard !closed else { throw VaultError.storage("the key store is closed") }
             var configuration = Configuration()
             configuration.readonly = true
             configuration.busyMode = .timeout(15)
-            configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA cache_size = -16384") }
+            configuration.prepareDatabase { db in
+                try db.execute(sql: "PRAGMA temp_store = MEMORY")
+                try db.execute(sql: "PRAGMA cache_size = -2048")
+            }
             let opened = try DatabaseQueue(path: path, configuration: configuration)
             queue = opened
             return opened
         }
     }
 
-    func close() throws {
-        try lock.withLock {
-            try queue?.close()
+    /// Closes the connection if it was opened; a reader that cannot close cleanly holds nothing
+    /// the key store's own close needs, so that close goes on.
+    func close() {
+        lock.withLock {
+            try? queue?.close()
             queue = nil
+            closed = true
         }
     }
 }

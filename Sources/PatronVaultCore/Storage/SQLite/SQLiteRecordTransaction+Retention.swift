@@ -63,16 +63,18 @@ extension SQLiteRecordTransaction {
         return micros.map { Date(timeIntervalSince1970: Double($0) / 1_000_000) }
     }
 
-    /// Rows without a day predate the column; they count as old.
-    func signInFailureCount(lastOnOrBefore day: CalendarDay) throws -> Int {
-        try Int.fetchOne(
-            db.cachedStatement(sql: "SELECT count(*) FROM pin_attempt WHERE coalesce(last_failure_day, 0) <= ?"), arguments: [day.daysSinceEpoch]) ?? 0
+    /// Rows without a day predate the column; they count as old. A lockout still running at
+    /// `now` is never forgotten, however old its last failure.
+    func signInFailureCount(lastOnOrBefore day: CalendarDay, now: Date) throws -> Int {
+        try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM pin_attempt WHERE \(Self.forgettable)"), arguments: [day.daysSinceEpoch, Self.millis(now)]) ?? 0
     }
 
-    func forgetSignInFailures(lastOnOrBefore day: CalendarDay) throws -> Int {
-        try db.cachedStatement(sql: "DELETE FROM pin_attempt WHERE coalesce(last_failure_day, 0) <= ?").execute(arguments: [day.daysSinceEpoch])
+    func forgetSignInFailures(lastOnOrBefore day: CalendarDay, now: Date) throws -> Int {
+        try db.cachedStatement(sql: "DELETE FROM pin_attempt WHERE \(Self.forgettable)").execute(arguments: [day.daysSinceEpoch, Self.millis(now)])
         return db.changesCount
     }
+
+    private static let forgettable = "coalesce(last_failure_day, 0) <= ? AND (locked_until IS NULL OR locked_until <= ?)"
 
     /// Monthly rows (`YYYY-MM`) of months before `month`.
     func monthlyStatisticCount(before month: String) throws -> Int {

@@ -236,7 +236,11 @@ struct SQLiteRecordTransaction: RecordTransaction, RecordInventory {
     }
 
     private func insertShred(_ record: SealedRecord, patron: PatronPseudonym, tag: [UInt8]) throws {
-        let insert = RawStatement(try db.cachedStatement(sql: "INSERT INTO pending_shred(record_id, patron, version, tag) VALUES (?, ?, ?, ?)"), in: db)
+        // A queue row already there for a record version being deleted now can only be an edit
+        // (the vault queues a version once, as its row goes): it is replaced, so a planted row
+        // cannot make every later deletion of that record fail.
+        let insert = RawStatement(
+            try db.cachedStatement(sql: "INSERT OR REPLACE INTO pending_shred(record_id, patron, version, tag) VALUES (?, ?, ?, ?)"), in: db)
         insert.bind(1, record.id.bytes)
         insert.bind(2, patron.bytes)
         insert.bind(3, record.version)
