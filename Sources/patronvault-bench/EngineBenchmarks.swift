@@ -71,13 +71,7 @@ enum AuditBenchmark {
 
     /// Appends `entries` (10,000 per transaction) to a fresh trail, then verifies it whole.
     static func run(entries: Int, directory: URL) throws -> (appendPerSecond: Double, verifyPerSecond: Double, intact: Bool) {
-        var config = Configuration()
-        config.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
-            try db.execute(sql: "PRAGMA cache_size = -65536")
-        }
-        let queue = try DatabaseQueue(path: directory.appendingPathComponent("audit.db").path, configuration: config)
-        try queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = WAL") }
+        let queue = try PlainBaseline.open("audit.db", in: directory)
         try queue.write { db in try AuditTrail.createSchema(db) }
         let macKey = try SymmetricKey.random()
         let trail = AuditTrail(signingKey: try SigningKey(seed: try SymmetricKey.random()), macKey: macKey)

@@ -6,14 +6,21 @@ import GRDB
 struct PlainBaseline {
     let queue: DatabaseQueue
 
-    init(directory: URL) throws {
+    /// A plain database file as every baseline opens it: WAL, `synchronous=NORMAL` and the same
+    /// 64 MiB page cache the vault's files have.
+    static func open(_ name: String, in directory: URL) throws -> DatabaseQueue {
         var config = Configuration()
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
             try db.execute(sql: "PRAGMA cache_size = -65536")
         }
-        queue = try DatabaseQueue(path: directory.appendingPathComponent("plain.db").path, configuration: config)
+        let queue = try DatabaseQueue(path: directory.appendingPathComponent(name).path, configuration: config)
         try queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = WAL") }
+        return queue
+    }
+
+    init(directory: URL) throws {
+        queue = try Self.open("plain.db", in: directory)
         try queue.write { db in
             try db.execute(sql: """
                 CREATE TABLE patron (

@@ -60,13 +60,7 @@ enum RetentionBenchmark {
         let queue: DatabaseQueue
 
         init(directory: URL, patrons: Int, perPatron: Int) throws {
-            var config = Configuration()
-            config.prepareDatabase { db in
-                try db.execute(sql: "PRAGMA synchronous = NORMAL")
-                try db.execute(sql: "PRAGMA cache_size = -65536")
-            }
-            queue = try DatabaseQueue(path: directory.appendingPathComponent("plain-retention.db").path, configuration: config)
-            try queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = WAL") }
+            queue = try PlainBaseline.open("plain-retention.db", in: directory)
             try queue.write { db in
                 try db.execute(sql: """
                     CREATE TABLE loan(patron INTEGER NOT NULL, item TEXT NOT NULL, title TEXT NOT NULL, closed_day INTEGER NOT NULL);

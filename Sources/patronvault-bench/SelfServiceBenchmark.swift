@@ -76,10 +76,7 @@ enum SelfServiceBenchmark {
         }
 
         init(directory: URL, loans: [Loan]) throws {
-            var config = Configuration()
-            config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
-            queue = try DatabaseQueue(path: directory.appendingPathComponent("plain-history.db").path, configuration: config)
-            try queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = WAL") }
+            queue = try PlainBaseline.open("plain-history.db", in: directory)
             try queue.write { db in
                 try db.execute(sql: """
                     CREATE TABLE loan(patron INTEGER NOT NULL, id INTEGER NOT NULL, item TEXT NOT NULL, title TEXT NOT NULL, author TEXT,

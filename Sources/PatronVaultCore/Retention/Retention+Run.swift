@@ -12,15 +12,12 @@ extension Retention {
         let held = try RetentionLock(at: lock)
         defer { withExtendedLifetime(held) {} }
         try await verifyTrail(by: principal)
-        let expected = Dictionary(uniqueKeysWithValues: try await preview(by: principal).rules.map { ($0.rule, $0.records) })
-        var (plan, resumed) = try await start(by: principal)
-        let doneBefore = Dictionary(uniqueKeysWithValues: plan.map { ($0.rule, $0.records) })
+        // The plan holds the schedule's rules in order (`start` sets aside any other).
+        let rules = gate.policies.retention.rules
+        var (plan, resumed, remaining) = try await start(by: principal)
+        let doneBefore = plan.map(\.records)
         var keysDestroyed = true
-        for index in plan.indices where !plan[index].done {
-            guard let rule = gate.policies.retention.rules.first(where: { $0.id == plan[index].rule }) else {
-                plan[index].done = true
-                continue
-            }
+        for (index, rule) in rules.enumerated() where !plan[index].done {
             // Two files, two cores: while a batch's rows are deleted in vault.db, the keys of the
             // batch before are destroyed in keys.db. A batch's queue entries are cleared in the
             // transaction after its keys are gone (two batches on), never before.
@@ -47,8 +44,7 @@ extension Retention {
                     do { _ = try await gate.storage.keys.destroyPatronKeys(batch.erased) } catch { keysDestroyed = false }
                 }
                 let item = plan[index]
-                let total = (expected[item.rule] ?? 0) + (doneBefore[item.rule] ?? 0)
-                progress(RetentionProgressEvent(rule: item.rule, done: item.records, expected: max(item.records, total)))
+                progress(RetentionProgressEvent(rule: item.rule, done: item.records, expected: max(item.records, remaining[index] + doneBefore[index])))
             }
             if !shredding.isEmpty, (try? await gate.storage.keys.shred(shredding)) == true {
                 destroyed += shredding
@@ -56,11 +52,10 @@ extension Retention {
             if !destroyed.isEmpty { try? await gate.storage.records.clearShreds(destroyed) }
         }
         let finished = plan
-        let results = finished.map { item in
-            let rule = gate.policies.retention.rules.first { $0.id == item.rule }
-            return RetentionRuleResult(
-                rule: item.rule, description: rule?.description ?? "(no longer in the schedule)", kind: rule?.records.rawValue ?? "unknown",
-                after: rule?.period.description ?? "", cutoff: item.cutoff, records: item.records, patrons: item.patrons, kept: item.kept)
+        let results = zip(finished, rules).map { item, rule in
+            var result = Self.result(rule, cutoff: item.cutoff)
+            (result.records, result.patrons, result.kept) = (item.records, item.patrons, item.kept)
+            return result
         }
         let (checkpoint, time) = try await gate.write(principal, results.map { _ in AccessRequest(.retentionManage, .retention) }) { tx in
             tx.details = results.map { Self.summary([$0], verb: "removed") }
@@ -107,18 +102,20 @@ extension Retention {
         }
     }
 
-    /// Continues an unfinished run, or starts one with every rule's cutoff from today. The saved
+    /// Continues an unfinished run, or starts one with every rule's cutoff from today, and counts
+    /// what each rule has still to remove (for progress), in the transaction that records the
+    /// start. The saved
     /// progress is a plain table, so it is believed only when it is exactly the plan the current
     /// schedule gives for its start day, and that day has come: an edited cutoff (which would
     /// let the run remove records early), a rule the schedule no longer has or has with another
     /// period, or a repeated rule discards it, and the run starts afresh from today.
-    private func start(by principal: Principal) async throws(VaultError) -> ([RetentionProgress], Bool) {
+    private func start(by principal: Principal) async throws(VaultError) -> (plan: [RetentionProgress], resumed: Bool, remaining: [Int]) {
         let schedule = gate.policies.retention
         return try await gate.write(principal, [AccessRequest(.retentionManage, .retention)]) { tx in
             let stored = try tx.records.retentionProgress()
             if Self.isPlan(stored, of: schedule, now: tx.time) {
                 tx.details = ["retention run resumed: " + Self.cutoffs(stored)]
-                return (stored, true)
+                return (stored, true, try Self.remaining(stored, of: schedule, in: tx))
             }
             let discarded = stored.isEmpty ? "" : "an unfinished run's saved progress did not match the schedule (changed, or edited) and was set aside; "
             let today = CalendarDay(tx.time)
@@ -127,7 +124,7 @@ extension Retention {
             }
             try tx.records.saveRetentionProgress(fresh)
             tx.details = [discarded + "retention run started: " + (fresh.isEmpty ? "the schedule has no rules" : Self.cutoffs(fresh))]
-            return (fresh, false)
+            return (fresh, false, try Self.remaining(fresh, of: schedule, in: tx))
         }
     }
 
@@ -138,6 +135,15 @@ extension Retention {
         let day = CalendarDay(started)
         return zip(stored, schedule.rules).allSatisfy { progress, rule in
             progress.rule == rule.id && progress.startedAt == started && progress.cutoff == day.subtracting(rule.period)
+        }
+    }
+
+    /// What each rule of `plan` has still to remove, counted as a dry run counts.
+    private static func remaining(_ plan: [RetentionProgress], of schedule: RetentionSchedule, in tx: GatedTransaction) throws -> [Int] {
+        try zip(plan, schedule.rules).map { item, rule in
+            var counted = result(rule, cutoff: item.cutoff)
+            try count(&counted, kind: rule.records, in: tx)
+            return counted.records
         }
     }
 
@@ -169,7 +175,7 @@ extension Retention {
             for (patron, due) in candidates.prefix(chosen) {
                 // Checked and opened first, with nothing written; only then destroyed, where any
                 // failure fails the whole batch.
-                if let found = try unchecked(in: tx, { try tx.dueHistory(of: patron, returnedOnOrBefore: item.cutoff, wrapped: wrapped[patron]) }) {
+                if let found = try unchecked({ try tx.dueHistory(of: patron, returnedOnOrBefore: item.cutoff, wrapped: wrapped[patron]) }) {
                     let destroyed = try found.map { try tx.destroy($0, of: patron) }
                     shreds += destroyed
                     if !destroyed.isEmpty { item.patrons += 1 }
@@ -223,7 +229,7 @@ extension Retention {
 
     /// Like `isolated` for work that only reads (so needs no savepoint): a patron whose rows fail
     /// their record-set check is left as it was (nil).
-    private static func unchecked<T>(in tx: GatedTransaction, _ body: () throws -> T) throws -> T? {
+    private static func unchecked<T>(_ body: () throws -> T) throws -> T? {
         do {
             return try body()
         } catch let error as VaultError where error.kind == .integrityFailure || error.kind == .corruptVault {

@@ -41,7 +41,7 @@ public struct Retention: Sendable {
     }
 
     /// The dry run's count for one rule, from plaintext columns and the trail (nothing opened).
-    private static func count(_ result: inout RetentionRuleResult, kind: RetentionRule.Records, in tx: GatedTransaction) throws {
+    static func count(_ result: inout RetentionRuleResult, kind: RetentionRule.Records, in tx: GatedTransaction) throws {
         let records = tx.records
         switch kind {
         case .history:

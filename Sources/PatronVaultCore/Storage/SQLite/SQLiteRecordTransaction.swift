@@ -102,9 +102,7 @@ struct SQLiteRecordTransaction: RecordTransaction, RecordInventory {
     }
 
     func deletePatron(_ patron: PatronPseudonym) throws {
-        guard try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM record WHERE patron = ?"), arguments: [Data(patron.bytes)]) == 0 else {
-            throw VaultError.integrity
-        }
+        guard try recordCount(patron: patron) == 0 else { throw VaultError.integrity }
         try db.cachedStatement(sql: "DELETE FROM patron WHERE pseudonym = ?").execute(arguments: [Data(patron.bytes)])
         guard db.changesCount == 1 else { throw VaultError.integrity }
         try db.cachedStatement(sql: "DELETE FROM pin_attempt WHERE pseudonym = ?").execute(arguments: [Data(patron.bytes)])
