@@ -8,8 +8,13 @@ public struct RetentionRule: Sendable, Equatable {
         /// Returned loans a patron chose to keep: destroyed once they are older than the period,
         /// counted from the day each was returned.
         case history
+        /// Returned loans held because a fee was owed on them, once the fee is settled: destroyed
+        /// once the settlement is older than the period (a patron who keeps history has the loan
+        /// moved into their history when the fee is settled instead).
+        case heldLoans = "held-loans"
         /// Accounts whose card expired and that nobody has used since: erased once both the expiry
-        /// and the last activity are older than the period, when nothing is checked out.
+        /// and the last activity are older than the period, when nothing is checked out and no
+        /// fee is owed.
         case expiredAccounts = "expired-accounts"
         /// Failed-PIN counts and lockouts: forgotten once the last failed attempt is older than
         /// the period.
@@ -21,7 +26,7 @@ public struct RetentionRule: Sendable, Equatable {
         /// What a run does to the records, in words for a dry run and a receipt.
         public var effect: String {
             switch self {
-            case .history: "destroyed (their keys shredded)"
+            case .history, .heldLoans: "destroyed (their keys shredded)"
             case .expiredAccounts: "erased (every key shredded, blind indexes removed)"
             case .signInFailures: "forgotten"
             case .statistics: "merged from months into years"

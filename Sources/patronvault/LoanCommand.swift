@@ -4,7 +4,7 @@ import PatronVaultCore
 
 struct LoanCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "loan", abstract: "Check items out and back in (staff).", subcommands: [Checkout.self, Return.self])
+        commandName: "loan", abstract: "Check items out and back in (staff).", subcommands: [Checkout.self, Return.self, Settle.self])
 
     struct Checkout: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Lend an item to a patron.")
@@ -38,22 +38,61 @@ struct LoanCommand: ParsableCommand {
     }
 
     struct Return: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Take an item back; the loan is kept as history only if the patron opted in.")
+        static let configuration = CommandConfiguration(
+            abstract: "Take an item back; the loan is kept as history only if the patron opted in, or held while a fee is owed.")
         @OptionGroup var options: VaultOptions
         @OptionGroup var credentials: StaffCredentials
         @Option(name: .long) var item: String
+        @Option(name: .long, help: "A fee charged on the return (overdue, damage), such as 2.50: the loan is held until it is settled.") var fee: String?
 
         func run() async throws {
             try await Terminal.report {
+                let fee = try fee.map { try LoanFee.amount(parsing: $0) }
                 let result = try await options.withVault { vault in
-                    try await vault.desk.returnItem(item, by: try await credentials.principal(in: vault))
+                    try await vault.desk.returnItem(item, fee: fee, by: try await credentials.principal(in: vault))
                 }
                 if options.json { try Terminal.json(result) } else {
                     switch result.outcome {
                     case .keptAsHistory: Terminal.line("Returned \(result.itemBarcode); kept in the patron's reading history (they opted in).")
+                    case .heldForFee:
+                        Terminal.line("Returned \(result.itemBarcode) with a fee of \(LoanFee.text(fee ?? 0)); the loan is held until the fee is settled (loan settle).")
                     case .destroyed: Terminal.line("Returned \(result.itemBarcode); the loan record was destroyed and its key shredded.")
                     case .destroyedShredPending:
                         Terminal.line("Returned \(result.itemBarcode); the loan record was deleted; its key's shred is queued and finishes on the next operation.")
+                    }
+                }
+            }
+        }
+    }
+
+    struct Settle: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Record that the fee on a returned item is paid or waived (staff, purpose fines).",
+            discussion: """
+                The loan then goes the way the patron chose: into their reading history if they keep it, \
+                otherwise it is destroyed by the retention schedule's held-loans rule.
+                """)
+        @OptionGroup var options: VaultOptions
+        @OptionGroup var credentials: StaffCredentials
+        @Option(name: .long) var card: String
+        @Option(name: .long) var item: String
+        @Option(name: .long, help: "Why you are doing this; the shipped rules allow it for fines.") var purpose: String
+
+        func run() async throws {
+            try await Terminal.report {
+                let settlement = try await options.withVault { vault in
+                    try await vault.desk.settleFee(card: card, item: item, purpose: purpose, by: try await credentials.principal(in: vault))
+                }
+                if options.json { try Terminal.json(settlement) } else {
+                    let paid = "Fee of \(LoanFee.text(settlement.amount)) on \(settlement.itemBarcode) settled"
+                    switch settlement.outcome {
+                    case .keptAsHistory: Terminal.line("\(paid); the loan is now in the patron's reading history (they opted in).")
+                    case .heldUntilRetention:
+                        if let day = settlement.destroyedAfter {
+                            Terminal.line("\(paid); the loan record is destroyed by the first retention run on or after \(day).")
+                        } else {
+                            Terminal.line("\(paid); the retention schedule has no held-loans rule, so the loan record is kept until one is added.")
+                        }
                     }
                 }
             }

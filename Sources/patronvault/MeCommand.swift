@@ -160,7 +160,7 @@ struct MeCommand: ParsableCommand {
 
     struct Erase: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Erase your account: every record and key destroyed, refused while you have items out. Prints a receipt to keep.")
+            abstract: "Erase your account: every record and key destroyed, refused while you have items out or owe a fee. Prints a receipt to keep.")
         @OptionGroup var options: VaultOptions
         @OptionGroup var credentials: PatronCredentials
         @Flag(name: .long, help: "Confirm: erasure cannot be undone.") var yes = false

@@ -14,6 +14,11 @@ enum Rendering {
         rows.append(("Open loans", String(p.openLoans.count)))
         var lines = rows.compactMap { label, value in value.map { label.padding(toLength: 12, withPad: " ", startingAt: 0) + $0 } }
         lines += p.openLoans.map { "  " + loanText($0) }
+        if !p.feesOwed.isEmpty {
+            let total = p.feesOwed.reduce(Int64(0)) { $0 + $1.amount }
+            lines.append("Fees owed".padding(toLength: 12, withPad: " ", startingAt: 0) + LoanFee.text(total))
+            lines += p.feesOwed.map { "  \($0.itemBarcode)  \(LoanFee.text($0.amount))  due \($0.dueOn)  returned \($0.returnedOn)" }
+        }
         return lines.joined(separator: "\n")
     }
 
@@ -23,6 +28,9 @@ enum Rendering {
         text += "  out \(Terminal.time(l.checkedOutAt))"
         if let returned = l.returnedAt {
             text += "  returned \(Terminal.time(returned))"
+            if let fee = l.fee {
+                text += "  fee \(LoanFee.text(fee.amount))" + (fee.settledAt.map { " settled \(Terminal.time($0))" } ?? " owed")
+            }
         } else {
             text += "  due \(l.dueOn)"
         }

@@ -197,7 +197,7 @@ struct RetentionTests {
             .write(to: schedule, atomically: true, encoding: .utf8)
         let bad = try cli.run(["retention", "run", "--confirm"], env: ["PATRONVAULT_POLICIES": policies.path])
         #expect(bad.status == 78)
-        #expect(bad.stderr.contains("retention.schedule:23:10: retention rule sign-in-failures has a negative period"))
+        #expect(bad.stderr.contains("retention.schedule:28:10: retention rule sign-in-failures has a negative period"))
 
         try cli.database("vault.db").write { db in try db.execute(sql: "UPDATE audit_entry SET purpose = 'edited' WHERE seq = 3") }
         let tampered = try cli.run(["retention", "run", "--confirm"])

@@ -210,7 +210,7 @@ struct ExportTests {
 extension PatronDataExport {
     func replacing(history: [ExportedRecord<Loan>], recordSet: ExportedRecordSet? = nil) -> PatronDataExport {
         PatronDataExport(
-            format: format, exportedAt: exportedAt, pseudonym: pseudonym, registration: registration, openLoans: openLoans, history: history,
+            format: format, exportedAt: exportedAt, pseudonym: pseudonym, registration: registration, openLoans: openLoans, history: history, heldLoans: heldLoans,
             signInLockout: signInLockout, auditEntries: auditEntries, pendingDestruction: pendingDestruction, legalOrders: legalOrders,
             recordSet: recordSet ?? self.recordSet)
     }

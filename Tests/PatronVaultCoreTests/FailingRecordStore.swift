@@ -69,15 +69,15 @@ struct FailingTransaction: RecordTransaction {
     func staff(named name: String) throws -> StaffRow? { try base.staff(named: name) }
     func allStaff() throws -> [StaffRow] { try base.allStaff() }
     func statistics() throws -> [CirculationStatistic] { try base.statistics() }
-    func dueHistoryCount(closedOnOrBefore day: CalendarDay) throws -> (records: Int, patrons: Int) { try base.dueHistoryCount(closedOnOrBefore: day) }
-    func patronsWithDueHistory(closedOnOrBefore day: CalendarDay, after cursor: PatronPseudonym?, limit: Int) throws -> [(patron: PatronPseudonym, due: Int)] {
-        try base.patronsWithDueHistory(closedOnOrBefore: day, after: cursor, limit: limit)
+    func dueLoanCount(_ state: RecordState, onOrBefore day: CalendarDay) throws -> (records: Int, patrons: Int) { try base.dueLoanCount(state, onOrBefore: day) }
+    func patronsWithDueLoans(_ state: RecordState, onOrBefore day: CalendarDay, after cursor: PatronPseudonym?, limit: Int) throws -> [(patron: PatronPseudonym, due: Int)] {
+        try base.patronsWithDueLoans(state, onOrBefore: day, after: cursor, limit: limit)
     }
     func expiredPatrons(expiredOnOrBefore day: CalendarDay, after cursor: PatronPseudonym?, limit: Int) throws -> [(row: PatronRow, expires: CalendarDay)] {
         try base.expiredPatrons(expiredOnOrBefore: day, after: cursor, limit: limit)
     }
     func recordCount(patron: PatronPseudonym) throws -> Int { try base.recordCount(patron: patron) }
-    func openLoanCount(patron: PatronPseudonym) throws -> Int { try base.openLoanCount(patron: patron) }
+    func loansKeepingAccount(patron: PatronPseudonym) throws -> Int { try base.loansKeepingAccount(patron: patron) }
     func lastActivity(of patron: PatronPseudonym) throws -> Date? { try base.lastActivity(of: patron) }
     func signInFailureCount(lastOnOrBefore day: CalendarDay, now: Date) throws -> Int { try base.signInFailureCount(lastOnOrBefore: day, now: now) }
     func monthlyStatisticCount(before month: String) throws -> Int { try base.monthlyStatisticCount(before: month) }
@@ -110,8 +110,11 @@ struct FailingTransaction: RecordTransaction {
     func replaceSealed(_ old: SealedRecord, patron: PatronPseudonym, sealed: [UInt8], version: Int64, shredTag: [UInt8]) throws {
         try base.replaceSealed(old, patron: patron, sealed: sealed, version: version, shredTag: shredTag)
     }
-    func closeLoan(_ old: SealedRecord, patron: PatronPseudonym, on day: CalendarDay, sealed: [UInt8], version: Int64, shredTag: [UInt8]) throws {
-        try base.closeLoan(old, patron: patron, on: day, sealed: sealed, version: version, shredTag: shredTag)
+    func closeLoan(
+        _ old: SealedRecord, patron: PatronPseudonym, state: RecordState, on day: CalendarDay, settled: CalendarDay?, sealed: [UInt8], version: Int64,
+        shredTag: [UInt8]
+    ) throws {
+        try base.closeLoan(old, patron: patron, state: state, on: day, settled: settled, sealed: sealed, version: version, shredTag: shredTag)
     }
     func deleteQueueingShred(_ record: SealedRecord, patron: PatronPseudonym, shredTag: [UInt8]) throws {
         try base.deleteQueueingShred(record, patron: patron, shredTag: shredTag)

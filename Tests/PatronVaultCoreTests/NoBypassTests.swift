@@ -38,7 +38,7 @@ struct NoBypassTests {
         "desk.importPatrons": Operation(actions: [.patronRegister], patronActs: false) { vault, staff, _ in
             _ = try await vault.desk.importPatrons([PatronImport(registration: VaultFixture.registration(card: "NEW2"))], by: staff)
         },
-        "desk.patronProfile": Operation(actions: [.patronRead, .loanReadOpen], patronActs: false) { vault, staff, _ in
+        "desk.patronProfile": Operation(actions: [.patronRead, .loanReadOpen, .loanReadHeld], patronActs: false) { vault, staff, _ in
             _ = try await vault.desk.patronProfile(card: "P1", purpose: "circulation", by: staff)
         },
         "desk.findPatrons": Operation(actions: [.patronFind], patronActs: false) { vault, staff, _ in
@@ -61,10 +61,13 @@ struct NoBypassTests {
         "desk.returnItem": Operation(actions: [.loanReturn], patronActs: false) { vault, staff, _ in
             _ = try await vault.desk.returnItem("ITEM1", by: staff)
         },
+        "desk.settleFee": Operation(actions: [.loanSettleFee], patronActs: false) { vault, staff, _ in
+            _ = try await vault.desk.settleFee(card: "P1", item: "ITEM1", purpose: "fines", by: staff)
+        },
         "desk.statistics": Operation(actions: [.statsRead], patronActs: false) { vault, staff, _ in
             _ = try await vault.desk.statistics(by: staff)
         },
-        "selfService.myProfile": Operation(actions: [.patronRead, .loanReadOpen], patronActs: true) { vault, _, patron in
+        "selfService.myProfile": Operation(actions: [.patronRead, .loanReadOpen, .loanReadHeld], patronActs: true) { vault, _, patron in
             _ = try await vault.selfService.myProfile(by: patron)
         },
         "selfService.myHistory": Operation(actions: [.historyRead], patronActs: true) { vault, _, patron in

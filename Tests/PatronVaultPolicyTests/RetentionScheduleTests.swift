@@ -11,7 +11,8 @@ struct RetentionScheduleTests {
     @Test("the shipped schedule loads with the access policies, one rule per kind, and its text is part of the digest")
     func shipped() throws {
         let set = try PolicySet.load(directory: PolicyFixtures.policiesDirectory)
-        #expect(set.retention.rules.map(\.id) == ["kept-history", "expired-accounts", "sign-in-failures", "monthly-statistics"])
+        #expect(set.retention.rules.map(\.id) == ["kept-history", "settled-fee-loans", "expired-accounts", "sign-in-failures", "monthly-statistics"])
+        #expect(set.retention.rule(for: .heldLoans)?.period == RetentionPeriod(count: 90, unit: .days))
         #expect(set.retention.rule(for: .history)?.period == RetentionPeriod(count: 3, unit: .years))
         #expect(set.retention.rule(for: .signInFailures)?.period.description == "30 days")
 
@@ -50,7 +51,7 @@ struct RetentionScheduleTests {
     }
 
     @Test("bad schedules are refused with file, line, column and a sentence", arguments: [
-        ("retain a \"x\"\n  records: loans\n  after: 3 years\n", "retention.schedule:2:12: unknown kind of records \"loans\"; a schedule governs history, expired-accounts, sign-in-failures, statistics"),
+        ("retain a \"x\"\n  records: loans\n  after: 3 years\n", "retention.schedule:2:12: unknown kind of records \"loans\"; a schedule governs history, held-loans, expired-accounts, sign-in-failures, statistics"),
         ("retain a \"x\"\n  records: history\n  after: -3 years\n", "retention.schedule:3:10: retention rule a has a negative period; give a whole number of days, months or years from 1"),
         ("retain a \"x\"\n  records: history\n  after: 0 days\n", "retention.schedule:3:10: retention rule a has a period of 0 days; the shortest is 1"),
         ("retain a \"x\"\n  records: history\n  after: 101 years\n", "retention.schedule:3:10: retention rule a keeps records for 101 years, more than a hundred years; the most is 100 years"),

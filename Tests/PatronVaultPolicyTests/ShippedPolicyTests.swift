@@ -120,7 +120,7 @@ import Testing
             _ = try PolicyRequest.parse(principal: "role=staff,id=s1", action: "loan.read-open", resource: "kind=loan, state=lost", schema: schema)
             Issue.record("an unknown loan state was accepted")
         } catch {
-            #expect(error.description == "resource: unknown loan-state lost; expected one of open, closed")
+            #expect(error.description == "resource: unknown loan-state lost; expected one of open, held, closed")
             #expect(error.offset == 17)
         }
     }

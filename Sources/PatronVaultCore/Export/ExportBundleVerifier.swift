@@ -72,8 +72,10 @@ public enum ExportBundleVerifier {
         var shown: [RecordReference: String] = [export.registration.record: "registration/open"]
         for loan in export.openLoans { shown[loan.record] = "loan/open" }
         for loan in export.history { shown[loan.record] = "loan/closed" }
+        let held = export.heldLoans ?? []
+        for loan in held { shown[loan.record] = "loan/held" }
         let pending = Set(export.pendingDestruction)
-        guard shown.count == 1 + export.openLoans.count + export.history.count, pending.isDisjoint(with: shown.keys) else {
+        guard shown.count == 1 + export.openLoans.count + export.history.count + held.count, pending.isDisjoint(with: shown.keys) else {
             throw failure("a record is shown twice")
         }
         var members: [RecordReference: String] = [:]
@@ -110,6 +112,8 @@ public enum ExportBundleVerifier {
         let registration: Opened
         let openLoans: [Opened]
         let history: [Opened]
+        /// Absent from bundles of patrons with no held loan (and from bundles made before fees).
+        let heldLoans: [Opened]?
         let pendingDestruction: [RecordReference]
         let auditEntries: [Entry]
         let recordSet: ExportedRecordSet

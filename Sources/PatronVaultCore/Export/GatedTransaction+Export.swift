@@ -16,6 +16,7 @@ extension GatedTransaction {
         var registration: ExportedRecord<PatronRegistration>?
         var openLoans: [ExportedRecord<Loan>] = []
         var history: [ExportedRecord<Loan>] = []
+        var held: [ExportedRecord<Loan>] = []
         for (row, plaintext) in zip(all, try openRecords(all, of: own)) {
             let reference = RecordReference(id: row.id.description, version: row.version)
             switch row.kind {
@@ -24,7 +25,11 @@ extension GatedTransaction {
                 registration = ExportedRecord(record: reference, data: try PatronRegistration(decoding: plaintext))
             case .loan:
                 let loan = ExportedRecord(record: reference, data: try Loan.decoding([plaintext], state: row.state)[0])
-                if row.state == .open { openLoans.append(loan) } else { history.append(loan) }
+                switch row.state {
+                case .open: openLoans.append(loan)
+                case .held: held.append(loan)
+                case .closed: history.append(loan)
+                }
             }
         }
         guard let registration else { throw VaultError(.corruptVault, "a patron's registration record is missing from the vault") }
@@ -85,7 +90,7 @@ extension GatedTransaction {
         let lockout = try records.pinAttempt(patron: own).map { SignInLockout(failedAttempts: $0.failures, lockedUntil: $0.lockedUntil) }
         return PatronDataExport(
             format: PatronDataExport.format, exportedAt: time, pseudonym: own.description, registration: registration,
-            openLoans: byTime(openLoans), history: byTime(history), signInLockout: lockout, auditEntries: entries,
+            openLoans: byTime(openLoans), history: byTime(history), heldLoans: byTime(held), signInLockout: lockout, auditEntries: entries,
             pendingDestruction: destroying, legalOrders: [],
             recordSet: ExportedRecordSet(value: Hex.encode(set.bytes), count: members.filter(\.inSet).count, members: members))
     }

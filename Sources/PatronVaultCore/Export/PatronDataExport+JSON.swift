@@ -51,6 +51,10 @@ extension PatronDataExport {
             }
             json.field("exportedAt", instant: exportedAt)
             json.field("format", format)
+            if !heldLoans.isEmpty {
+                json.key("heldLoans")
+                json.array(heldLoans) { $0.loan($1) }
+            }
             json.key("history")
             json.array(rendered: loans)
             json.field("legalOrders", strings: legalOrders)
@@ -109,6 +113,13 @@ extension JSONText {
                 json.field("branch", l.branch)
                 json.field("checkedOut", instant: l.checkedOutAt)
                 json.field("due", day: l.dueOn)
+                if let fee = l.fee {
+                    json.key("fee")
+                    json.object { json in
+                        json.field("amount", LoanFee.text(fee.amount))
+                        json.field("settled", instant: fee.settledAt)
+                    }
+                }
                 json.field("item", l.itemBarcode)
                 json.field("returned", instant: l.returnedAt)
                 json.field("title", l.title)

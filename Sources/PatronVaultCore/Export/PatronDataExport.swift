@@ -16,6 +16,9 @@ public struct PatronDataExport: Sendable {
     public let openLoans: [ExportedRecord<Loan>]
     /// Returned loans kept because the patron chose to keep their history.
     public let history: [ExportedRecord<Loan>]
+    /// Returned loans kept because a fee was owed on them: while it is owed, and (for a patron
+    /// who discards history) until the retention schedule destroys them after it is settled.
+    public let heldLoans: [ExportedRecord<Loan>]
     /// Failed sign-ins counted toward a lockout, if any are recorded now.
     public let signInLockout: SignInLockout?
     /// Every audit entry about the patron or made by them.
@@ -74,7 +77,7 @@ public struct ExportedRecordSet: Sendable, Codable {
         /// `registration` or `loan`; absent for a record already deleted whose key is queued
         /// for destruction (listed in `pendingDestruction`).
         public let kind: String?
-        /// `open` or `closed`; absent when `kind` is.
+        /// `open`, `held` or `closed`; absent when `kind` is.
         public let state: String?
         public let element: String
         /// False for a change not yet settled into the set (it joins a moment after its commit).

@@ -69,6 +69,9 @@ struct PatronDataPage {
         }
         raw("</table>\n")
         loans("Items you have out", data.openLoans, empty: "You have no items out.")
+        if !data.heldLoans.isEmpty {
+            loans("Returned items with a fee (kept while it is owed, then until the retention schedule removes them)", data.heldLoans, empty: "", fees: true)
+        }
         loans("Your reading history", data.history, empty: "No returned loans are kept.")
 
         raw("<h2>Sign-in lockout</h2>\n<p>")
@@ -133,7 +136,7 @@ struct PatronDataPage {
         raw("</code>.</p>\n</main>\n</body>\n</html>\n")
     }
 
-    private mutating func loans(_ heading: StaticString, _ loans: [ExportedRecord<Loan>], empty: StaticString) {
+    private mutating func loans(_ heading: StaticString, _ loans: [ExportedRecord<Loan>], empty: StaticString, fees: Bool = false) {
         raw("<h2>")
         raw(heading)
         raw("</h2>\n")
@@ -143,7 +146,9 @@ struct PatronDataPage {
             raw("</p>\n")
             return
         }
-        raw("<table>\n<tr><th scope=\"col\">Title</th><th scope=\"col\">Author</th><th scope=\"col\">Item</th><th scope=\"col\">Branch</th><th scope=\"col\">Checked out</th><th scope=\"col\">Due</th><th scope=\"col\">Returned</th></tr>\n")
+        raw("<table>\n<tr><th scope=\"col\">Title</th><th scope=\"col\">Author</th><th scope=\"col\">Item</th><th scope=\"col\">Branch</th><th scope=\"col\">Checked out</th><th scope=\"col\">Due</th><th scope=\"col\">Returned</th>")
+        if fees { raw("<th scope=\"col\">Fee</th><th scope=\"col\">Settled</th>") }
+        raw("</tr>\n")
         for loan in loans {
             let l = loan.data
             raw("<tr><td>")
@@ -160,6 +165,12 @@ struct PatronDataPage {
             out.appendISO8601(day: l.dueOn)
             raw("</td><td>")
             if let returned = l.returnedAt { out.appendISO8601(instant: returned) }
+            if fees, let fee = l.fee {
+                raw("</td><td>")
+                text(LoanFee.text(fee.amount))
+                raw("</td><td>")
+                if let settled = fee.settledAt { out.appendISO8601(instant: settled) } else { raw("owed") }
+            }
             raw("</td></tr>\n")
         }
         raw("</table>\n")

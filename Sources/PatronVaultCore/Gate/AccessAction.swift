@@ -13,6 +13,11 @@ public enum AccessAction: String, Sendable, CaseIterable {
     case loanCheckout = "loan.checkout"
     case loanReturn = "loan.return"
     case loanReadOpen = "loan.read-open"
+    /// Reading the fees a patron owes on returned loans (a held loan: item, days and amount,
+    /// never the title).
+    case loanReadHeld = "loan.read-held"
+    /// Recording that a fee on a returned loan is paid or waived.
+    case loanSettleFee = "loan.settle-fee"
     case historyRead = "history.read"
     case historyPurge = "history.purge"
     case historySetPreference = "history.set-preference"

@@ -115,14 +115,18 @@ struct GatedTransaction {
     /// Stores a changed record as its next version under a fresh key: the new key is committed
     /// first, the row replaced, and the old version's key queued for shredding, the same ordered
     /// two-file step as a deletion, so an earlier copy of the row can never be opened again.
-    /// `closedOn` closes a loan into history.
-    func reseal(_ old: SealedRecord, of patron: PatronPseudonym, as plaintext: [UInt8], state: RecordState = .open, closedOn day: CalendarDay? = nil) throws {
+    /// `closedOn` closes a loan into `state` (history, or held for a fee; `settledOn` is the day
+    /// a held loan's fee was settled).
+    func reseal(
+        _ old: SealedRecord, of patron: PatronPseudonym, as plaintext: [UInt8], state: RecordState = .open, closedOn day: CalendarDay? = nil,
+        settledOn settled: CalendarDay? = nil
+    ) throws {
         let (sealed, key) = try keys.resealFresh(plaintext, replacing: old, state: state)
         let version = old.version + 1
         try storage.storeKeys(KeyBatch(recordKeys: [key]), noting: written)
         let tag = ring.recordSet.shredTag(patron: patron, id: old.id, version: old.version)
         if let day {
-            try records.closeLoan(old, patron: patron, on: day, sealed: sealed, version: version, shredTag: tag)
+            try records.closeLoan(old, patron: patron, state: state, on: day, settled: settled, sealed: sealed, version: version, shredTag: tag)
         } else {
             try records.replaceSealed(old, patron: patron, sealed: sealed, version: version, shredTag: tag)
         }

@@ -40,8 +40,11 @@ extension CirculationDesk {
     /// history; otherwise its row is deleted and its record key shredded, leaving only the
     /// anonymous statistic (item, branch, month). The shred is queued in the same transaction
     /// as the deletion and finished before this returns, or by the next maintenance pass.
-    public func returnItem(_ item: String, by principal: Principal) async throws(VaultError) -> LoanReturn {
+    /// With a `fee` (in minor units) the loan is held, sealed with the fee, whatever the
+    /// patron's choice, until the fee is settled (`settleFee`).
+    public func returnItem(_ item: String, fee: Int64? = nil, by principal: Principal) async throws(VaultError) -> LoanReturn {
         let item = try FieldRules.barcode(item, field: "item barcode")
+        if let fee, !(1...LoanFee.maximum).contains(fee) { throw VaultError.invalid("a fee must be more than 0.00 and at most \(LoanFee.text(LoanFee.maximum))") }
         let itemIndex = gate.ring.item.index(of: item)
         let result: LoanReturn = try await gate.write(principal, [AccessRequest(.loanReturn, .loan, state: .open)], subject: .item(item)) { tx in
             guard let found = try tx.records.openLoan(itemIndex: itemIndex) else {
@@ -60,6 +63,12 @@ extension CirculationDesk {
             guard loan.itemBarcode == item, loan.returnedAt == nil, keepsHistory == patron.historyKeep else { throw VaultError.integrity }
             let today = CalendarDay(tx.time)
             try tx.records.countReturn(item: loan.itemBarcode, branch: loan.branch, month: today.month)
+            if let fee {
+                loan.returnedAt = tx.time
+                loan.fee = LoanFee(amount: fee)
+                try tx.reseal(found.record, of: patron.pseudonym, as: loan.encoded(), state: .held, closedOn: today)
+                return LoanReturn(itemBarcode: item, outcome: .heldForFee)
+            }
             if keepsHistory {
                 loan.returnedAt = tx.time
                 try tx.reseal(found.record, of: patron.pseudonym, as: loan.encoded(), state: .closed, closedOn: today)
@@ -68,7 +77,8 @@ extension CirculationDesk {
             try tx.destroy(found.record, of: patron.pseudonym)
             return LoanReturn(itemBarcode: item, outcome: .destroyed)
         }
-        // The loan's open version (history kept) or the whole loan (destroyed) has a key to shred.
+        // The loan's open version (history kept or held for a fee) or the whole loan
+        // (destroyed) has a key to shred.
         guard result.outcome == .destroyed else {
             _ = try? await gate.storage.finishShreds(checking: gate.ring.recordSet)
             return result

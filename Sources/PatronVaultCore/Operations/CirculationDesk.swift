@@ -41,8 +41,8 @@ public struct CirculationDesk: Sendable {
         }
     }
 
-    /// The desk view of a patron: registration and open loans, for a stated purpose that the
-    /// gate checks and the audit trail keeps. Reading history is never part of it.
+    /// The desk view of a patron: registration, open loans and fees owed, for a stated purpose
+    /// that the gate checks and the audit trail keeps. Reading history is never part of it.
     public func patronProfile(card: String, purpose: String?, by principal: Principal) async throws(VaultError) -> PatronProfile {
         let card = try FieldRules.barcode(card, field: "card barcode")
         let purpose = try FieldRules.optionalText(purpose, field: "purpose")
@@ -50,6 +50,7 @@ public struct CirculationDesk: Sendable {
         let requests = [
             AccessRequest(.patronRead, .registration, state: .open, purpose: purpose),
             AccessRequest(.loanReadOpen, .loan, state: .open, purpose: purpose),
+            AccessRequest(.loanReadHeld, .loan, state: .held, purpose: purpose),
         ]
         return try await gate.write(principal, requests, subject: .card(card), readsOnly: true) { tx in
             let patron = try tx.patron(card: card, keys: ring)

@@ -21,16 +21,31 @@ extension GatedTransaction {
         return (sealed, try Self.checked(PatronRegistration(decoding: openRecords([sealed], of: patron.pseudonym)[0]), for: patron))
     }
 
-    /// Registration and open loans: the desk view, and the patron's own. Every row of the
-    /// patron is checked against their record set, so no loan can be left out of the list.
+    /// Registration, open loans and fees owed: the desk view, and the patron's own. Every row
+    /// of the patron is checked against their record set, so no loan can be left out of the list.
     func profile(of patron: PatronRow) throws -> PatronProfile {
         let all = try records.records(patron: patron.pseudonym)
         let registration = try listedRegistration(of: patron, in: all)
         let loans = all.filter { $0.kind == .loan && $0.state == .open }
-        let opened = try openListed([registration] + loans, of: patron.pseudonym, all: all)
+        let held = all.filter { $0.kind == .loan && $0.state == .held }
+        let opened = try openListed([registration] + loans + held, of: patron.pseudonym, all: all)
+        let owed = try Loan.decoding(opened.suffix(held.count), state: .held).filter { $0.fee?.settledAt == nil }
         return PatronProfile(
             registration: try Self.checked(PatronRegistration(decoding: opened[0]), for: patron),
-            openLoans: try Loan.decoding(opened.dropFirst(), state: .open))
+            openLoans: try Loan.decoding(opened.dropFirst().prefix(loans.count), state: .open),
+            feesOwed: try owed.map { loan throws(VaultError) in try FeeOwed(loan) })
+    }
+
+    /// Returned loans held for a fee, with their rows, checked against the record set; the
+    /// registration is opened too when the patron was found by a card, to check it holds it.
+    /// What a settlement chooses from.
+    func heldLoans(of patron: PatronRow) throws -> (registration: PatronRegistration, held: [(sealed: SealedRecord, loan: Loan)]) {
+        let all = try records.records(patron: patron.pseudonym)
+        let held = all.filter { $0.kind == .loan && $0.state == .held }
+        let opened = try openListed([listedRegistration(of: patron, in: all)] + held, of: patron.pseudonym, all: all)
+        let registration = try Self.checked(PatronRegistration(decoding: opened[0]), for: patron)
+        let loans = try Loan.decoding(opened.dropFirst(), state: .held, sorted: false)
+        return (registration, Array(zip(held, loans)))
     }
 
     /// Returned loans kept because the patron opted in, checked against the record set like the
@@ -55,19 +70,15 @@ extension GatedTransaction {
         return all
     }
 
-    /// Returned loans with the rows they came from, checked against the record set like
-    /// `history(of:)`: what a purge chooses from and deletes.
+    /// Returned loans in `state` (history, or held for a fee) with the rows they came from,
+    /// checked against the record set like `history(of:)`: what a purge chooses from and deletes.
     /// `wrapped`, when the caller read the patron's keys already (a retention batch reads all
     /// its patrons' keys at once), saves reading them again.
-    func historyRecords(of patron: PatronRow, wrapped: WrappedKeys? = nil) throws -> [(sealed: SealedRecord, loan: Loan)] {
+    func historyRecords(of patron: PatronRow, state: RecordState = .closed, wrapped: WrappedKeys? = nil) throws -> [(sealed: SealedRecord, loan: Loan)] {
         let all = try records.records(patron: patron.pseudonym)
-        let sealed = all.filter { $0.kind == .loan && $0.state == .closed }
+        let sealed = all.filter { $0.kind == .loan && $0.state == state }
         let opened = try openListed(sealed, of: patron.pseudonym, all: all, wrapped: wrapped)
-        return try zip(sealed, opened).map { row, plaintext in
-            let loan = try Loan(decoding: plaintext)
-            guard loan.returnedAt != nil else { throw VaultError.integrity }
-            return (row, loan)
-        }
+        return try Array(zip(sealed, Loan.decoding(opened, state: state, sorted: false)))
     }
 
     /// Deletes every record of a patron with its key's shred queued, then the patron row with
@@ -83,6 +94,15 @@ extension GatedTransaction {
         guard out == 0 else {
             throw VaultError(
                 .conflict, "the account still has \(out) item\(out == 1 ? "" : "s") checked out; return \(out == 1 ? "it" : "them") before the account can be erased")
+        }
+        // A fee still owed keeps the account: whether one is owed is sealed in the held loans.
+        let held = try all.filter { $0.kind == .loan && $0.state == .held }.map { row in
+            guard let sealed = try records.record(id: row.id, patron: patron.pseudonym), sealed.version == row.version else { throw VaultError.integrity }
+            return sealed
+        }
+        let owed = held.isEmpty ? 0 : try Loan.decoding(openRecords(held, of: patron.pseudonym), state: .held, sorted: false).filter { $0.fee?.settledAt == nil }.count
+        guard owed == 0 else {
+            throw VaultError(.conflict, "the account still owes \(owed) fee\(owed == 1 ? "" : "s"); settle \(owed == 1 ? "it" : "them") at the desk before the account can be erased")
         }
         let shreds = try destroy(all, of: patron.pseudonym, selection: .all)
         try records.deletePatron(patron.pseudonym)
@@ -155,14 +175,21 @@ extension GatedTransaction {
 }
 
 extension Loan {
-    /// Decodes loans and checks that each one's sealed return time agrees with the plaintext
-    /// state it was selected by: a closed loan flipped back to open in the table is an integrity
-    /// failure, never history shown at the desk.
-    static func decoding(_ plaintexts: some Sequence<[UInt8]>, state: RecordState) throws -> [Loan] {
-        try plaintexts.map { plaintext in
+    /// Decodes loans and checks that each one's sealed return time and fee agree with the
+    /// plaintext state it was selected by: a closed loan flipped back to open in the table is an
+    /// integrity failure, never history shown at the desk. Open loans have no fee; a held loan
+    /// has one; a loan in history has none or a settled one.
+    static func decoding(_ plaintexts: some Sequence<[UInt8]>, state: RecordState, sorted: Bool = true) throws -> [Loan] {
+        let loans = try plaintexts.map { plaintext in
             let loan = try Loan(decoding: plaintext)
-            guard (loan.returnedAt == nil) == (state == .open) else { throw VaultError.integrity }
+            let agrees = switch state {
+            case .open: loan.returnedAt == nil && loan.fee == nil
+            case .held: loan.returnedAt != nil && loan.fee != nil
+            case .closed: loan.returnedAt != nil && (loan.fee == nil || loan.fee?.settledAt != nil)
+            }
+            guard agrees else { throw VaultError.integrity }
             return loan
-        }.sorted { $0.checkedOutAt < $1.checkedOutAt }
+        }
+        return sorted ? loans.sorted { $0.checkedOutAt < $1.checkedOutAt } : loans
     }
 }

@@ -8,12 +8,13 @@ public struct PatronSelfService: Sendable {
     let configuration: VaultConfiguration
     let derivations: KeyDerivationQueue
 
-    /// The patron's own account: registration and the loans they have out.
+    /// The patron's own account: registration, the loans they have out, and fees they owe.
     public func myProfile(by principal: Principal) async throws(VaultError) -> PatronProfile {
         let own = try Self.identity(principal)
         let requests = [
             AccessRequest(.patronRead, .registration, patron: own, state: .open),
             AccessRequest(.loanReadOpen, .loan, patron: own, state: .open),
+            AccessRequest(.loanReadHeld, .loan, patron: own, state: .held),
         ]
         return try await gate.write(principal, requests, readsOnly: true) { tx in try tx.profile(of: tx.ownRow(own)) }
     }

@@ -11,6 +11,19 @@ extension CalendarDay {
         }
     }
 
+    /// The first day whose cutoff for `period` reaches this day: when a retention run first
+    /// removes a record counted from this day.
+    func firstDayDue(after period: RetentionPeriod) -> CalendarDay {
+        let atLeast = switch period.unit {
+        case .days: period.count
+        case .months: 28 * period.count
+        case .years: 365 * period.count
+        }
+        var day = adding(days: atLeast)
+        while day.subtracting(period) < self { day = day.adding(days: 1) }
+        return day
+    }
+
     private func subtracting(months: Int) -> CalendarDay {
         let (year, month, day) = civil
         let index = year * 12 + (month - 1) - months

@@ -10,8 +10,13 @@ public struct Loan: Sendable, Equatable {
     public var checkedOutAt: Date
     public var dueOn: CalendarDay
     public var returnedAt: Date?
+    /// A fee charged at the return, while owed and after it is settled.
+    public var fee: LoanFee?
 
-    public init(itemBarcode: String, title: String, author: String?, branch: String, checkedOutAt: Date, dueOn: CalendarDay, returnedAt: Date? = nil) {
+    public init(
+        itemBarcode: String, title: String, author: String?, branch: String, checkedOutAt: Date, dueOn: CalendarDay, returnedAt: Date? = nil,
+        fee: LoanFee? = nil
+    ) {
         self.itemBarcode = itemBarcode
         self.title = title
         self.author = author
@@ -19,11 +24,13 @@ public struct Loan: Sendable, Equatable {
         self.checkedOutAt = checkedOutAt
         self.dueOn = dueOn
         self.returnedAt = returnedAt
+        self.fee = fee
     }
 
     func encoded() -> [UInt8] {
         var writer = CanonicalWriter(capacity: 160)
-        writer.append(byte: 1)
+        // Format 2 only for a loan with a fee, so every other loan encodes as it always has.
+        writer.append(byte: fee == nil ? 1 : 2)
         writer.append(itemBarcode)
         writer.append(title)
         writer.append(author)
@@ -31,12 +38,17 @@ public struct Loan: Sendable, Equatable {
         writer.append(Int64(checkedOutAt.timeIntervalSince1970 * 1000))
         writer.append(dueOn.daysSinceEpoch)
         writer.append(returnedAt.map { Int64($0.timeIntervalSince1970 * 1000) })
+        if let fee {
+            writer.append(fee.amount)
+            writer.append(fee.settledAt.map { Int64($0.timeIntervalSince1970 * 1000) })
+        }
         return writer.bytes
     }
 
     init(decoding bytes: [UInt8]) throws(VaultError) {
         var reader = CanonicalReader(bytes)
-        guard try reader.readByte() == 1 else { throw .integrity }
+        let format = try reader.readByte()
+        guard format == 1 || format == 2 else { throw .integrity }
         itemBarcode = try reader.readString()
         title = try reader.readString()
         author = try reader.readOptionalString()
@@ -44,6 +56,11 @@ public struct Loan: Sendable, Equatable {
         checkedOutAt = Date(timeIntervalSince1970: Double(try reader.readInt64()) / 1000)
         dueOn = CalendarDay(daysSinceEpoch: try reader.readInt64())
         returnedAt = try reader.readOptionalInt64().map { Date(timeIntervalSince1970: Double($0) / 1000) }
+        if format == 2 {
+            let amount = try reader.readInt64()
+            guard amount > 0 else { throw .integrity }
+            fee = LoanFee(amount: amount, settledAt: try reader.readOptionalInt64().map { Date(timeIntervalSince1970: Double($0) / 1000) })
+        }
         guard reader.isAtEnd else { throw .integrity }
     }
 }
@@ -52,7 +69,7 @@ public struct Loan: Sendable, Equatable {
 /// author or return time when there is none.
 extension Loan: Encodable {
     private enum CodingKeys: String, CodingKey {
-        case item, title, author, branch, checkedOut, due, returned
+        case item, title, author, branch, checkedOut, due, returned, fee
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -64,5 +81,6 @@ extension Loan: Encodable {
         try container.encode(checkedOutAt.formatted(.iso8601), forKey: .checkedOut)
         try container.encode(dueOn, forKey: .due)
         try container.encodeIfPresent(returnedAt?.formatted(.iso8601), forKey: .returned)
+        try container.encodeIfPresent(fee, forKey: .fee)
     }
 }

@@ -3,6 +3,9 @@ public struct LoanReturn: Sendable, Equatable {
     public enum Outcome: String, Sendable {
         /// Sealed and kept as the patron's reading history (they opted in).
         case keptAsHistory = "kept-as-history"
+        /// Sealed and held because a fee is owed on it, whatever the patron's history choice,
+        /// until the fee is settled.
+        case heldForFee = "held-for-fee"
         /// Destroyed: row deleted and record key shredded; only the anonymous statistic remains.
         case destroyed
         /// Row deleted and the key's deletion queued, but not yet complete (another process held
@@ -14,7 +17,7 @@ public struct LoanReturn: Sendable, Equatable {
     public let outcome: Outcome
 }
 
-/// Encoded as its raw value (`kept-as-history`, `destroyed`, `destroyed-shred-pending`), which
+/// Encoded as its raw value (`kept-as-history`, `held-for-fee`, `destroyed`, `destroyed-shred-pending`), which
 /// scripts match on.
 extension LoanReturn.Outcome: Encodable {}
 

@@ -161,8 +161,9 @@ extension Retention {
         var shreds: [PendingShred] = []
         var erased: [PatronPseudonym] = []
         switch kind {
-        case .history:
-            let candidates = try tx.records.patronsWithDueHistory(closedOnOrBefore: item.cutoff, after: item.cursor, limit: 1_000)
+        case .history, .heldLoans:
+            let state: RecordState = kind == .history ? .closed : .held
+            let candidates = try tx.records.patronsWithDueLoans(state, onOrBefore: item.cutoff, after: item.cursor, limit: 1_000)
             // Patrons in pseudonym order while their due loans fit the batch (at least one); their
             // keys are read in one visit to the key store.
             var chosen = 0
@@ -175,7 +176,7 @@ extension Retention {
             for (patron, due) in candidates.prefix(chosen) {
                 // Checked and opened first, with nothing written; only then destroyed, where any
                 // failure fails the whole batch.
-                if let found = try unchecked({ try tx.dueHistory(of: patron, returnedOnOrBefore: item.cutoff, wrapped: wrapped[patron]) }) {
+                if let found = try unchecked({ try tx.dueLoans(state, of: patron, onOrBefore: item.cutoff, wrapped: wrapped[patron]) }) {
                     let destroyed = try found.map { try tx.destroy($0, of: patron) }
                     shreds += destroyed
                     if !destroyed.isEmpty { item.patrons += 1 }

@@ -45,14 +45,16 @@ public struct Retention: Sendable {
         let records = tx.records
         switch kind {
         case .history:
-            (result.records, result.patrons) = try records.dueHistoryCount(closedOnOrBefore: result.cutoff)
+            (result.records, result.patrons) = try records.dueLoanCount(.closed, onOrBefore: result.cutoff)
+        case .heldLoans:
+            (result.records, result.patrons) = try records.dueLoanCount(.held, onOrBefore: result.cutoff)
         case .expiredAccounts:
             var cursor: PatronPseudonym?
             while true {
                 let batch = try records.expiredPatrons(expiredOnOrBefore: result.cutoff, after: cursor, limit: 500)
                 for (row, _) in batch {
                     if let last = try records.lastActivity(of: row.pseudonym), CalendarDay(last) > result.cutoff { continue }
-                    if try records.openLoanCount(patron: row.pseudonym) > 0 {
+                    if try records.loansKeepingAccount(patron: row.pseudonym) > 0 {
                         result.kept += 1
                         continue
                     }

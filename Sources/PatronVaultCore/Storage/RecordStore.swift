@@ -73,12 +73,16 @@ protocol RecordReader: AuditReader {
     func statistics() throws -> [CirculationStatistic]
 
     // Retention: plaintext columns choose the candidates, sealed data and the trail decide.
-    func dueHistoryCount(closedOnOrBefore day: CalendarDay) throws -> (records: Int, patrons: Int)
-    /// Patrons after `cursor`, in pseudonym order, with how many returned loans are due.
-    func patronsWithDueHistory(closedOnOrBefore day: CalendarDay, after cursor: PatronPseudonym?, limit: Int) throws -> [(patron: PatronPseudonym, due: Int)]
+    /// Returned loans in `state` (closed history counted from its return day, held loans from
+    /// the day their fee was settled) whose day is on or before `day`, and their patrons.
+    func dueLoanCount(_ state: RecordState, onOrBefore day: CalendarDay) throws -> (records: Int, patrons: Int)
+    /// Patrons after `cursor`, in pseudonym order, with how many returned loans in `state` are due.
+    func patronsWithDueLoans(_ state: RecordState, onOrBefore day: CalendarDay, after cursor: PatronPseudonym?, limit: Int) throws -> [(patron: PatronPseudonym, due: Int)]
     func expiredPatrons(expiredOnOrBefore day: CalendarDay, after cursor: PatronPseudonym?, limit: Int) throws -> [(row: PatronRow, expires: CalendarDay)]
     func recordCount(patron: PatronPseudonym) throws -> Int
-    func openLoanCount(patron: PatronPseudonym) throws -> Int
+    /// Loans out, and held loans whose settlement column is empty (a fee owed): what keeps an
+    /// expired account from a dry run's count. The erasure itself decides from sealed data.
+    func loansKeepingAccount(patron: PatronPseudonym) throws -> Int
     func lastActivity(of patron: PatronPseudonym) throws -> Date?
     func signInFailureCount(lastOnOrBefore day: CalendarDay, now: Date) throws -> Int
     func monthlyStatisticCount(before month: String) throws -> Int
@@ -95,7 +99,12 @@ protocol RecordTransaction: RecordReader, AuditLedger {
     /// Stores the next version of a record and queues the shred of the old version's key, in
     /// one call: no changed record keeps the key of its earlier copies.
     func replaceSealed(_ old: SealedRecord, patron: PatronPseudonym, sealed: [UInt8], version: Int64, shredTag: [UInt8]) throws
-    func closeLoan(_ old: SealedRecord, patron: PatronPseudonym, on day: CalendarDay, sealed: [UInt8], version: Int64, shredTag: [UInt8]) throws
+    /// Stores a returned loan's next version as `state` (closed history, or held for a fee),
+    /// returned on `day` and, for a held loan whose fee is settled, settled on `settled`.
+    func closeLoan(
+        _ old: SealedRecord, patron: PatronPseudonym, state: RecordState, on day: CalendarDay, settled: CalendarDay?, sealed: [UInt8], version: Int64,
+        shredTag: [UInt8]
+    ) throws
     func deleteQueueingShred(_ record: SealedRecord, patron: PatronPseudonym, shredTag: [UInt8]) throws
     /// Deletes, in one statement, every row of `patron` in `selection`, queueing each one's shred
     /// with its tag. `rows` must be exactly the rows the selection matches, read and checked in

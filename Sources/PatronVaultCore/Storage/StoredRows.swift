@@ -145,9 +145,19 @@ struct PINAttempt: Sendable {
 /// Whether a record is live (a registration, an open loan) or closed history.
 enum RecordState: Int64, Sendable {
     case open = 0
+    /// A returned loan with a fee on it: kept, whatever the patron's history choice, while the
+    /// fee is owed, and (for a patron who discards history) for the retention schedule's period
+    /// after it is settled.
+    case held = 2
     case closed = 1
 
-    var name: String { self == .open ? "open" : "closed" }
+    var name: String {
+        switch self {
+        case .open: "open"
+        case .held: "held"
+        case .closed: "closed"
+        }
+    }
 }
 
 /// The owners of keys or rows: patrons, and records by patron and id.

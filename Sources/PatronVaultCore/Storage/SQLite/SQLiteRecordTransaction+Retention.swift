@@ -4,19 +4,26 @@ import GRDB
 /// Retention's queries. Plaintext day columns only choose candidates; the sealed records, the
 /// record sets and the audit trail decide (`GatedTransaction+Retention`).
 extension SQLiteRecordTransaction {
-    func dueHistoryCount(closedOnOrBefore day: CalendarDay) throws -> (records: Int, patrons: Int) {
+    /// The partial index and the day column a state's due loans are found by.
+    private static func dueLoans(_ state: RecordState) -> (index: String, day: String) {
+        state == .held ? ("record_settled", "settled_day") : ("record_closed", "closed_day")
+    }
+
+    func dueLoanCount(_ state: RecordState, onOrBefore day: CalendarDay) throws -> (records: Int, patrons: Int) {
+        let (_, column) = Self.dueLoans(state)
         let row = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT count(*), count(DISTINCT patron) FROM record WHERE state = \(RecordState.closed.rawValue) AND kind = ? AND closed_day <= ?"),
+            db.cachedStatement(sql: "SELECT count(*), count(DISTINCT patron) FROM record WHERE state = \(state.rawValue) AND kind = ? AND \(column) <= ?"),
             arguments: [RecordKind.loan.rawValue, day.daysSinceEpoch])
         return (row?[0] ?? 0, row?[1] ?? 0)
     }
 
-    func patronsWithDueHistory(closedOnOrBefore day: CalendarDay, after cursor: PatronPseudonym?, limit: Int) throws -> [(patron: PatronPseudonym, due: Int)] {
+    func patronsWithDueLoans(_ state: RecordState, onOrBefore day: CalendarDay, after cursor: PatronPseudonym?, limit: Int) throws -> [(patron: PatronPseudonym, due: Int)] {
         // The state is written into the text: the planner uses the partial index only when it
         // can see the query's state is the index's.
+        let (index, column) = Self.dueLoans(state)
         let query = RawStatement(try db.cachedStatement(sql: """
-            SELECT patron, count(*) FROM record INDEXED BY record_closed
-            WHERE state = \(RecordState.closed.rawValue) AND kind = ? AND closed_day <= ? AND patron > ?
+            SELECT patron, count(*) FROM record INDEXED BY \(index)
+            WHERE state = \(state.rawValue) AND kind = ? AND \(column) <= ? AND patron > ?
             GROUP BY patron ORDER BY patron LIMIT ?
             """), in: db)
         defer { query.reset() }
@@ -43,10 +50,10 @@ extension SQLiteRecordTransaction {
         try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM record WHERE patron = ?"), arguments: [Data(patron.bytes)]) ?? 0
     }
 
-    func openLoanCount(patron: PatronPseudonym) throws -> Int {
+    func loansKeepingAccount(patron: PatronPseudonym) throws -> Int {
         try Int.fetchOne(
-            db.cachedStatement(sql: "SELECT count(*) FROM record WHERE patron = ? AND kind = ? AND state = ?"),
-            arguments: [Data(patron.bytes), RecordKind.loan.rawValue, RecordState.open.rawValue]) ?? 0
+            db.cachedStatement(sql: "SELECT count(*) FROM record WHERE patron = ? AND kind = ? AND (state = ? OR (state = ? AND settled_day IS NULL))"),
+            arguments: [Data(patron.bytes), RecordKind.loan.rawValue, RecordState.open.rawValue, RecordState.held.rawValue]) ?? 0
     }
 
     /// The time of the latest permitted audit entry about or by the patron: the trail, which

@@ -197,10 +197,16 @@ struct SQLiteRecordTransaction: RecordTransaction, RecordInventory {
         try queueShred(old, patron: patron, tag: shredTag)
     }
 
-    func closeLoan(_ old: SealedRecord, patron: PatronPseudonym, on day: CalendarDay, sealed: [UInt8], version: Int64, shredTag: [UInt8]) throws {
+    func closeLoan(
+        _ old: SealedRecord, patron: PatronPseudonym, state: RecordState, on day: CalendarDay, settled: CalendarDay?, sealed: [UInt8], version: Int64,
+        shredTag: [UInt8]
+    ) throws {
         try db.cachedStatement(sql: """
-            UPDATE record SET state = 1, item_index = NULL, closed_day = ?, sealed = ?, version = ? WHERE patron = ? AND id = ? AND version = ?
-            """).execute(arguments: [day.daysSinceEpoch, Data(sealed), version, Data(patron.bytes), Data(old.id.bytes), old.version])
+            UPDATE record SET state = ?, item_index = NULL, closed_day = ?, settled_day = ?, sealed = ?, version = ? WHERE patron = ? AND id = ? AND version = ?
+            """).execute(arguments: [
+                state.rawValue, day.daysSinceEpoch, settled?.daysSinceEpoch, Data(sealed), version, Data(patron.bytes), Data(old.id.bytes), old.version,
+            ])
+        guard db.changesCount == 1 else { throw VaultError.integrity }
         try queueShred(old, patron: patron, tag: shredTag)
     }
 

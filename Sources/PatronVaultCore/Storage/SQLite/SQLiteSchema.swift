@@ -104,6 +104,14 @@ enum SQLiteSchema {
                 );
                 """)
         }
+        // Fees: a loan returned with a fee is held (state 2) and carries the day the fee was
+        // settled, which the held-loans rule counts from.
+        migrator.registerMigration("v6-held-loans") { db in
+            try db.execute(sql: """
+                ALTER TABLE record ADD COLUMN settled_day INTEGER;
+                CREATE INDEX record_settled ON record(patron, settled_day) WHERE state = 2;
+                """)
+        }
         return migrator
     }
 
