@@ -23,14 +23,17 @@ extension Retention {
             // transaction after its keys are gone (two batches on), never before.
             var shredding: [PendingShred] = []
             var destroyed: [PendingShred] = []
+            var candidates = 64
             while !plan[index].done {
                 let current = plan
                 let clearing = destroyed
+                let limit = candidates
                 async let keysGone = Self.destroyKeys(shredding, in: gate.storage.keys)
                 let batch = try await gate.write(principal, [AccessRequest(.retentionManage, .retention)]) { tx in
                     try tx.records.clearShreds(clearing)
-                    return try Self.batch(rule.records, index: index, of: current, in: &tx)
+                    return try Self.batch(rule.records, index: index, of: current, candidates: limit, in: &tx)
                 }
+                candidates = batch.nextCandidates
                 // A truncation that met the next batch's key read leaves these queued: the keys
                 // are deleted, and the pass at the end of the run truncates the journal.
                 let gone = await keysGone
@@ -152,18 +155,22 @@ extension Retention {
     }
 
     /// One batch of one rule, inside its transaction; returns the plan with the batch's progress
-    /// (saved in the same transaction), the shreds it queued and the accounts it erased.
+    /// (saved in the same transaction), the shreds it queued, the accounts it erased, and how
+    /// many patrons the next batch should nominate (`candidates` now: counting every nominated
+    /// patron's due loans costs as much as reading them, so a batch asks for about as many as
+    /// it can take).
     private static func batch(
-        _ kind: RetentionRule.Records, index: Int, of plan: [RetentionProgress], in tx: inout GatedTransaction
-    ) throws -> (plan: [RetentionProgress], shreds: [PendingShred], erased: [PatronPseudonym]) {
+        _ kind: RetentionRule.Records, index: Int, of plan: [RetentionProgress], candidates limit: Int, in tx: inout GatedTransaction
+    ) throws -> (plan: [RetentionProgress], shreds: [PendingShred], erased: [PatronPseudonym], nextCandidates: Int) {
         var item = plan[index]
         let before = item
         var shreds: [PendingShred] = []
         var erased: [PatronPseudonym] = []
+        var next = limit
         switch kind {
         case .history, .heldLoans:
             let state: RecordState = kind == .history ? .closed : .held
-            let candidates = try tx.records.patronsWithDueLoans(state, onOrBefore: item.cutoff, after: item.cursor, limit: 1_000)
+            let candidates = try tx.records.patronsWithDueLoans(state, onOrBefore: item.cutoff, after: item.cursor, limit: limit)
             // Patrons in pseudonym order while their due loans fit the batch (at least one); their
             // keys are read in one visit to the key store.
             var chosen = 0
@@ -187,7 +194,10 @@ extension Retention {
                 item.cursor = patron
             }
             item.records += shreds.count
-            item.done = chosen == candidates.count && candidates.count < 1_000
+            item.done = chosen == candidates.count && candidates.count < limit
+            // Enough patrons for a full batch at the loans per patron seen, with a margin.
+            let perPatron = max(1, sum / max(1, chosen))
+            next = min(1_000, max(16, historyBatch / perPatron + historyBatch / perPatron / 4 + 1))
         case .expiredAccounts:
             let candidates = try tx.records.expiredPatrons(expiredOnOrBefore: item.cutoff, after: item.cursor, limit: accountBatch)
             for (row, expires) in candidates {
@@ -225,7 +235,7 @@ extension Retention {
             rule: item.rule, description: "", kind: kind.rawValue, after: "", cutoff: item.cutoff, records: item.records - before.records,
             patrons: item.patrons - before.patrons, kept: item.kept - before.kept)
         tx.details = ["batch: " + summary([change], verb: "removed")]
-        return (updated, shreds, erased)
+        return (updated, shreds, erased, next)
     }
 
     /// Like `isolated` for work that only reads (so needs no savepoint): a patron whose rows fail

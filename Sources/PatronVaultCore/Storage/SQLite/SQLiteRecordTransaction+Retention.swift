@@ -104,7 +104,8 @@ extension SQLiteRecordTransaction {
 
     func clearShreds(_ done: [PendingShred]) throws {
         let delete = RawStatement(try db.cachedStatement(sql: "DELETE FROM pending_shred WHERE record_id = ? AND version = ?"), in: db)
-        for shred in done {
+        // In key order, so the queue's B-tree is walked front to back.
+        for shred in done.sorted(by: { $0.record.bytes.lexicographicallyPrecedes($1.record.bytes) }) {
             delete.bind(1, shred.record.bytes)
             delete.bind(2, shred.version)
             try delete.execute()

@@ -50,8 +50,13 @@ struct SQLiteRecordTransaction: RecordTransaction, RecordInventory {
     }
 
     func patron(pseudonym: PatronPseudonym) throws -> PatronRow? {
-        try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Self.patronColumns) FROM patron WHERE pseudonym = ?"), arguments: [Data(pseudonym.bytes)])
-            .map(Self.patronRow)
+        let query = RawStatement(try db.cachedStatement(sql: "SELECT \(Self.patronColumns) FROM patron WHERE pseudonym = ?"), in: db)
+        defer { query.reset() }
+        query.bind(1, pseudonym.bytes)
+        guard try query.step() else { return nil }
+        return PatronRow(
+            pseudonym: PatronPseudonym(bytes: query.bytes(0)), registrationID: RecordID(bytes: query.bytes(1)), historyKeep: query.int64(2) != 0,
+            askedCard: nil)
     }
 
     func patrons(emailIndex: [UInt8]) throws -> [PatronRow] {
