@@ -107,6 +107,12 @@ struct DemoCommand: AsyncParsableCommand {
         _ = try await vault.desk.checkout(card: "D1003", item: "B-4", title: "The Quiet Garden", author: nil, due: nil, branch: "central", by: desk)
         _ = try await vault.desk.returnItem("B-4", by: desk)
         step("Cleo, who keeps her history, borrows and returns B-4.")
+        _ = try await vault.desk.checkout(card: "D1002", item: "B-5", title: "Debt and Recovery", author: nil, due: nil, branch: "central", by: desk)
+        _ = try await vault.desk.returnItem("B-5", fee: 150, by: desk)
+        let owed = try await vault.desk.patronProfile(card: "D1002", purpose: "fines", by: desk).feesOwed
+        step("Bob returns B-5 damaged, with a fee: the loan is held although he discards history. For fines, desk-1 sees \(owed.map { "\($0.itemBarcode) \(LoanFee.text($0.amount)), returned \($0.returnedOn)" }.joined(separator: "; ")), never the title.")
+        let settled = try await vault.desk.settleFee(card: "D1002", item: "B-5", purpose: "fines", by: desk)
+        step("Bob pays: the loan stays held until the schedule destroys it, on the first run from \(settled.destroyedAfter?.description ?? "never").")
         clock.set(clock.now().addingTimeInterval(86_400 * (3 * 365 + 2)))
         let due = try await vault.retention.preview(by: admin)
         step("Three years later the admin's dry run of Policies/retention.schedule, counts only: \(summary(due.rules, verb: "due")).")
@@ -142,7 +148,7 @@ struct DemoCommand: AsyncParsableCommand {
     private func plaintext(in vaultFolder: URL) throws -> [String] {
         let needles = [
             "Ada Lovelace", "Bob Reader", "Cleo Archer", "ada@example.org", "bob@example.org", "cleo@example.org", "D1001", "D1002", "D1003",
-            "Notes on the Analytical Engine", "Living With Illness", "The Quiet Garden",
+            "Notes on the Analytical Engine", "Living With Illness", "The Quiet Garden", "Debt and Recovery",
         ]
         var found: [String] = []
         for file in try FileManager.default.contentsOfDirectory(atPath: vaultFolder.path) {

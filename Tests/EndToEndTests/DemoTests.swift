@@ -14,7 +14,8 @@ struct DemoTests {
         for line in [
             "desk-1 looks Ada up without saying why", "Ada exports everything the vault holds about her", "none left out",
             "erases her account", "no patron is registered with that card barcode", "audit trail: intact",
-            "kept-history: 1 record due", "kept-history: 1 record removed", "its keys destroyed. Cleo's history now: empty",
+            "kept-history: 1 record due", "kept-history: 1 record removed", "settled-fee-loans: 1 record removed",
+            "desk-1 sees B-5 1.50, returned", "never the title", "its keys destroyed. Cleo's history now: empty",
             "B-4 central \(Date().formatted(.iso8601).prefix(4)) ×1",
             "finds no name, email, card number or title",
         ] {
