@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .library(name: "PatronVaultCore", targets: ["PatronVaultCore"]),
         .executable(name: "patronvault", targets: ["patronvault"]),
+        .executable(name: "patronvaultd", targets: ["patronvaultd"]),
         .executable(name: "patronvault-bench", targets: ["patronvault-bench"]),
     ],
     dependencies: [
@@ -14,6 +15,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
         .package(url: "https://github.com/apple/swift-crypto", exact: "4.5.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
     ],
     targets: [
         .systemLibrary(
@@ -47,10 +50,17 @@ let package = Package(
             // Documents the export format; tests validate exports against it.
             exclude: ["Export/patron-data.schema.json"]
         ),
+        // What both front ends share: where the vault is and how it opens, from options and
+        // environment variables.
+        .target(
+            name: "PatronVaultFrontEnd",
+            dependencies: ["PatronVaultCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         .executableTarget(
             name: "patronvault",
             dependencies: [
                 "PatronVaultCore",
+                "PatronVaultFrontEnd",
                 "PatronVaultCrypto",
                 "PatronVaultPolicy",
                 "PatronVaultAudit",
@@ -58,9 +68,25 @@ let package = Package(
             ]
         ),
         .executableTarget(
+            name: "patronvaultd",
+            dependencies: [
+                "PatronVaultCore",
+                "PatronVaultFrontEnd",
+                "PatronVaultPolicy",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            // The systemd unit README's daemon section installs.
+            exclude: ["patronvaultd.service"]
+        ),
+        .executableTarget(
             name: "patronvault-bench",
             dependencies: [
-                "PatronVaultCore", "PatronVaultCrypto", "PatronVaultPolicy", "PatronVaultAudit",
+                "PatronVaultCore", "PatronVaultFrontEnd", "PatronVaultCrypto", "PatronVaultPolicy", "PatronVaultAudit",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
@@ -76,7 +102,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["patronvault", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["patronvault", "patronvaultd", .product(name: "GRDB", package: "GRDB.swift")]
         ),
     ]
 )

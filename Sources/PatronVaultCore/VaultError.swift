@@ -27,10 +27,17 @@ public struct VaultError: Error, Equatable, Sendable, CustomStringConvertible {
 
     public let kind: Kind
     public let message: String
+    /// For a policy denial, the rules that decided it (none for deny by default): a front end
+    /// names them beside the sentence, as the daemon's problem documents do.
+    public let ruleIDs: [String]
+    /// For a lockout, how long until the card may try again: a front end's Retry-After.
+    public let retryAfter: Duration?
 
-    init(_ kind: Kind, _ message: String) {
+    init(_ kind: Kind, _ message: String, ruleIDs: [String] = [], retryAfter: Duration? = nil) {
         self.kind = kind
         self.message = message
+        self.ruleIDs = ruleIDs
+        self.retryAfter = retryAfter
     }
 
     public var description: String { message }

@@ -1,4 +1,5 @@
 import Foundation
+import PatronVaultFrontEnd
 
 /// `patron import` as an admin runs it: the release `patronvault` binary beside this one, on a
 /// fresh vault, importing the synthetic library from a JSON Lines file. The wall time of the
@@ -39,8 +40,7 @@ enum ImportBenchmark {
         for i in 0..<library.patrons {
             let r = library.registration(i)
             let line = Line(
-                card: r.cardBarcode, name: r.fullName, email: r.email, phone: r.phone, address: r.postalAddress, birthDate: r.birthDate?.description,
-                branch: r.homeBranch, category: r.category, expires: r.cardExpiry?.description, history: r.history.rawValue,
+                registration: RegistrationDocument(r),
                 loans: (0..<library.loansPerPatron).map { j in
                     let l = library.loan(i, j)
                     return Line.LoanLine(
@@ -63,17 +63,17 @@ enum ImportBenchmark {
             let due: String
         }
 
-        let card: String
-        let name: String
-        let email: String
-        let phone: String?
-        let address: String?
-        let birthDate: String?
-        let branch: String?
-        let category: String?
-        let expires: String?
-        let history: String
+        let registration: RegistrationDocument
         let loans: [LoanLine]
+
+        private enum CodingKeys: String, CodingKey { case loans }
+
+        /// The registration's fields and `loans` in one object, as `patron import` reads them.
+        func encode(to encoder: any Encoder) throws {
+            try registration.encode(to: encoder)
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(loans, forKey: .loans)
+        }
     }
 
     private static func run(_ binary: URL, _ arguments: [String], environment: [String: String]) throws -> (status: Int32, output: Data) {

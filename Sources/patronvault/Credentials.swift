@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PatronVaultCore
+import PatronVaultFrontEnd
 
 /// How a staff member proves who they are: a bearer token from the environment or a file,
 /// never from the command line where `ps` and shell history would show it.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PatronVaultCore
+import PatronVaultFrontEnd
 
 /// A narrated run of the main job on a fresh vault in a temporary folder: what a librarian, a
 /// patron and a security reviewer would want to see, in one command.

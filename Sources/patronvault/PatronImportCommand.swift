@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import PatronVaultCore
+import PatronVaultFrontEnd
 import Synchronization
 
 /// `patron import FILE`: patrons and their loans from another library system, one JSON object a
@@ -33,17 +34,16 @@ struct PatronImportCommand: AsyncParsableCommand {
             var returned: String?
         }
 
-        var card: String
-        var name: String
-        var email: String
-        var phone: String?
-        var address: String?
-        var birthDate: String?
-        var branch: String?
-        var category: String?
-        var expires: String?
-        var history: String?
+        var registration: RegistrationDocument
         var loans: [LoanLine]?
+
+        private enum CodingKeys: String, CodingKey { case loans }
+
+        /// The registration's fields and `loans`, side by side in one object.
+        init(from decoder: any Decoder) throws {
+            registration = try RegistrationDocument(from: decoder)
+            loans = try decoder.container(keyedBy: CodingKeys.self).decodeIfPresent([LoanLine].self, forKey: .loans)
+        }
     }
 
     /// What an import reports: how many patrons and how many sealed records landed.
@@ -115,16 +115,15 @@ struct PatronImportCommand: AsyncParsableCommand {
             guard let date = try? Date(text, strategy: .iso8601) else { throw ValidationError("line \(line): \(field) is not an ISO 8601 time") }
             return date
         }
-        guard let history = HistoryPreference(rawValue: entry.history ?? "discard") else {
-            throw ValidationError("line \(line): history must be keep or discard")
+        let registration: PatronRegistration
+        do {
+            registration = try entry.registration.registration()
+        } catch {
+            throw ValidationError("line \(line): \(error.sentence)")
         }
-        let registration = PatronRegistration(
-            cardBarcode: entry.card, fullName: entry.name, email: entry.email, phone: entry.phone, postalAddress: entry.address,
-            birthDate: try entry.birthDate.map { try day($0, "birthDate") }, homeBranch: entry.branch, category: entry.category,
-            cardExpiry: try entry.expires.map { try day($0, "expires") }, history: history)
         let loans = try (entry.loans ?? []).map { loan in
             Loan(
-                itemBarcode: loan.item, title: loan.title, author: loan.author, branch: loan.branch ?? entry.branch ?? VaultConfiguration().defaultBranch,
+                itemBarcode: loan.item, title: loan.title, author: loan.author, branch: loan.branch ?? entry.registration.branch ?? VaultConfiguration().defaultBranch,
                 checkedOutAt: try instant(loan.checkedOut, "loans.checkedOut"), dueOn: try day(loan.due, "loans.due"),
                 returnedAt: try loan.returned.map { try instant($0, "loans.returned") })
         }

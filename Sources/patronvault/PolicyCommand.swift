@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PatronVaultCore
+import PatronVaultFrontEnd
 import PatronVaultPolicy
 
 struct PolicyCommand: ParsableCommand {

@@ -236,7 +236,7 @@ final class Gate: Sendable {
     }
 
     static func denial(_ decision: PolicyDecision) -> VaultError {
-        VaultError(.permissionDenied, "access denied: \(decision.reason)")
+        VaultError(.permissionDenied, "access denied: \(decision.reason)", ruleIDs: decision.ruleIDs)
     }
 
     /// Failures that answer the request (and so are recorded with it) rather than break it.

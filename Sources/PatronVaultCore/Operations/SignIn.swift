@@ -63,7 +63,9 @@ public struct SignIn: Sendable {
         case .locked(let pseudonym, let until):
             await gate.recordFailedSignIn(patron: pseudonym)
             let minutes = max(1, Int((until.timeIntervalSince(attemptTime) / 60).rounded(.up)))
-            throw VaultError(.lockedOut, "this card is locked after too many wrong PINs; try again in \(minutes) minute\(minutes == 1 ? "" : "s")")
+            throw VaultError(
+                .lockedOut, "this card is locked after too many wrong PINs; try again in \(minutes) minute\(minutes == 1 ? "" : "s")",
+                retryAfter: .seconds(max(1, Int(until.timeIntervalSince(attemptTime).rounded(.up)))))
         case .check(let pseudonym, _):
             await gate.recordFailedSignIn(patron: pseudonym)
             throw failure

@@ -1,0 +1,86 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import Logging
+import PatronVaultCore
+import PatronVaultFrontEnd
+
+/// `patronvaultd`: the one long-running process that holds the master key. Staff and patrons
+/// reach the vault through its HTTP JSON API, so the policy engine binds everyone who does not
+/// hold the key file. SIGTERM or SIGINT stops it gracefully: requests in flight finish, the
+/// maintenance pass runs once more, and both stores close.
+@main
+struct PatronVaultDaemon: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "patronvaultd",
+        abstract: "Serve the vault's HTTP JSON API; the one process that needs the master key.",
+        discussion: "Prints one line when it is listening (\"patronvaultd: listening on URL\"), then logs to stderr.")
+
+    @OptionGroup var location: VaultLocation
+    @OptionGroup var listen: ListenOptions
+
+    func run() async throws {
+        let vault: Vault
+        let server: HTTPServerBuilder
+        do {
+            server = try listen.serverBuilder()
+            vault = try await location.open(for: .daemon)
+        } catch {
+            throw StartupFailure(error)
+        }
+        var logger = Logger(label: "patronvaultd")
+        logger.logLevel = Environment.value("PATRONVAULT_LOG_LEVEL").flatMap(Logger.Level.init(rawValue:)) ?? .info
+
+        let router = Router(context: DaemonRequestContext.self)
+        router.add(middleware: ProblemMiddleware<DaemonRequestContext>(logger: logger))
+        DaemonRoutes(vault: vault).add(to: router)
+        let socket = listen.socket
+        let base = "\(listen.scheme)://\(listen.host)"
+        let app = Application(
+            router: router,
+            server: server,
+            configuration: ApplicationConfiguration(address: listen.bindAddress, serverName: nil),
+            services: [vault.maintenance],
+            onServerRunning: { channel in
+                if let socket {
+                    // Staff tools in the daemon's group may connect; nobody else.
+                    chmod(socket, 0o660)
+                    Self.announce("unix:\(socket)")
+                } else if let port = channel.localAddress?.port {
+                    Self.announce("\(base):\(port)")
+                }
+            },
+            logger: logger)
+        do {
+            try await app.runService()
+        } catch {
+            await vault.close()
+            throw StartupFailure(error)
+        }
+        await vault.close()
+    }
+
+    /// The line a supervisor or a test waits for, flushed at once.
+    private static func announce(_ url: String) {
+        FileHandle.standardOutput.write(Data("patronvaultd: listening on \(url)\n".utf8))
+    }
+}
+
+/// A failure before or while serving: one line naming what was wrong, and a non-zero exit.
+struct StartupFailure: Error, CustomStringConvertible {
+    let description: String
+
+    init(_ error: any Error) {
+        switch error {
+        case let error as VaultError: description = error.message
+        case let error as ValidationError: description = error.message
+        default: description = "the server could not start or stopped with an error (\(type(of: error)))"
+        }
+    }
+}
+
+extension StartupFailure: CustomNSError {
+    static var errorDomain: String { "patronvaultd" }
+}

@@ -1,0 +1,221 @@
+import Foundation
+import GRDB
+import Testing
+
+/// `patronvaultd` end to end: the built binary on a free loopback port, driven with a real HTTP
+/// client through staff flows, refusals and a graceful stop, on the same vault the CLI uses.
+@Suite("The daemon", .serialized)
+struct DaemonTests {
+    @Test("staff register, look up, lend and take back over HTTP; the JSON is the CLI's; history is refused naming the rule; every access is audited as the daemon's")
+    func staffFlows() throws {
+        let cli = try CLI.initialized()
+        defer { cli.removeHome() }
+        let token = cli.environment["PATRONVAULT_TOKEN"]!
+        let daemon = try Daemon(cli)
+
+        let health = try daemon.request("GET", "/health")
+        #expect(health.status == 200 && health.json["status"] as? String == "ok")
+
+        let registered = try daemon.request("POST", "/v1/patrons", token: token, json: [
+            "card": "H1", "name": "Hedda Reader", "email": "hedda@example.org", "history": "keep", "pin": "2468", "expires": "2030-01-01",
+        ])
+        #expect(registered.status == 201, "\(registered.text)")
+        let lent = try daemon.request("POST", "/v1/loans", token: token, json: ["card": "H1", "item": "HB-1", "title": "A Quiet Book"])
+        #expect(lent.status == 201 && lent.json["due"] as? String == "2026-12-13", "\(lent.text)")
+
+        // The same document as the CLI's --json, by path and by body.
+        let byPath = try daemon.request("GET", "/v1/patrons/H1?purpose=circulation", token: token)
+        let byBody = try daemon.request("POST", "/v1/patrons/lookup", token: token, json: ["card": "H1", "purpose": "circulation"])
+        let fromCLI = try cli.run(["patron", "show", "H1", "--purpose", "circulation", "--json"])
+        #expect(byPath.status == 200 && byBody.status == 200)
+        #expect(byPath.text + "\n" == fromCLI.stdout && byBody.text == byPath.text)
+        #expect((byPath.json["openLoans"] as? [[String: Any]])?.first?["title"] as? String == "A Quiet Book")
+
+        let history = try daemon.request("GET", "/v1/patrons/H1/history?purpose=circulation", token: token)
+        #expect(history.status == 403)
+        #expect(history.header("Content-Type") == "application/problem+json")
+        #expect(history.json["rules"] as? [String] == ["history-only-for-the-patron"])
+        #expect(history.json["type"] as? String == "https://patronvault.invalid/problems/permission-denied")
+        #expect(!history.text.contains("A Quiet Book"))
+
+        let noPurpose = try daemon.request("GET", "/v1/patrons/H1", token: token)
+        #expect(noPurpose.status == 403 && noPurpose.json["rules"] as? [String] == ["staff-lookup-needs-purpose"])
+        let unknown = try daemon.request("GET", "/v1/patrons/NOPE?purpose=circulation", token: token)
+        #expect(unknown.status == 404 && unknown.json["detail"] as? String == "no patron is registered with that card barcode")
+
+        let returned = try daemon.request("POST", "/v1/loans/return", token: token, json: ["item": "HB-1", "fee": "1.20"])
+        #expect(returned.status == 200 && returned.json["outcome"] as? String == "held-for-fee", "\(returned.text)")
+        let fines = try daemon.request("POST", "/v1/patrons/lookup", token: token, json: ["card": "H1", "purpose": "fines"])
+        #expect((fines.json["feesOwed"] as? [[String: Any]])?.first?["amount"] as? String == "1.20" && !fines.text.contains("A Quiet Book"))
+        let settled = try daemon.request("POST", "/v1/loans/settle", token: token, json: ["card": "H1", "item": "HB-1", "purpose": "fines"])
+        #expect(settled.status == 200 && settled.json["outcome"] as? String == "kept-as-history")
+        let stats = try daemon.request("GET", "/v1/statistics", token: token)
+        #expect(stats.status == 200 && stats.jsonArray.count == 1)
+
+        #expect(daemon.stop() == 0)
+        // The CLI, on the same vault, sees what the daemon did, and the trail names the daemon.
+        let me = try cli.run(["me", "history", "--card", "H1", "--json"], env: ["PATRONVAULT_PIN": "2468"])
+        #expect(me.stdout.contains("A Quiet Book"))
+        #expect(try cli.run(["audit", "verify"]).status == 0)
+        let log = try cli.run(["audit", "log", "--json"])
+        let entries = (log.json["entries"] as? [[String: Any]]) ?? []
+        let fromDaemon = entries.filter { $0["frontEnd"] as? String == "daemon" }
+        #expect(fromDaemon.count >= 12)
+        #expect(fromDaemon.contains { $0["action"] as? String == "history.read" && $0["decision"] as? String == "forbid" })
+        #expect(!log.stdout.contains("Hedda") && !log.stdout.contains("A Quiet Book"))
+    }
+
+    @Test("bad requests get the right status and a problem document, and change nothing")
+    func badRequests() throws {
+        var cli = try CLI.initialized()
+        defer { cli.removeHome() }
+        let token = cli.environment["PATRONVAULT_TOKEN"]!
+        #expect(try cli.run(["patron", "register", "--card", "B1", "--name", "Bea", "--email", "bea@example.org"]).status == 0)
+        let desk = try cli.run(["staff", "add", "desk-9", "--role", "staff", "--json"]).json["token"] as? String ?? ""
+        let daemon = try Daemon(cli)
+        let before = try cli.database("vault.db").read { try Int.fetchOne($0, sql: "SELECT count(*) FROM record") }
+
+        let none = try daemon.request("GET", "/v1/patrons/B1?purpose=circulation")
+        #expect(none.status == 401 && none.header("WWW-Authenticate") == "Bearer")
+        let wrong = try daemon.request("GET", "/v1/patrons/B1?purpose=circulation", token: "not-a-token")
+        #expect(wrong.status == 401 && wrong.json["title"] as? String == "Authentication failed")
+        #expect(!wrong.text.contains("not-a-token"))
+
+        let broken = try daemon.request("POST", "/v1/patrons/lookup", token: token, raw: Data("{\"card\": ".utf8))
+        #expect(broken.status == 400 && broken.header("Content-Type") == "application/problem+json")
+        let badType = try daemon.request("POST", "/v1/loans", token: token, json: ["card": 12, "item": "X", "title": "T"])
+        #expect(badType.status == 400)
+        let missing = try daemon.request("POST", "/v1/loans", token: token, json: ["card": "B1"])
+        #expect(missing.status == 400)
+        let invalidUTF8 = try daemon.request("POST", "/v1/patrons/lookup", token: token, raw: Data([0x7B, 0x22, 0x63, 0x22, 0x3A, 0x22, 0xFF, 0xFE, 0x22, 0x7D]))
+        #expect(invalidUTF8.status == 400)
+        let pastDue = try daemon.request("POST", "/v1/loans", token: token, json: ["card": "B1", "item": "X", "title": "T", "due": "2001-01-01"])
+        #expect(pastDue.status == 422 && pastDue.json["detail"] as? String == "due date is in the past")
+        let badFee = try daemon.request("POST", "/v1/loans/return", token: token, json: ["item": "X", "fee": "-3"])
+        #expect(badFee.status == 422)
+        let huge = try daemon.request("POST", "/v1/patrons", token: token, raw: Data(repeating: 0x20, count: 10 * 1024 * 1024))
+        #expect(huge.status == 413)
+        let traversal = try daemon.request("GET", "/v1/patrons/..%2F..%2Fetc%2Fpasswd?purpose=circulation", token: token)
+        #expect(traversal.status == 422 || traversal.status == 404)
+        #expect(try daemon.request("GET", "/v1/nothing-here", token: token).status == 404)
+        let duplicate = try daemon.request("POST", "/v1/patrons", token: token, json: ["card": "B1", "name": "Bea", "email": "bea@example.org"])
+        #expect(duplicate.status == 409)
+
+        // Revoked while the daemon runs: refused on the next request.
+        #expect(try daemon.request("GET", "/v1/patrons/B1?purpose=circulation", token: desk).status == 200)
+        #expect(try cli.run(["staff", "revoke", "desk-9"]).status == 0)
+        #expect(try daemon.request("GET", "/v1/patrons/B1?purpose=circulation", token: desk).status == 401)
+
+        #expect(daemon.stop() == 0)
+        let after = try cli.database("vault.db").read { try Int.fetchOne($0, sql: "SELECT count(*) FROM record") }
+        #expect(before == after)
+        #expect(try cli.run(["audit", "verify"]).status == 0)
+        cli.environment["PATRONVAULT_TOKEN"] = nil
+    }
+
+    @Test("SIGTERM during a load of checkouts: exit 0 within 5 s, every answered checkout committed, the trail verifies")
+    func gracefulStopUnderLoad() throws {
+        let cli = try CLI.initialized()
+        defer { cli.removeHome() }
+        let token = cli.environment["PATRONVAULT_TOKEN"]!
+        #expect(try cli.run(["patron", "register", "--card", "L1", "--name", "Load Reader", "--email", "load@example.org"]).status == 0)
+        let daemon = try Daemon(cli)
+        let answered = Counter()
+        let group = DispatchGroup()
+        for worker in 0..<4 {
+            DispatchQueue.global().async(group: group) {
+                for i in 0..<400 {
+                    guard let response = try? daemon.request("POST", "/v1/loans", token: token, json: ["card": "L1", "item": "LD-\(worker)-\(i)", "title": "Load"]) else { return }
+                    if response.status == 201 { answered.add() }
+                }
+            }
+        }
+        while answered.value < 40 { usleep(10_000) }
+        let status = daemon.stop()
+        group.wait()
+        #expect(status == 0)
+        let committed = try cli.database("vault.db").read { try Int.fetchOne($0, sql: "SELECT count(*) FROM record WHERE kind = 2 AND state = 0") } ?? 0
+        #expect(committed >= answered.value && answered.value >= 40)
+        #expect(try cli.run(["audit", "verify"]).status == 0)
+    }
+
+    @Test("a non-loopback address without TLS, half a TLS pair, a world-readable TLS key or a non-socket path is refused with one line")
+    func listenRefusals() throws {
+        let cli = try CLI.initialized()
+        defer { cli.removeHome() }
+        func start(_ arguments: [String]) throws -> CLI.Result {
+            let process = Process()
+            process.executableURL = Daemon.binary
+            process.arguments = arguments
+            process.environment = cli.environment
+            let errors = Pipe()
+            process.standardError = errors
+            process.standardOutput = Pipe()
+            try process.run()
+            let err = errors.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return CLI.Result(status: process.terminationStatus, stdout: "", stderr: String(decoding: err, as: UTF8.self))
+        }
+        let open = try start(["--host", "0.0.0.0", "--port", "0"])
+        #expect(open.status == 64 && open.stderr.contains("refusing to listen on 0.0.0.0 without TLS"))
+        let half = try start(["--tls-certificate", "/nonexistent.pem", "--port", "0"])
+        #expect(half.status == 64 && half.stderr.contains("TLS needs both --tls-certificate and --tls-key"))
+        let key = cli.home.appendingPathComponent("tls.key")
+        try Data("not a key".utf8).write(to: key)
+        chmod(key.path, 0o644)
+        let readable = try start(["--tls-certificate", key.path, "--tls-key", key.path, "--port", "0"])
+        #expect(readable.status != 0 && readable.stderr.contains("readable by others"))
+        let notSocket = try start(["--socket", key.path])
+        #expect(notSocket.status != 0 && notSocket.stderr.contains("exists and is not a socket"))
+        #expect(FileManager.default.fileExists(atPath: key.path))
+        let badPort = try start(["--port", "70000"])
+        #expect(badPort.status == 64)
+
+        // Explicitly insecure: it starts, on every interface.
+        let insecure = try Daemon(cli, arguments: ["--host", "0.0.0.0", "--port", "0", "--insecure-bind"])
+        #expect(insecure.base.absoluteString.hasPrefix("http://0.0.0.0:"))
+        #expect(insecure.stop() == 0)
+    }
+
+    @Test("on a Unix socket the daemon answers with mode 0660 and replaces a stale socket file")
+    func unixSocket() throws {
+        let cli = try CLI.initialized()
+        defer { cli.removeHome() }
+        let path = cli.home.appendingPathComponent("pv.sock").path
+        for round in 0..<2 {
+            let process = Process()
+            process.executableURL = Daemon.binary
+            process.arguments = ["--socket", path]
+            process.environment = cli.environment
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = Pipe()
+            try process.run()
+            let line = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
+            #expect(line == "patronvaultd: listening on unix:\(path)\n")
+            var status = stat()
+            #expect(stat(path, &status) == 0 && status.st_mode & 0o777 == 0o660)
+            let curl = Process()
+            curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+            curl.arguments = ["-s", "--unix-socket", path, "http://localhost/health"]
+            let body = Pipe()
+            curl.standardOutput = body
+            try curl.run()
+            let answer = String(decoding: body.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            curl.waitUntilExit()
+            #expect(answer == #"{"status":"ok"}"#, "round \(round)")
+            // The first round is killed, leaving its socket file behind for the second to replace.
+            kill(process.processIdentifier, round == 0 ? SIGKILL : SIGTERM)
+            process.waitUntilExit()
+        }
+    }
+}
+
+/// A count shared by the load test's workers.
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+
+    func add() { lock.withLock { count += 1 } }
+    var value: Int { lock.withLock { count } }
+}
