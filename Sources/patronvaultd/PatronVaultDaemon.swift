@@ -21,6 +21,13 @@ struct PatronVaultDaemon: AsyncParsableCommand {
     @OptionGroup var location: VaultLocation
     @OptionGroup var listen: ListenOptions
 
+    @Option(name: .long, help: "Seconds a patron session may sit unused before it closes (at most an hour).")
+    var sessionIdle = 900
+
+    func validate() throws {
+        guard (1...3_600).contains(sessionIdle) else { throw ValidationError("--session-idle must be between 1 and 3600 seconds") }
+    }
+
     func run() async throws {
         let vault: Vault
         let server: HTTPServerBuilder
@@ -36,6 +43,9 @@ struct PatronVaultDaemon: AsyncParsableCommand {
         let router = Router(context: DaemonRequestContext.self)
         router.add(middleware: ProblemMiddleware<DaemonRequestContext>(logger: logger))
         DaemonRoutes(vault: vault).add(to: router)
+        var sessionSettings = PatronSessions.Configuration()
+        sessionSettings.idle = .seconds(sessionIdle)
+        PatronRoutes(vault: vault, sessions: PatronSessions(signIn: vault.signIn, configuration: sessionSettings)).add(to: router)
         let socket = listen.socket
         let base = "\(listen.scheme)://\(listen.host)"
         let app = Application(

@@ -211,6 +211,100 @@ struct DaemonTests {
     }
 }
 
+extension DaemonTests {
+    @Test("a patron signs in with card and PIN, reads their account, history and accesses, downloads a verifiable export, changes their choices and PIN, signs out, and erases; a session is not a staff token")
+    func patronSessions() throws {
+        var cli = try CLI.initialized()
+        defer { cli.removeHome() }
+        let staff = cli.environment["PATRONVAULT_TOKEN"]!
+        #expect(try cli.run(["patron", "register", "--card", "P1", "--name", "Pia Reader", "--email", "pia@example.org", "--history", "keep", "--pin-stdin"], stdin: "2468").status == 0)
+        #expect(try cli.run(["loan", "checkout", "--card", "P1", "--item", "PB-1", "--title", "Her Own Book"]).status == 0)
+        #expect(try cli.run(["loan", "return", "--item", "PB-1"]).status == 0)
+        #expect(try cli.run(["loan", "checkout", "--card", "P1", "--item", "PB-2", "--title", "Still Out"]).status == 0)
+        let daemon = try Daemon(cli)
+
+        let wrong = try daemon.request("POST", "/v1/sessions", json: ["card": "P1", "pin": "0000"])
+        #expect(wrong.status == 401 && wrong.json["detail"] as? String == "the card barcode or PIN is wrong")
+        let opened = try daemon.request("POST", "/v1/sessions", json: ["card": "P1", "pin": "2468"])
+        #expect(opened.status == 201)
+        let session = opened.json["token"] as? String ?? ""
+        #expect(session.hasPrefix("pvs_") && opened.json["idleSeconds"] as? Int == 900)
+
+        let me = try daemon.request("GET", "/v1/me", token: session)
+        #expect(me.status == 200 && (me.json["openLoans"] as? [[String: Any]])?.first?["title"] as? String == "Still Out")
+        let history = try daemon.request("GET", "/v1/me/history", token: session)
+        #expect(history.status == 200 && history.jsonArray.first?["title"] as? String == "Her Own Book")
+        #expect(try daemon.request("GET", "/v1/patrons/P1?purpose=circulation", token: staff).status == 200)
+        let accesses = try daemon.request("GET", "/v1/me/accesses", token: session)
+        #expect(accesses.jsonArray.contains { $0["action"] as? String == "patron.read" && $0["purpose"] as? String == "circulation" })
+
+        // Neither token stands in for the other.
+        #expect(try daemon.request("GET", "/v1/me", token: staff).status == 401)
+        #expect(try daemon.request("GET", "/v1/patrons/P1?purpose=circulation", token: session).status == 401)
+        #expect(try daemon.request("GET", "/v1/me").status == 401)
+
+        // The export downloads as a tar that unpacks into a bundle the CLI verifies.
+        let export = try daemon.request("GET", "/v1/me/export", token: session)
+        #expect(export.status == 200 && export.header("Content-Type") == "application/x-tar")
+        let tarFile = cli.home.appendingPathComponent("export.tar")
+        try export.body.write(to: tarFile)
+        let unpack = Process()
+        unpack.executableURL = URL(fileURLWithPath: "/usr/bin/tar")
+        unpack.arguments = ["-xf", tarFile.path, "-C", cli.home.path]
+        try unpack.run()
+        unpack.waitUntilExit()
+        #expect(unpack.terminationStatus == 0)
+        let verified = try cli.run(["export", "verify", cli.home.appendingPathComponent("patron-data").path])
+        #expect(verified.status == 0, "\(verified.stderr)")
+        #expect(try String(contentsOf: cli.home.appendingPathComponent("patron-data/patron-data.json"), encoding: .utf8).contains("Her Own Book"))
+
+        let unconfirmed = try daemon.request("PUT", "/v1/me/history-preference", token: session, json: ["history": "discard"])
+        #expect(unconfirmed.status == 422)
+        #expect(try daemon.request("GET", "/v1/me/history", token: session).jsonArray.count == 1)
+        let discarded = try daemon.request("PUT", "/v1/me/history-preference", token: session, json: ["history": "discard", "confirm": true])
+        #expect(discarded.status == 200 && discarded.json["purged"] as? Int == 1)
+
+        #expect(try daemon.request("PUT", "/v1/me/pin", token: session, json: ["pin": "8642"]).status == 200)
+        #expect(try daemon.request("POST", "/v1/sessions", json: ["card": "P1", "pin": "2468"]).status == 401)
+        let again = try daemon.request("POST", "/v1/sessions", json: ["card": "P1", "pin": "8642"]).json["token"] as? String ?? ""
+        #expect(try daemon.request("DELETE", "/v1/sessions", token: session).status == 204)
+        #expect(try daemon.request("GET", "/v1/me", token: session).status == 401)
+
+        // Erasure is refused while an item is out, then done; the session dies with the account.
+        let refused = try daemon.request("POST", "/v1/me/erase", token: again, json: ["confirm": true])
+        #expect(refused.status == 409)
+        #expect(try cli.run(["loan", "return", "--item", "PB-2"]).status == 0)
+        #expect(try daemon.request("POST", "/v1/me/erase", token: again, json: [:]).status == 422)
+        let erased = try daemon.request("POST", "/v1/me/erase", token: again, json: ["confirm": true])
+        #expect(erased.status == 200 && erased.json["format"] as? String == "patronvault.erasure-receipt.v1")
+        #expect(try daemon.request("GET", "/v1/me", token: again).status == 401)
+        #expect(daemon.stop() == 0)
+        #expect(try cli.run(["audit", "verify"]).status == 0)
+        cli.environment["PATRONVAULT_TOKEN"] = nil
+    }
+
+    @Test("wrong PINs lock the card for the daemon and the CLI alike (429 with Retry-After), and an idle session closes")
+    func lockoutAndIdleSessions() throws {
+        let cli = try CLI.initialized()
+        defer { cli.removeHome() }
+        #expect(try cli.run(["patron", "register", "--card", "Q1", "--name", "Quinn", "--email", "q@example.org", "--pin-stdin"], stdin: "1357").status == 0)
+        let daemon = try Daemon(cli, arguments: ["--port", "0", "--session-idle", "1"])
+        let session = try daemon.request("POST", "/v1/sessions", json: ["card": "Q1", "pin": "1357"]).json["token"] as? String ?? ""
+        #expect(try daemon.request("GET", "/v1/me", token: session).status == 200)
+        usleep(1_500_000)
+        #expect(try daemon.request("GET", "/v1/me", token: session).status == 401)
+
+        for _ in 0..<5 { #expect(try daemon.request("POST", "/v1/sessions", json: ["card": "Q1", "pin": "0000"]).status == 401) }
+        let locked = try daemon.request("POST", "/v1/sessions", json: ["card": "Q1", "pin": "1357"])
+        #expect(locked.status == 429)
+        #expect(Int(locked.header("Retry-After") ?? "") ?? 0 > 0)
+        #expect(locked.header("Content-Type") == "application/problem+json")
+        // The CLI sees the same lockout.
+        #expect(try cli.run(["me", "show", "--card", "Q1"], env: ["PATRONVAULT_PIN": "1357"]).status == 69)
+        #expect(daemon.stop() == 0)
+    }
+}
+
 /// A count shared by the load test's workers.
 final class Counter: @unchecked Sendable {
     private let lock = NSLock()

@@ -1,0 +1,139 @@
+import Foundation
+import Hummingbird
+import PatronVaultCore
+
+/// The patron's own routes: a session from card and PIN, then their account, history, who looked
+/// at their record, their export, and their choices. The session token is a bearer token of its
+/// own kind: a staff token is not one, and a patron's is refused on staff routes.
+struct PatronRoutes {
+    let vault: Vault
+    let sessions: PatronSessions
+
+    func add(to router: Router<DaemonRequestContext>) {
+        let v1 = router.group("v1")
+        v1.post("sessions", use: signIn)
+        v1.delete("sessions", use: signOut)
+        v1.get("me", use: profile)
+        v1.get("me/history", use: history)
+        v1.get("me/accesses", use: accesses)
+        v1.get("me/export", use: export)
+        v1.post("me/history/purge", use: purge)
+        v1.put("me/history-preference", use: setHistory)
+        v1.put("me/pin", use: changePIN)
+        v1.post("me/erase", use: erase)
+    }
+
+    struct Credentials: Decodable, Sendable {
+        let card: String
+        let pin: String
+    }
+
+    @Sendable func signIn(_ request: Request, context: DaemonRequestContext) async throws -> JSONBody<PatronSessions.Opened> {
+        let body = try await request.decode(as: Credentials.self, context: context)
+        return JSONBody(value: try await sessions.open(card: body.card, pin: Array(body.pin.utf8)), status: .created)
+    }
+
+    @Sendable func signOut(_ request: Request, context: DaemonRequestContext) async throws -> Response {
+        let token = try Self.token(request)
+        _ = try await sessions.principal(token: token)
+        await sessions.close(token: token)
+        return Response(status: .noContent)
+    }
+
+    @Sendable func profile(_ request: Request, context: DaemonRequestContext) async throws -> JSONBody<PatronProfile> {
+        JSONBody(value: try await vault.selfService.myProfile(by: patron(request)))
+    }
+
+    @Sendable func history(_ request: Request, context: DaemonRequestContext) async throws -> JSONBody<[Loan]> {
+        JSONBody(value: try await vault.selfService.myHistory(by: patron(request)))
+    }
+
+    @Sendable func accesses(_ request: Request, context: DaemonRequestContext) async throws -> JSONBody<[RecordAccess]> {
+        JSONBody(value: try await vault.selfService.myAccesses(by: patron(request)))
+    }
+
+    /// The export bundle as one tar file: unpack it and run `patronvault export verify` on the folder.
+    @Sendable func export(_ request: Request, context: DaemonRequestContext) async throws -> Response {
+        let bundle = try await vault.selfService.exportMyData(by: patron(request))
+        var archive = TarArchive()
+        for file in bundle.files { archive.add(name: "patron-data/\(file.name)", contents: file.bytes) }
+        return Response(
+            status: .ok,
+            headers: [.contentType: "application/x-tar", .contentDisposition: "attachment; filename=\"patron-data.tar\"", .cacheControl: "no-store"],
+            body: .init(byteBuffer: ByteBuffer(bytes: archive.finished)))
+    }
+
+    struct Purge: Decodable, Sendable {
+        /// Only loans returned before this day (`YYYY-MM-DD`); all of them when absent.
+        let before: String?
+    }
+
+    @Sendable func purge(_ request: Request, context: DaemonRequestContext) async throws -> JSONBody<HistoryChange> {
+        let principal = try await patron(request)
+        let body = try await request.decode(as: Purge.self, context: context)
+        let before = try body.before.map { try CalendarDay(parsing: $0, field: "before") }
+        return JSONBody(value: try await vault.selfService.purgeHistory(before: before, by: principal))
+    }
+
+    struct Preference: Decodable, Sendable {
+        let history: String
+        /// Discard destroys all history kept so far: it must be confirmed, as the CLI's `--yes`.
+        let confirm: Bool?
+    }
+
+    @Sendable func setHistory(_ request: Request, context: DaemonRequestContext) async throws -> JSONBody<HistoryChange> {
+        let principal = try await patron(request)
+        let body = try await request.decode(as: Preference.self, context: context)
+        guard let preference = HistoryPreference(rawValue: body.history) else { throw Self.invalid("history is keep or discard") }
+        guard preference == .keep || body.confirm == true else {
+            throw Self.invalid("discard destroys every loan in your reading history at once and cannot be undone; send \"confirm\": true")
+        }
+        return JSONBody(value: try await vault.selfService.setHistory(preference, by: principal))
+    }
+
+    struct NewPIN: Decodable, Sendable {
+        let pin: String
+    }
+
+    @Sendable func changePIN(_ request: Request, context: DaemonRequestContext) async throws -> JSONBody<Done> {
+        let principal = try await patron(request)
+        let body = try await request.decode(as: NewPIN.self, context: context)
+        try await vault.selfService.changeOwnPIN(to: Array(body.pin.utf8), by: principal)
+        return JSONBody(value: Done())
+    }
+
+    struct Confirmation: Decodable, Sendable {
+        let confirm: Bool?
+    }
+
+    /// Erases the account and closes every session of the patron; the receipt is the answer.
+    @Sendable func erase(_ request: Request, context: DaemonRequestContext) async throws -> JSONBody<ErasureReceipt> {
+        let principal = try await patron(request)
+        let body = try await request.decode(as: Confirmation.self, context: context)
+        guard body.confirm == true else {
+            throw Self.invalid("erasing your account destroys everything the library holds about you and cannot be undone; send \"confirm\": true")
+        }
+        let receipt = try await vault.selfService.eraseMe(by: principal)
+        await sessions.closeAll(of: principal)
+        return JSONBody(value: receipt)
+    }
+
+    private func patron(_ request: Request) async throws -> Principal {
+        try await sessions.principal(token: Self.token(request))
+    }
+
+    private static func token(_ request: Request) throws -> String {
+        guard let header = request.headers[.authorization], header.hasPrefix("Bearer "), header.count > 7 else {
+            var problem = Problem(
+                status: .unauthorized, kind: "authentication-failed", title: "Authentication failed",
+                detail: "this request needs a patron session: sign in at POST /v1/sessions, then send Authorization: Bearer TOKEN")
+            problem.challenge = true
+            throw problem
+        }
+        return String(header.dropFirst(7))
+    }
+
+    private static func invalid(_ detail: String) -> Problem {
+        Problem(status: .unprocessableContent, kind: "invalid-input", title: "The request is not valid", detail: detail)
+    }
+}
