@@ -39,20 +39,20 @@ struct DaemonRoutes {
     }
 
     @Sendable func lookupInBody(_ request: Request, context: DaemonRequestContext) async throws -> JSONBody<PatronProfile> {
-        let staff = try await StaffBearer.principal(request, in: vault)
+        let staff = try await Bearer.staff(request, in: vault)
         let body = try await request.decode(as: Lookup.self, context: context)
         return JSONBody(value: try await vault.desk.patronProfile(card: body.card, purpose: body.purpose, by: staff))
     }
 
     @Sendable func lookup(_ request: Request, context: DaemonRequestContext) async throws -> JSONBody<PatronProfile> {
-        let staff = try await StaffBearer.principal(request, in: vault)
+        let staff = try await Bearer.staff(request, in: vault)
         let card = try context.parameters.require("card")
         return JSONBody(value: try await vault.desk.patronProfile(card: card, purpose: request.uri.queryParameters["purpose"].map(String.init), by: staff))
     }
 
     /// Refused by the shipped rules (403 naming the rule): only the patron reads their history.
     @Sendable func history(_ request: Request, context: DaemonRequestContext) async throws -> JSONBody<[Loan]> {
-        let staff = try await StaffBearer.principal(request, in: vault)
+        let staff = try await Bearer.staff(request, in: vault)
         let card = try context.parameters.require("card")
         return JSONBody(value: try await vault.desk.patronHistory(card: card, purpose: request.uri.queryParameters["purpose"].map(String.init), by: staff))
     }
@@ -71,7 +71,7 @@ struct DaemonRoutes {
     }
 
     @Sendable func register(_ request: Request, context: DaemonRequestContext) async throws -> JSONBody<Registered> {
-        let staff = try await StaffBearer.principal(request, in: vault)
+        let staff = try await Bearer.staff(request, in: vault)
         let body = try await request.decode(as: Registration.self, context: context)
         let form: PatronRegistration
         do {
@@ -102,7 +102,7 @@ struct DaemonRoutes {
     }
 
     @Sendable func checkout(_ request: Request, context: DaemonRequestContext) async throws -> JSONBody<CheckedOut> {
-        let staff = try await StaffBearer.principal(request, in: vault)
+        let staff = try await Bearer.staff(request, in: vault)
         let body = try await request.decode(as: Checkout.self, context: context)
         let due = try body.due.map { try CalendarDay(parsing: $0, field: "due date") }
         let loan = try await vault.desk.checkout(
@@ -117,7 +117,7 @@ struct DaemonRoutes {
     }
 
     @Sendable func returnItem(_ request: Request, context: DaemonRequestContext) async throws -> JSONBody<LoanReturn> {
-        let staff = try await StaffBearer.principal(request, in: vault)
+        let staff = try await Bearer.staff(request, in: vault)
         let body = try await request.decode(as: Return.self, context: context)
         let fee = try body.fee.map { try LoanFee.amount(parsing: $0) }
         return JSONBody(value: try await vault.desk.returnItem(body.item, fee: fee, by: staff))
@@ -130,13 +130,13 @@ struct DaemonRoutes {
     }
 
     @Sendable func settleFee(_ request: Request, context: DaemonRequestContext) async throws -> JSONBody<FeeSettlement> {
-        let staff = try await StaffBearer.principal(request, in: vault)
+        let staff = try await Bearer.staff(request, in: vault)
         let body = try await request.decode(as: Settle.self, context: context)
         return JSONBody(value: try await vault.desk.settleFee(card: body.card, item: body.item, purpose: body.purpose, by: staff))
     }
 
     @Sendable func statistics(_ request: Request, context: DaemonRequestContext) async throws -> JSONBody<[CirculationStatistic]> {
-        let staff = try await StaffBearer.principal(request, in: vault)
+        let staff = try await Bearer.staff(request, in: vault)
         return JSONBody(value: try await vault.desk.statistics(by: staff))
     }
 }

@@ -123,14 +123,7 @@ struct PatronRoutes {
     }
 
     private static func token(_ request: Request) throws -> String {
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer "), header.count > 7 else {
-            var problem = Problem(
-                status: .unauthorized, kind: "authentication-failed", title: "Authentication failed",
-                detail: "this request needs a patron session: sign in at POST /v1/sessions, then send Authorization: Bearer TOKEN")
-            problem.challenge = true
-            throw problem
-        }
-        return String(header.dropFirst(7))
+        try Bearer.token(request, needs: "a patron session: sign in at POST /v1/sessions, then send Authorization: Bearer TOKEN")
     }
 
     private static func invalid(_ detail: String) -> Problem {
