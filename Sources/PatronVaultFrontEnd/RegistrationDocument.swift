@@ -50,3 +50,28 @@ public struct RegistrationDocument: Codable, Sendable {
             homeBranch: branch, category: category, cardExpiry: try day(expires, "expires"), history: preference)
     }
 }
+
+/// The daemon's `POST /v1/patrons` body: a registration document and, optionally, the patron's
+/// first PIN, side by side in one object.
+public struct RegistrationRequest: Codable, Sendable {
+    public let document: RegistrationDocument
+    public let pin: String?
+
+    public init(document: RegistrationDocument, pin: String?) {
+        self.document = document
+        self.pin = pin
+    }
+
+    private enum CodingKeys: String, CodingKey { case pin }
+
+    public init(from decoder: any Decoder) throws {
+        document = try RegistrationDocument(from: decoder)
+        pin = try decoder.container(keyedBy: CodingKeys.self).decodeIfPresent(String.self, forKey: .pin)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try document.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeIfPresent(pin, forKey: .pin)
+    }
+}

@@ -10,6 +10,11 @@ struct StaffCredentials: ParsableArguments {
     var tokenFile: String?
 
     func principal(in vault: Vault) async throws -> Principal {
+        try await vault.signIn.staff(token: token())
+    }
+
+    /// The token itself, to send to the daemon.
+    func token() throws -> String {
         let token: String
         if let tokenFile {
             // A token is as good as the account: a file others can read is refused, as the
@@ -28,7 +33,7 @@ struct StaffCredentials: ParsableArguments {
         } else {
             throw ValidationError("no staff token: set PATRONVAULT_TOKEN or pass --token-file")
         }
-        return try await vault.signIn.staff(token: token)
+        return token
     }
 }
 
@@ -40,8 +45,34 @@ struct PatronCredentials: ParsableArguments {
     @Flag(name: .long, help: "Read the PIN from standard input (else $PATRONVAULT_PIN).")
     var pinStdin = false
 
+    /// A PIN already read (the current PIN of `me change-pin`).
+    private var given: String?
+
+    init() {}
+
+    init(card: String, pin: String) {
+        self.card = card
+        given = pin
+    }
+
+    private enum CodingKeys: String, CodingKey { case card, pinStdin }
+
     func principal(in vault: Vault) async throws -> Principal {
         try await vault.signIn.patron(card: card, pin: try PIN.read(fromStdin: pinStdin))
+    }
+
+    /// Signs in at the daemon, runs `body` with the session token, and signs out whatever happens.
+    func session<T>(at client: DaemonClient, _ body: (String) async throws -> T) async throws -> T {
+        let pin = try given ?? String(decoding: PIN.read(fromStdin: pinStdin), as: UTF8.self)
+        let token = try await client.send("POST", "/v1/sessions", token: nil, body: SessionRequest(card: card, pin: pin), as: OpenedSession.self).token
+        let outcome: Result<T, any Error>
+        do {
+            outcome = .success(try await body(token))
+        } catch {
+            outcome = .failure(error)
+        }
+        _ = try? await client.exchange("DELETE", "/v1/sessions", token: token)
+        return try outcome.get()
     }
 }
 
@@ -56,4 +87,14 @@ enum PIN {
         if let value = Environment.value("PATRONVAULT_PIN") { return Array(value.utf8) }
         throw ValidationError("no PIN: pass --pin-stdin or set PATRONVAULT_PIN")
     }
+}
+
+/// A patron's sign-in at the daemon, and what it answers.
+private struct SessionRequest: Encodable, Sendable {
+    let card: String
+    let pin: String
+}
+
+private struct OpenedSession: Decodable {
+    let token: String
 }

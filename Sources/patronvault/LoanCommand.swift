@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PatronVaultCore
+import PatronVaultFrontEnd
 
 struct LoanCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -18,20 +19,20 @@ struct LoanCommand: ParsableCommand {
         @Option(name: .long, help: "Lending branch, kept in the anonymous statistics.") var branch: String?
 
         /// What a checkout reports: the item and the day it is due, not the whole loan.
-        private struct Output: Encodable {
-            let item: String
-            let due: CalendarDay
-        }
 
         func run() async throws {
             try await Terminal.report {
                 let due = try CalendarDay.option(due, name: "due date")
-                let loan = try await options.withVault { vault in
-                    try await vault.desk.checkout(
+                let loan = try await options.perform { vault in
+                    let loan = try await vault.desk.checkout(
                         card: card, item: item, title: title, author: author, due: due, branch: branch, by: try await credentials.principal(in: vault))
+                    return CheckedOut(item: loan.itemBarcode, due: loan.dueOn)
+                } remote: { client in
+                    let body = CheckoutRequest(card: card, item: item, title: title, author: author, due: due?.description, branch: branch)
+                    return try await client.send("POST", "/v1/loans", token: try credentials.token(), body: body, as: CheckedOut.self)
                 }
-                if options.json { try Terminal.json(Output(item: loan.itemBarcode, due: loan.dueOn)) } else {
-                    Terminal.line("Checked out \(loan.itemBarcode), due \(loan.dueOn).")
+                if options.json { try Terminal.json(loan) } else {
+                    Terminal.line("Checked out \(loan.item), due \(loan.due).")
                 }
             }
         }
@@ -48,8 +49,11 @@ struct LoanCommand: ParsableCommand {
         func run() async throws {
             try await Terminal.report {
                 let fee = try fee.map { try LoanFee.amount(parsing: $0) }
-                let result = try await options.withVault { vault in
+                let result = try await options.perform { vault in
                     try await vault.desk.returnItem(item, fee: fee, by: try await credentials.principal(in: vault))
+                } remote: { client in
+                    let body = ReturnRequest(item: item, fee: fee.map(LoanFee.text))
+                    return try await client.send("POST", "/v1/loans/return", token: try credentials.token(), body: body, as: LoanReturn.self)
                 }
                 if options.json { try Terminal.json(result) } else {
                     switch result.outcome {
@@ -80,8 +84,11 @@ struct LoanCommand: ParsableCommand {
 
         func run() async throws {
             try await Terminal.report {
-                let settlement = try await options.withVault { vault in
+                let settlement = try await options.perform { vault in
                     try await vault.desk.settleFee(card: card, item: item, purpose: purpose, by: try await credentials.principal(in: vault))
+                } remote: { client in
+                    let body = SettleRequest(card: card, item: item, purpose: purpose)
+                    return try await client.send("POST", "/v1/loans/settle", token: try credentials.token(), body: body, as: FeeSettlement.self)
                 }
                 if options.json { try Terminal.json(settlement) } else {
                     let paid = "Fee of \(LoanFee.text(settlement.amount)) on \(settlement.itemBarcode) settled"
@@ -99,3 +106,4 @@ struct LoanCommand: ParsableCommand {
         }
     }
 }
+

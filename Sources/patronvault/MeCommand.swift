@@ -13,8 +13,10 @@ struct MeCommand: ParsableCommand {
 
         func run() async throws {
             try await Terminal.report {
-                let profile = try await options.withVault { vault in
+                let profile = try await options.perform { vault in
                     try await vault.selfService.myProfile(by: try await credentials.principal(in: vault))
+                } remote: { client in
+                    try await credentials.session(at: client) { token in try await client.send("GET", "/v1/me", token: token, as: PatronProfile.self) }
                 }
                 if options.json { try Terminal.json(profile) } else { Terminal.line(Rendering.profileText(profile)) }
             }
@@ -34,9 +36,12 @@ struct MeCommand: ParsableCommand {
                 else {
                     throw ValidationError("give the current PIN and the new PIN on two lines of standard input")
                 }
-                try await options.withVault { vault in
+                try await options.perform { vault in
                     let principal = try await vault.signIn.patron(card: card, pin: Array(current.utf8))
                     try await vault.selfService.changeOwnPIN(to: Array(new.utf8), by: principal)
+                } remote: { client in
+                    let session = PatronCredentials(card: card, pin: current)
+                    try await session.session(at: client) { token in _ = try await client.exchange("PUT", "/v1/me/pin", token: token, body: ["pin": new]) }
                 }
                 if options.json { try Terminal.json(["changed": true]) } else { Terminal.line("Your PIN is changed.") }
             }
@@ -50,8 +55,10 @@ struct MeCommand: ParsableCommand {
 
         func run() async throws {
             try await Terminal.report {
-                let accesses = try await options.withVault { vault in
+                let accesses = try await options.perform { vault in
                     try await vault.selfService.myAccesses(by: try await credentials.principal(in: vault))
+                } remote: { client in
+                    try await credentials.session(at: client) { token in try await client.send("GET", "/v1/me/accesses", token: token, as: [RecordAccess].self) }
                 }
                 if options.json {
                     try Terminal.json(["accesses": accesses])
@@ -77,8 +84,10 @@ struct MeCommand: ParsableCommand {
 
         func run() async throws {
             try await Terminal.report {
-                let loans = try await options.withVault { vault in
+                let loans = try await options.perform { vault in
                     try await vault.selfService.myHistory(by: try await credentials.principal(in: vault))
+                } remote: { client in
+                    try await credentials.session(at: client) { token in try await client.send("GET", "/v1/me/history", token: token, as: [Loan].self) }
                 }
                 if options.json {
                     try Terminal.json(["history": loans])
@@ -127,8 +136,12 @@ struct MeCommand: ParsableCommand {
         func run() async throws {
             try await Terminal.report {
                 let day = try CalendarDay.option(before, name: "--before")
-                let change = try await options.withVault { vault in
+                let change = try await options.perform { vault in
                     try await vault.selfService.purgeHistory(before: day, by: try await credentials.principal(in: vault))
+                } remote: { client in
+                    try await credentials.session(at: client) { token in
+                        try await client.send("POST", "/v1/me/history/purge", token: token, body: ["before": day?.description], as: HistoryChange.self)
+                    }
                 }
                 if options.json { try Terminal.json(change) } else { Terminal.line(Rendering.historyChangeText(change)) }
             }
@@ -150,8 +163,12 @@ struct MeCommand: ParsableCommand {
                     throw ValidationError("the history choice must be keep or discard")
                 }
                 try Terminal.requireConfirmation(yes || choice == .keep, "discard destroys every loan in your reading history at once")
-                let change = try await options.withVault { vault in
+                let change = try await options.perform { vault in
                     try await vault.selfService.setHistory(choice, by: try await credentials.principal(in: vault))
+                } remote: { client in
+                    try await credentials.session(at: client) { token in
+                        try await client.send("PUT", "/v1/me/history-preference", token: token, body: HistoryChoice(history: choice.rawValue, confirm: yes), as: HistoryChange.self)
+                    }
                 }
                 if options.json { try Terminal.json(change) } else { Terminal.line(Rendering.historyChangeText(change)) }
             }
@@ -168,8 +185,12 @@ struct MeCommand: ParsableCommand {
         func run() async throws {
             try await Terminal.report {
                 try Terminal.requireConfirmation(yes, "erasing your account destroys everything the library holds about you")
-                let receipt = try await options.withVault { vault in
+                let receipt = try await options.perform { vault in
                     try await vault.selfService.eraseMe(by: try await credentials.principal(in: vault))
+                } remote: { client in
+                    try await credentials.session(at: client) { token in
+                        try await client.send("POST", "/v1/me/erase", token: token, body: ["confirm": true], as: ErasureReceipt.self)
+                    }
                 }
                 if options.json { try Terminal.json(receipt) } else { Terminal.line(Rendering.receiptText(receipt, whose: "Your")) }
             }
@@ -182,4 +203,10 @@ struct MeCommand: ParsableCommand {
         let recordSet: String
         let exportKey: String
     }
+}
+
+/// The daemon's history-choice body: discard must be confirmed, as `--yes` confirms it here.
+private struct HistoryChoice: Encodable, Sendable {
+    let history: String
+    let confirm: Bool
 }

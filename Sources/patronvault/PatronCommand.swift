@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PatronVaultCore
+import PatronVaultFrontEnd
 
 struct PatronCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -38,8 +39,11 @@ struct PatronCommand: ParsableCommand {
                 // Only an explicit --pin-stdin sets a PIN: a PATRONVAULT_PIN left over from a
                 // patron's own session must never become someone else's PIN.
                 let pin: [UInt8]? = pinStdin ? try PIN.read(fromStdin: true) : nil
-                try await options.withVault { vault in
+                try await options.perform { vault in
                     try await vault.desk.registerPatron(form, pin: pin, by: try await credentials.principal(in: vault))
+                } remote: { client in
+                    let body = RegistrationRequest(document: RegistrationDocument(form), pin: pin.map { String(decoding: $0, as: UTF8.self) })
+                    _ = try await client.exchange("POST", "/v1/patrons", token: try credentials.token(), body: body)
                 }
                 if options.json {
                     try Terminal.json(Output(history: preference, hasPIN: pin != nil))
@@ -59,8 +63,10 @@ struct PatronCommand: ParsableCommand {
 
         func run() async throws {
             try await Terminal.report {
-                let profile = try await options.withVault { vault in
+                let profile = try await options.perform { vault in
                     try await vault.desk.patronProfile(card: card, purpose: purpose, by: try await credentials.principal(in: vault))
+                } remote: { client in
+                    try await client.send("POST", "/v1/patrons/lookup", token: try credentials.token(), body: CardLookup(card: card, purpose: purpose), as: PatronProfile.self)
                 }
                 if options.json { try Terminal.json(profile) } else { Terminal.line(Rendering.profileText(profile)) }
             }
@@ -149,8 +155,10 @@ struct PatronCommand: ParsableCommand {
 
         func run() async throws {
             try await Terminal.report {
-                let loans = try await options.withVault { vault in
+                let loans = try await options.perform { vault in
                     try await vault.desk.patronHistory(card: card, purpose: purpose, by: try await credentials.principal(in: vault))
+                } remote: { client in
+                    try await client.send("GET", "/v1/patrons/\(DaemonClient.segment(card))/history\(DaemonClient.query(["purpose": purpose]))", token: try credentials.token(), as: [Loan].self)
                 }
                 if options.json { try Terminal.json(["history": loans]) } else {
                     for loan in loans { Terminal.line(Rendering.loanText(loan)) }
@@ -227,3 +235,4 @@ struct RegistrationDetails: ParsableArguments {
         return update
     }
 }
+

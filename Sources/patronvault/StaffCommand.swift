@@ -13,6 +13,7 @@ struct StaffCommand: ParsableCommand {
         @OptionGroup var credentials: StaffCredentials
         @Argument(help: "Account name.") var name: String
         @Option(name: .long, help: "staff, admin or privacy-officer.") var role: String
+        @Flag(name: .long, help: "The token works only through the daemon (--server), never with the vault folder opened directly.") var remoteOnly = false
 
         func run() async throws {
             try await Terminal.report {
@@ -20,12 +21,12 @@ struct StaffCommand: ParsableCommand {
                     throw ValidationError("role must be one of: \(StaffRole.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
                 let issued = try await options.withVault { vault in
-                    try await vault.administration.addStaff(name: name, role: role, by: try await credentials.principal(in: vault))
+                    try await vault.administration.addStaff(name: name, role: role, remoteOnly: remoteOnly, by: try await credentials.principal(in: vault))
                 }
                 if options.json {
                     try Terminal.json(issued)
                 } else {
-                    Terminal.line("Added \(issued.account.role.rawValue) '\(issued.account.name)' (\(issued.account.id)). Token (shown once):")
+                    Terminal.line("Added \(issued.account.role.rawValue) '\(issued.account.name)' (\(issued.account.id))\(remoteOnly ? ", through the daemon only" : ""). Token (shown once):")
                     Terminal.line(issued.token)
                 }
             }
@@ -46,7 +47,7 @@ struct StaffCommand: ParsableCommand {
                     try Terminal.json(["staff": accounts])
                 } else {
                     for a in accounts {
-                        Terminal.line("\(a.name)\t\(a.role.rawValue)\t\(a.id)\t\(a.isActive ? "active" : "revoked")")
+                        Terminal.line("\(a.name)\t\(a.role.rawValue)\t\(a.id)\t\(a.isActive ? "active" : "revoked")\(a.remoteOnly ? "\tdaemon only" : "")")
                     }
                 }
             }

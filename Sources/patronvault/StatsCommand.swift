@@ -15,8 +15,10 @@ struct StatsCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await Terminal.report {
-            let stats = try await options.withVault { vault in
+            let stats = try await options.perform { vault in
                 try await vault.desk.statistics(by: try await credentials.principal(in: vault))
+            } remote: { client in
+                try await client.send("GET", "/v1/statistics", token: try credentials.token(), as: [CirculationStatistic].self)
             }
             let total = stats.reduce(0) { $0 + $1.returns }
             if options.json {

@@ -11,6 +11,20 @@ struct VaultOptions: ParsableArguments {
     @Flag(name: .long, help: "Print machine-readable JSON.")
     var json = false
 
+    @Option(name: .long, help: "Send the command to a running patronvaultd (http://HOST:PORT, https://…, unix:PATH; default: $PATRONVAULT_SERVER). Without it the CLI opens the vault folder itself.")
+    var server: String?
+
+    /// The daemon to talk to, when one is named.
+    var client: DaemonClient? {
+        get throws { try (server ?? Environment.value("PATRONVAULT_SERVER")).map(DaemonClient.init) }
+    }
+
+    /// Runs `direct` on the vault folder, or `remote` through the daemon when one is named.
+    func perform<T>(direct: (Vault) async throws -> T, remote: (DaemonClient) async throws -> T) async throws -> T {
+        if let client = try client { return try await remote(client) }
+        return try await location.open(for: .cli).closing(after: direct)
+    }
+
     var policyDirectory: URL { location.policyDirectory }
     var directory: URL { location.directory }
     var keyFileURL: URL { location.keyFileURL }
@@ -18,9 +32,13 @@ struct VaultOptions: ParsableArguments {
     var vaultConfiguration: VaultConfiguration { get throws { try location.configuration(for: .cli) } }
 
     /// Opens the vault, runs `body` on it, and closes it whether or not `body` threw, so queued
-    /// shreds finish and the WALs are truncated before the process exits.
+    /// shreds finish and the WALs are truncated before the process exits. For a command the
+    /// daemon does not serve (yet): with a server named, it refuses rather than open the folder.
     func withVault<T>(_ body: (Vault) async throws -> T) async throws -> T {
-        try await location.open(for: .cli).closing(after: body)
+        if let client = try client {
+            throw CommandFailure(.invalidInput, "this command is not served by the daemon at \(client.description); run it on the vault host without --server or PATRONVAULT_SERVER")
+        }
+        return try await location.open(for: .cli).closing(after: body)
     }
 }
 

@@ -33,14 +33,9 @@ struct DaemonRoutes {
 
     // MARK: Staff
 
-    struct Lookup: Decodable, Sendable {
-        let card: String
-        let purpose: String?
-    }
-
     @Sendable func lookupInBody(_ request: Request, context: DaemonRequestContext) async throws -> JSONBody<PatronProfile> {
         let staff = try await Bearer.staff(request, in: vault)
-        let body = try await request.decode(as: Lookup.self, context: context)
+        let body = try await request.decode(as: CardLookup.self, context: context)
         return JSONBody(value: try await vault.desk.patronProfile(card: body.card, purpose: body.purpose, by: staff))
     }
 
@@ -57,22 +52,9 @@ struct DaemonRoutes {
         return JSONBody(value: try await vault.desk.patronHistory(card: card, purpose: request.uri.queryParameters["purpose"].map(String.init), by: staff))
     }
 
-    /// A registration document (`patron import`'s line) and, optionally, the patron's first PIN.
-    struct Registration: Decodable, Sendable {
-        let document: RegistrationDocument
-        let pin: String?
-
-        private enum CodingKeys: String, CodingKey { case pin }
-
-        init(from decoder: any Decoder) throws {
-            document = try RegistrationDocument(from: decoder)
-            pin = try decoder.container(keyedBy: CodingKeys.self).decodeIfPresent(String.self, forKey: .pin)
-        }
-    }
-
     @Sendable func register(_ request: Request, context: DaemonRequestContext) async throws -> JSONBody<Registered> {
         let staff = try await Bearer.staff(request, in: vault)
-        let body = try await request.decode(as: Registration.self, context: context)
+        let body = try await request.decode(as: RegistrationRequest.self, context: context)
         let form: PatronRegistration
         do {
             form = try body.document.registration()
@@ -87,51 +69,25 @@ struct DaemonRoutes {
         let card: String
     }
 
-    struct Checkout: Decodable, Sendable {
-        let card: String
-        let item: String
-        let title: String
-        let author: String?
-        let due: String?
-        let branch: String?
-    }
-
-    struct CheckedOut: Encodable, Sendable {
-        let item: String
-        let due: CalendarDay
-    }
-
     @Sendable func checkout(_ request: Request, context: DaemonRequestContext) async throws -> JSONBody<CheckedOut> {
         let staff = try await Bearer.staff(request, in: vault)
-        let body = try await request.decode(as: Checkout.self, context: context)
+        let body = try await request.decode(as: CheckoutRequest.self, context: context)
         let due = try body.due.map { try CalendarDay(parsing: $0, field: "due date") }
         let loan = try await vault.desk.checkout(
             card: body.card, item: body.item, title: body.title, author: body.author, due: due, branch: body.branch, by: staff)
         return JSONBody(value: CheckedOut(item: loan.itemBarcode, due: loan.dueOn), status: .created)
     }
 
-    struct Return: Decodable, Sendable {
-        let item: String
-        /// An amount such as "2.50": the loan is held until the fee is settled.
-        let fee: String?
-    }
-
     @Sendable func returnItem(_ request: Request, context: DaemonRequestContext) async throws -> JSONBody<LoanReturn> {
         let staff = try await Bearer.staff(request, in: vault)
-        let body = try await request.decode(as: Return.self, context: context)
+        let body = try await request.decode(as: ReturnRequest.self, context: context)
         let fee = try body.fee.map { try LoanFee.amount(parsing: $0) }
         return JSONBody(value: try await vault.desk.returnItem(body.item, fee: fee, by: staff))
     }
 
-    struct Settle: Decodable, Sendable {
-        let card: String
-        let item: String
-        let purpose: String?
-    }
-
     @Sendable func settleFee(_ request: Request, context: DaemonRequestContext) async throws -> JSONBody<FeeSettlement> {
         let staff = try await Bearer.staff(request, in: vault)
-        let body = try await request.decode(as: Settle.self, context: context)
+        let body = try await request.decode(as: SettleRequest.self, context: context)
         return JSONBody(value: try await vault.desk.settleFee(card: body.card, item: body.item, purpose: body.purpose, by: staff))
     }
 

@@ -305,6 +305,83 @@ extension DaemonTests {
     }
 }
 
+extension DaemonTests {
+    @Test("the CLI with --server sends staff and patron commands to the daemon: same output, JSON and exit codes as direct mode; a staff member without the key file reads nothing directly")
+    func cliAsClient() throws {
+        var cli = try CLI.initialized()
+        defer { cli.removeHome() }
+        // The master key moves where only the daemon looks.
+        let daemonOnly = cli.home.appendingPathComponent("daemon-only")
+        try FileManager.default.createDirectory(at: daemonOnly, withIntermediateDirectories: true)
+        try FileManager.default.moveItem(at: cli.vault.appendingPathComponent("master.key"), to: daemonOnly.appendingPathComponent("master.key"))
+        let keyFile = daemonOnly.appendingPathComponent("master.key").path
+        let daemon = try Daemon(cli, env: ["PATRONVAULT_KEY_FILE": keyFile])
+        let direct = cli
+        cli.environment["PATRONVAULT_SERVER"] = daemon.base.absoluteString
+
+        #expect(try cli.run(["patron", "register", "--card", "R1", "--name", "Remy Reader", "--email", "remy@example.org", "--history", "keep", "--pin-stdin"], stdin: "2468").status == 0)
+        #expect(try cli.run(["loan", "checkout", "--card", "R1", "--item", "RB-1", "--title", "Through the Wire", "--json"]).stdout == "{\"due\":\"2026-12-13\",\"item\":\"RB-1\"}\n")
+        let shown = try cli.run(["patron", "show", "R1", "--purpose", "circulation"])
+        #expect(shown.status == 0 && shown.stdout.contains("Remy Reader") && shown.stdout.contains("RB-1  Through the Wire"))
+        let json = try cli.run(["patron", "show", "R1", "--purpose", "circulation", "--json"])
+        let viaDaemon = try daemon.request("GET", "/v1/patrons/R1?purpose=circulation", token: cli.environment["PATRONVAULT_TOKEN"])
+        #expect(json.stdout == viaDaemon.text + "\n")
+
+        // Refusals exit as in direct mode, with the core's sentence.
+        let history = try cli.run(["patron", "history", "R1", "--purpose", "circulation"])
+        #expect(history.status == 70 && history.stderr.contains("forbidden by history-only-for-the-patron"))
+        #expect(try cli.run(["patron", "show", "NOPE", "--purpose", "circulation"]).status == 66)
+        let badToken = try cli.run(["patron", "show", "R1", "--purpose", "circulation"], env: ["PATRONVAULT_TOKEN": "pvt_wrong"])
+        #expect(badToken.status == 68 && badToken.stderr.split(separator: "\n").count == 1)
+
+        #expect(try cli.run(["loan", "return", "--item", "RB-1", "--fee", "0.80", "--json"]).json["outcome"] as? String == "held-for-fee")
+        let settled = try cli.run(["loan", "settle", "--card", "R1", "--item", "RB-1", "--purpose", "fines"])
+        #expect(settled.status == 0 && settled.stdout.contains("now in the patron's reading history"))
+        #expect(try cli.run(["stats", "--json"]).json["totalReturns"] as? Int == 1)
+
+        // The patron's own commands, with card and PIN.
+        let pin = ["PATRONVAULT_PIN": "2468"]
+        #expect(try cli.run(["me", "show", "--card", "R1"], env: pin).stdout.contains("Remy Reader"))
+        #expect(try cli.run(["me", "history", "--card", "R1"], env: pin).stdout.contains("Through the Wire"))
+        #expect(try cli.run(["me", "accesses", "--card", "R1"], env: pin).stdout.contains("purpose: circulation"))
+        #expect(try cli.run(["me", "show", "--card", "R1"], env: ["PATRONVAULT_PIN": "0000"]).status == 68)
+        #expect(try cli.run(["me", "set-history", "discard", "--card", "R1"], env: pin).status == 65)
+        #expect(try cli.run(["me", "set-history", "discard", "--card", "R1", "--yes", "--json"], env: pin).json["purged"] as? Int == 1)
+        #expect(try cli.run(["me", "change-pin", "--card", "R1"], stdin: "2468\n8642").status == 0)
+        #expect(try cli.run(["me", "show", "--card", "R1"], env: ["PATRONVAULT_PIN": "8642"]).status == 0)
+
+        // Not served by the daemon: refused, never run against a folder the user named by accident.
+        let unserved = try cli.run(["audit", "verify"])
+        #expect(unserved.status == 65 && unserved.stderr.contains("is not served by the daemon"))
+
+        // A remote-only account: its token works through the daemon and is refused directly,
+        // even where the key file is at hand; the flag is sealed, so clearing it in the table
+        // only breaks the account.
+        let remote = try direct.run(["staff", "add", "desk-remote", "--role", "staff", "--remote-only", "--json"], env: ["PATRONVAULT_KEY_FILE": keyFile])
+        let remoteToken = remote.json["token"] as? String ?? ""
+        #expect((remote.json["account"] as? [String: Any])?["remoteOnly"] as? Bool == true)
+        #expect(try cli.run(["patron", "show", "R1", "--purpose", "circulation"], env: ["PATRONVAULT_TOKEN": remoteToken]).status == 0)
+        let refusedDirect = try direct.run(["patron", "show", "R1", "--purpose", "circulation"], env: ["PATRONVAULT_TOKEN": remoteToken, "PATRONVAULT_KEY_FILE": keyFile])
+        #expect(refusedDirect.status == 68 && refusedDirect.stderr.contains("works only through the daemon") && !refusedDirect.stdout.contains("Remy"))
+        try direct.database("vault.db").write { try $0.execute(sql: "UPDATE staff SET remote_only = 0 WHERE name = 'desk-remote'") }
+        #expect(try direct.run(["patron", "show", "R1", "--purpose", "circulation"], env: ["PATRONVAULT_TOKEN": remoteToken, "PATRONVAULT_KEY_FILE": keyFile]).status == 74)
+
+        // Without the key file, the same staff token reads nothing in direct mode.
+        let alone = try direct.run(["patron", "show", "R1", "--purpose", "circulation"])
+        #expect(alone.status != 0 && !alone.stdout.contains("Remy") && !alone.stderr.contains("Remy"))
+
+        // Over the Unix socket too.
+        let socket = cli.home.appendingPathComponent("pv.sock").path
+        let local = try Daemon(cli, arguments: ["--socket", socket], env: ["PATRONVAULT_KEY_FILE": keyFile, "PATRONVAULT_SERVER": ""])
+        #expect(try cli.run(["patron", "show", "R1", "--purpose", "circulation"], env: ["PATRONVAULT_SERVER": "unix:\(socket)"]).stdout.contains("Remy Reader"))
+        let erased = try cli.run(["me", "erase", "--card", "R1", "--yes", "--json"], env: ["PATRONVAULT_PIN": "8642", "PATRONVAULT_SERVER": "unix:\(socket)"])
+        #expect(erased.status == 0 && erased.json["format"] as? String == "patronvault.erasure-receipt.v1", "\(erased.stderr)")
+        #expect(local.stop() == 0 && daemon.stop() == 0)
+        #expect(try direct.run(["audit", "verify"], env: ["PATRONVAULT_KEY_FILE": keyFile]).status == 0)
+        cli.environment["PATRONVAULT_TOKEN"] = nil
+    }
+}
+
 /// A count shared by the load test's workers.
 final class Counter: @unchecked Sendable {
     private let lock = NSLock()

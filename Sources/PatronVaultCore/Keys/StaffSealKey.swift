@@ -23,6 +23,8 @@ struct StaffSealKey: Sendable {
         writer.append(bytes: tokenHash)
         writer.append(Int64((account.createdAt.timeIntervalSince1970 * 1000).rounded(.down)))
         writer.append(byte: revoked ? 1 : 0)
+        // Only remote-only accounts carry the mark, so every seal made before it existed holds.
+        if account.remoteOnly { writer.append("remote-only") }
         return hash.index(of: writer.bytes)
     }
 

@@ -24,6 +24,9 @@ public struct SignIn: Sendable {
         let hash = AccessToken.hash(token)
         let account = try await gate.staffAccount(tokenHash: hash)
         guard let account, account.isActive else { throw failure }
+        if account.remoteOnly, gate.frontEnd != .daemon {
+            throw VaultError(.authenticationFailed, "this staff account works only through the daemon: send the command with --server or PATRONVAULT_SERVER")
+        }
         return .staff(id: account.id, name: account.name, role: account.role)
     }
 

@@ -6,13 +6,15 @@ public struct StaffAdministration: Sendable {
     let gate: Gate
 
     /// Adds a staff account and returns its token, shown once: the vault cannot show it again.
-    public func addStaff(name: String, role: StaffRole, by principal: Principal) async throws(VaultError) -> IssuedToken {
+    /// A `remoteOnly` account's token is refused by any process that opens the vault itself.
+    public func addStaff(name: String, role: StaffRole, remoteOnly: Bool = false, by principal: Principal) async throws(VaultError) -> IssuedToken {
         let name = try FieldRules.accountName(name)
         return try await gate.write(principal, [AccessRequest(.staffManage, .staff)]) { tx in
             if try tx.records.staff(named: name) != nil {
                 throw VaultError(.alreadyExists, "a staff account named \(name) already exists")
             }
-            let (account, token) = Self.newAccount(name: name, role: role, at: tx.time)
+            var (account, token) = Self.newAccount(name: name, role: role, at: tx.time)
+            account.remoteOnly = remoteOnly
             let tokenHash = AccessToken.hash(token)
             // The seal first, like a key: a row without its seal grants nothing.
             try tx.storage.storeKeys(KeyBatch(staffSeals: [(account.id, tx.ring.staffSeal.tag(of: account, tokenHash: tokenHash, revoked: false))]), noting: tx.written)
@@ -64,7 +66,8 @@ public struct StaffAdministration: Sendable {
             guard account.isActive else { throw VaultError(.alreadyExists, "the staff account \(name) is already revoked") }
             guard account.id != principal.id else { throw VaultError.invalid("an admin cannot revoke their own account") }
             try tx.records.revokeStaff(id: account.id, at: tx.time)
-            let revoked = StaffAccount(id: account.id, name: account.name, role: account.role, createdAt: account.createdAt, revokedAt: tx.time)
+            let revoked = StaffAccount(
+                id: account.id, name: account.name, role: account.role, createdAt: account.createdAt, revokedAt: tx.time, remoteOnly: account.remoteOnly)
             return (revoked, tx.ring.staffSeal.tag(of: account, tokenHash: row.tokenHash, revoked: true))
         }
         // The revocation has committed; sealing it means an earlier copy of the row, active,

@@ -7,6 +7,10 @@ public struct StaffAccount: Sendable, Equatable {
     public let role: StaffRole
     public let createdAt: Date
     public let revokedAt: Date?
+    /// The token works only through the daemon: a process that opens the vault folder itself
+    /// (the CLI's direct mode) refuses it, so a desk token copied to a machine with the key file
+    /// still cannot bypass the daemon. Sealed with the rest of the account.
+    public var remoteOnly = false
 
     public var isActive: Bool { revokedAt == nil }
 }
@@ -21,7 +25,7 @@ public struct IssuedToken: Sendable {
 /// once the account is revoked. Never a token: accounts do not hold one.
 extension StaffAccount: Encodable {
     private enum CodingKeys: String, CodingKey {
-        case id, name, role, created, active, revoked
+        case id, name, role, created, active, revoked, remoteOnly
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -32,6 +36,7 @@ extension StaffAccount: Encodable {
         try container.encode(createdAt.formatted(.iso8601), forKey: .created)
         try container.encode(isActive, forKey: .active)
         try container.encodeIfPresent(revokedAt?.formatted(.iso8601), forKey: .revoked)
+        if remoteOnly { try container.encode(true, forKey: .remoteOnly) }
     }
 }
 

@@ -81,10 +81,35 @@ public struct CalendarDay: Sendable, Hashable, Comparable, CustomStringConvertib
     }
 }
 
-/// Encoded as `YYYY-MM-DD`, the form people and scripts read, not as a day count.
-extension CalendarDay: Encodable {
+/// Encoded as `YYYY-MM-DD`, the form people and scripts read, not as a day count; decoded from
+/// it too, as the CLI reads the daemon's answers.
+extension CalendarDay: Codable {
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(description)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        guard let day = try? CalendarDay(parsing: text, field: "day") else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "not a day (YYYY-MM-DD)")
+        }
+        self = day
+    }
+}
+
+extension KeyedDecodingContainer {
+    /// An ISO 8601 instant as front ends write them (`Date.formatted(.iso8601)`).
+    func instant(_ key: Key) throws -> Date {
+        let text = try decode(String.self, forKey: key)
+        guard let date = try? Date(text, strategy: .iso8601) else {
+            throw DecodingError.dataCorruptedError(forKey: key, in: self, debugDescription: "not an ISO 8601 time")
+        }
+        return date
+    }
+
+    func instantIfPresent(_ key: Key) throws -> Date? {
+        try contains(key) ? instant(key) : nil
     }
 }

@@ -8,7 +8,7 @@ public struct CirculationStatistic: Sendable, Equatable {
 }
 
 /// Encoded as `item`, `branch`, `month` and `returns`, the keys front ends share.
-extension CirculationStatistic: Encodable {
+extension CirculationStatistic: Codable {
     private enum CodingKeys: String, CodingKey {
         case item, branch, month, returns
     }
@@ -19,5 +19,13 @@ extension CirculationStatistic: Encodable {
         try container.encode(branch, forKey: .branch)
         try container.encode(month, forKey: .month)
         try container.encode(returns, forKey: .returns)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        itemBarcode = try container.decode(String.self, forKey: .item)
+        branch = try container.decode(String.self, forKey: .branch)
+        month = try container.decode(String.self, forKey: .month)
+        returns = try container.decode(Int.self, forKey: .returns)
     }
 }

@@ -96,8 +96,9 @@ public struct ErasureReceipt: Sendable, Equatable {
 }
 
 /// Times as ISO 8601 and, exactly, in milliseconds (what the hash covers); every other field as
-/// named.
-extension ErasureReceipt: Encodable {
+/// named. Decoded as the CLI reads the daemon's answer; whether it is genuine is
+/// `verify(json:key:)`'s to say, never the decoder's.
+extension ErasureReceipt: Codable {
     private enum CodingKeys: String, CodingKey {
         case format, erasedAt, erasedAtMilliseconds, recordsDestroyed, historyDestroyed, auditEntriesKept, keysDestroyed, policyDigest
         case receiptHash, exportKey, signature
@@ -116,5 +117,19 @@ extension ErasureReceipt: Encodable {
         try container.encode(receiptHash, forKey: .receiptHash)
         try container.encode(exportKey, forKey: .exportKey)
         try container.encode(signature, forKey: .signature)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        format = try container.decode(String.self, forKey: .format)
+        erasedAt = Date(timeIntervalSince1970: Double(try container.decode(Int64.self, forKey: .erasedAtMilliseconds)) / 1000)
+        recordsDestroyed = try container.decode(Int.self, forKey: .recordsDestroyed)
+        historyDestroyed = try container.decode(Int.self, forKey: .historyDestroyed)
+        auditEntriesKept = try container.decode(Int.self, forKey: .auditEntriesKept)
+        keysDestroyed = try container.decode(Bool.self, forKey: .keysDestroyed)
+        policyDigest = try container.decode(String.self, forKey: .policyDigest)
+        receiptHash = try container.decode(String.self, forKey: .receiptHash)
+        exportKey = try container.decode(String.self, forKey: .exportKey)
+        signature = try container.decode(String.self, forKey: .signature)
     }
 }

@@ -18,7 +18,7 @@ public struct FeeOwed: Sendable, Equatable {
 }
 
 /// Encoded as `item`, `due`, `returned` (days) and `amount` (text with two decimals).
-extension FeeOwed: Encodable {
+extension FeeOwed: Codable {
     private enum CodingKeys: String, CodingKey {
         case item, due, returned, amount
     }
@@ -29,5 +29,16 @@ extension FeeOwed: Encodable {
         try container.encode(dueOn, forKey: .due)
         try container.encode(returnedOn, forKey: .returned)
         try container.encode(LoanFee.text(amount), forKey: .amount)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        itemBarcode = try container.decode(String.self, forKey: .item)
+        dueOn = try container.decode(CalendarDay.self, forKey: .due)
+        returnedOn = try container.decode(CalendarDay.self, forKey: .returned)
+        guard let amount = try? LoanFee.amount(parsing: try container.decode(String.self, forKey: .amount)) else {
+            throw DecodingError.dataCorruptedError(forKey: .amount, in: container, debugDescription: "not an amount such as 2.50")
+        }
+        self.amount = amount
     }
 }

@@ -6,4 +6,4 @@ public enum HistoryPreference: String, Sendable, CaseIterable {
 }
 
 /// Encoded as `keep` or `discard`, the words a patron chose.
-extension HistoryPreference: Encodable {}
+extension HistoryPreference: Codable {}

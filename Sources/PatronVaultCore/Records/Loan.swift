@@ -67,7 +67,7 @@ public struct Loan: Sendable, Equatable {
 
 /// The shape front ends show: instants as ISO 8601 strings, the due day as `YYYY-MM-DD`, no
 /// author or return time when there is none.
-extension Loan: Encodable {
+extension Loan: Codable {
     private enum CodingKeys: String, CodingKey {
         case item, title, author, branch, checkedOut, due, returned, fee
     }
@@ -82,5 +82,14 @@ extension Loan: Encodable {
         try container.encode(dueOn, forKey: .due)
         try container.encodeIfPresent(returnedAt?.formatted(.iso8601), forKey: .returned)
         try container.encodeIfPresent(fee, forKey: .fee)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            itemBarcode: try container.decode(String.self, forKey: .item), title: try container.decode(String.self, forKey: .title),
+            author: try container.decodeIfPresent(String.self, forKey: .author), branch: try container.decode(String.self, forKey: .branch),
+            checkedOutAt: try container.instant(.checkedOut), dueOn: try container.decode(CalendarDay.self, forKey: .due),
+            returnedAt: try container.instantIfPresent(.returned), fee: try container.decodeIfPresent(LoanFee.self, forKey: .fee))
     }
 }

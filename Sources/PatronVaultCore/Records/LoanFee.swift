@@ -47,7 +47,7 @@ extension Character {
 }
 
 /// Encoded as `amount` (text with two decimals) and, once paid or waived, `settled`.
-extension LoanFee: Encodable {
+extension LoanFee: Codable {
     private enum CodingKeys: String, CodingKey {
         case amount, settled
     }
@@ -56,5 +56,13 @@ extension LoanFee: Encodable {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(Self.text(amount), forKey: .amount)
         try container.encodeIfPresent(settledAt?.formatted(.iso8601), forKey: .settled)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        guard let amount = try? Self.amount(parsing: try container.decode(String.self, forKey: .amount)) else {
+            throw DecodingError.dataCorruptedError(forKey: .amount, in: container, debugDescription: "not an amount such as 2.50")
+        }
+        self.init(amount: amount, settledAt: try container.instantIfPresent(.settled))
     }
 }

@@ -19,10 +19,10 @@ public struct LoanReturn: Sendable, Equatable {
 
 /// Encoded as its raw value (`kept-as-history`, `held-for-fee`, `destroyed`, `destroyed-shred-pending`), which
 /// scripts match on.
-extension LoanReturn.Outcome: Encodable {}
+extension LoanReturn.Outcome: Codable {}
 
 /// Encoded as `item` and `outcome`, the keys front ends share.
-extension LoanReturn: Encodable {
+extension LoanReturn: Codable {
     private enum CodingKeys: String, CodingKey {
         case itemBarcode = "item"
         case outcome

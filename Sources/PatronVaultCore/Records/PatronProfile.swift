@@ -9,4 +9,4 @@ public struct PatronProfile: Sendable {
 
 /// Encoded as `registration`, `openLoans` and `feesOwed`, the shape the CLI's `--json` and the
 /// daemon's bodies share.
-extension PatronProfile: Encodable {}
+extension PatronProfile: Codable {}

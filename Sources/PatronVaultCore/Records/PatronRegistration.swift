@@ -75,8 +75,9 @@ public struct PatronRegistration: Sendable, Equatable {
 }
 
 /// The shape front ends show: short keys, days as `YYYY-MM-DD`, absent fields left out. The PIN
-/// hash is never encoded; only whether a PIN is set.
-extension PatronRegistration: Encodable {
+/// hash is never encoded; only whether a PIN is set, which is all a decoded registration (the
+/// CLI reading the daemon's answer) knows: its hash is a placeholder that verifies nothing.
+extension PatronRegistration: Codable {
     private enum CodingKeys: String, CodingKey {
         case card, name, email, phone, address, birthDate, branch, category, expires, history, registered, hasPIN
     }
@@ -95,5 +96,18 @@ extension PatronRegistration: Encodable {
         try container.encode(history, forKey: .history)
         try container.encode(registeredOn, forKey: .registered)
         try container.encode(hasPIN, forKey: .hasPIN)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            cardBarcode: try container.decode(String.self, forKey: .card), fullName: try container.decode(String.self, forKey: .name),
+            email: try container.decode(String.self, forKey: .email), phone: try container.decodeIfPresent(String.self, forKey: .phone),
+            postalAddress: try container.decodeIfPresent(String.self, forKey: .address),
+            birthDate: try container.decodeIfPresent(CalendarDay.self, forKey: .birthDate),
+            homeBranch: try container.decodeIfPresent(String.self, forKey: .branch), category: try container.decodeIfPresent(String.self, forKey: .category),
+            cardExpiry: try container.decodeIfPresent(CalendarDay.self, forKey: .expires), history: try container.decode(HistoryPreference.self, forKey: .history),
+            registeredOn: try container.decode(CalendarDay.self, forKey: .registered))
+        pinHash = try container.decode(Bool.self, forKey: .hasPIN) ? "" : nil
     }
 }

@@ -4,7 +4,7 @@ import Foundation
 /// allowed, and every failed attempt to sign in with their card. The view no library system
 /// offers its patrons today.
 public struct RecordAccess: Sendable, Equatable {
-    public enum Kind: String, Sendable, Encodable {
+    public enum Kind: String, Sendable, Codable {
         /// A staff member's request about the patron, allowed or refused.
         case staff
         /// A sign-in with the patron's card that failed (wrong PIN, or the card was locked).
@@ -23,7 +23,7 @@ public struct RecordAccess: Sendable, Equatable {
 
 /// The shape front ends show a patron: the time as an ISO 8601 string, `staff` only while the
 /// account's name is known, `purpose` only when one was stated.
-extension RecordAccess: Encodable {
+extension RecordAccess: Codable {
     private enum CodingKeys: String, CodingKey {
         case kind, time, staff, staffID, role, action, purpose, permitted
     }
@@ -38,5 +38,17 @@ extension RecordAccess: Encodable {
         try container.encode(action, forKey: .action)
         try container.encodeIfPresent(purpose, forKey: .purpose)
         try container.encode(permitted, forKey: .permitted)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        kind = try container.decode(Kind.self, forKey: .kind)
+        time = try container.instant(.time)
+        staffName = try container.decodeIfPresent(String.self, forKey: .staff)
+        staffID = try container.decode(String.self, forKey: .staffID)
+        role = try container.decode(String.self, forKey: .role)
+        action = try container.decode(String.self, forKey: .action)
+        purpose = try container.decodeIfPresent(String.self, forKey: .purpose)
+        permitted = try container.decode(Bool.self, forKey: .permitted)
     }
 }

@@ -30,7 +30,7 @@ struct SQLiteRecordTransaction: RecordTransaction, RecordInventory {
         guard let role = StaffRole(rawValue: row["role"]) else { throw VaultError.integrity }
         let account = StaffAccount(
             id: row["id"], name: row["name"], role: role, createdAt: date(millis: row["created_at"]),
-            revokedAt: (row["revoked_at"] as Int64?).map(date(millis:)))
+            revokedAt: (row["revoked_at"] as Int64?).map(date(millis:)), remoteOnly: row["remote_only"] as Bool)
         return StaffRow(account: account, tokenHash: Array(row["token_hash"] as Data))
     }
 
@@ -318,7 +318,7 @@ struct SQLiteRecordTransaction: RecordTransaction, RecordInventory {
 
     // MARK: Staff
 
-    private static let staffColumns = "id, name, role, token_hash, created_at, revoked_at"
+    private static let staffColumns = "id, name, role, token_hash, created_at, revoked_at, remote_only"
 
     func staff(tokenHash: [UInt8]) throws -> StaffRow? {
         try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Self.staffColumns) FROM staff WHERE token_hash = ?"), arguments: [Data(tokenHash)])
@@ -340,8 +340,8 @@ struct SQLiteRecordTransaction: RecordTransaction, RecordInventory {
 
     private func insertStaffRow(_ account: StaffAccount, tokenHash: [UInt8]) throws {
         try db.execute(
-            sql: "INSERT INTO staff(id, name, role, token_hash, created_at) VALUES (?, ?, ?, ?, ?)",
-            arguments: [account.id, account.name, account.role.rawValue, Data(tokenHash), Self.millis(account.createdAt)])
+            sql: "INSERT INTO staff(id, name, role, token_hash, created_at, remote_only) VALUES (?, ?, ?, ?, ?, ?)",
+            arguments: [account.id, account.name, account.role.rawValue, Data(tokenHash), Self.millis(account.createdAt), account.remoteOnly])
     }
 
     func revokeStaff(id: String, at time: Date) throws {

@@ -112,6 +112,10 @@ enum SQLiteSchema {
                 CREATE INDEX record_settled ON record(patron, settled_day) WHERE state = 2;
                 """)
         }
+        // Staff accounts whose token works only through the daemon (covered by their seal).
+        migrator.registerMigration("v7-remote-only-staff") { db in
+            try db.execute(sql: "ALTER TABLE staff ADD COLUMN remote_only INTEGER NOT NULL DEFAULT 0")
+        }
         return migrator
     }
 
