@@ -73,6 +73,7 @@ let package = Package(
                 "PatronVaultCore",
                 "PatronVaultFrontEnd",
                 "PatronVaultPolicy",
+                "PatronVaultAudit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -81,7 +82,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             // The systemd unit README's daemon section installs.
-            exclude: ["patronvaultd.service"]
+            exclude: ["patronvaultd.service"],
+            resources: [.copy("openapi.yaml")]
         ),
         .executableTarget(
             name: "patronvault-bench",

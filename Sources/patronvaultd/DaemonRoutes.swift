@@ -8,18 +8,20 @@ import PatronVaultFrontEnd
 struct DaemonRoutes {
     let vault: Vault
 
-    func add(to router: Router<DaemonRequestContext>) {
-        router.get("health", use: health)
-        let v1 = router.group("v1")
-        v1.post("patrons", use: register)
+    func add(to table: RouteTable) {
+        table.on(.get, "health", use: health)
+        table.on(.post, "v1/patrons", use: register)
         // The card in the body keeps it out of any access log.
-        v1.post("patrons/lookup", use: lookupInBody)
-        v1.get("patrons/:card", use: lookup)
-        v1.get("patrons/:card/history", use: history)
-        v1.post("loans", use: checkout)
-        v1.post("loans/return", use: returnItem)
-        v1.post("loans/settle", use: settleFee)
-        v1.get("statistics", use: statistics)
+        table.on(.post, "v1/patrons/lookup", use: lookupInBody)
+        table.on(.get, "v1/patrons/:card", use: lookup)
+        table.on(.get, "v1/patrons/:card/history", use: history)
+        table.on(.patch, "v1/patrons/:card", use: update)
+        table.on(.post, "v1/patrons/pin-reset", use: resetPIN)
+        table.on(.post, "v1/patrons/find", use: find)
+        table.on(.post, "v1/loans", use: checkout)
+        table.on(.post, "v1/loans/return", use: returnItem)
+        table.on(.post, "v1/loans/settle", use: settleFee)
+        table.on(.get, "v1/statistics", use: statistics)
     }
 
     /// Liveness: the process answers and the vault is open.
@@ -59,10 +61,70 @@ struct DaemonRoutes {
         do {
             form = try body.document.registration()
         } catch {
-            throw Problem(status: .unprocessableContent, kind: "invalid-input", title: "The request is not valid", detail: error.sentence)
+            throw Problem.invalid(error.sentence)
         }
         try await vault.desk.registerPatron(form, pin: body.pin.map { Array($0.utf8) }, by: staff)
         return JSONBody(value: Registered(card: form.cardBarcode), status: .created)
+    }
+
+    /// Fields to change; days are `YYYY-MM-DD`. Nothing is returned: an update is not a lookup.
+    struct Update: Decodable, Sendable {
+        let name: String?
+        let email: String?
+        let phone: String?
+        let address: String?
+        let birthDate: String?
+        let branch: String?
+        let category: String?
+        let expires: String?
+    }
+
+    @Sendable func update(_ request: Request, context: DaemonRequestContext) async throws -> JSONBody<Done> {
+        let staff = try await Bearer.staff(request, in: vault)
+        let card = try context.parameters.require("card")
+        let body = try await request.decode(as: Update.self, context: context)
+        var update = PatronUpdate()
+        update.fullName = body.name
+        update.email = body.email
+        update.phone = body.phone
+        update.postalAddress = body.address
+        update.birthDate = try body.birthDate.map { try CalendarDay(parsing: $0, field: "birth date") }
+        update.homeBranch = body.branch
+        update.category = body.category
+        update.cardExpiry = try body.expires.map { try CalendarDay(parsing: $0, field: "card expiry") }
+        try await vault.desk.updatePatron(card: card, with: update, by: staff)
+        return JSONBody(value: Done())
+    }
+
+    struct PINReset: Decodable, Sendable {
+        let card: String
+        let pin: String
+        let purpose: String?
+    }
+
+    /// A new PIN set at the desk (account help only, by the shipped rules), shown to the patron.
+    @Sendable func resetPIN(_ request: Request, context: DaemonRequestContext) async throws -> JSONBody<Done> {
+        let staff = try await Bearer.staff(request, in: vault)
+        let body = try await request.decode(as: PINReset.self, context: context)
+        try await vault.desk.resetPIN(card: body.card, pin: Array(body.pin.utf8), purpose: body.purpose, by: staff)
+        return JSONBody(value: Done())
+    }
+
+    struct Search: Decodable, Sendable {
+        let email: String?
+        let name: String?
+        let purpose: String?
+    }
+
+    struct Matches: Encodable, Sendable {
+        let matches: [PatronMatch]
+    }
+
+    /// By exact email or by name, through blind indexes; in a body so neither reaches a log.
+    @Sendable func find(_ request: Request, context: DaemonRequestContext) async throws -> JSONBody<Matches> {
+        let staff = try await Bearer.staff(request, in: vault)
+        let body = try await request.decode(as: Search.self, context: context)
+        return JSONBody(value: Matches(matches: try await vault.desk.findPatrons(email: body.email, name: body.name, purpose: body.purpose, by: staff)))
     }
 
     struct Registered: Encodable, Sendable {

@@ -9,18 +9,17 @@ struct PatronRoutes {
     let vault: Vault
     let sessions: PatronSessions
 
-    func add(to router: Router<DaemonRequestContext>) {
-        let v1 = router.group("v1")
-        v1.post("sessions", use: signIn)
-        v1.delete("sessions", use: signOut)
-        v1.get("me", use: profile)
-        v1.get("me/history", use: history)
-        v1.get("me/accesses", use: accesses)
-        v1.get("me/export", use: export)
-        v1.post("me/history/purge", use: purge)
-        v1.put("me/history-preference", use: setHistory)
-        v1.put("me/pin", use: changePIN)
-        v1.post("me/erase", use: erase)
+    func add(to table: RouteTable) {
+        table.on(.post, "v1/sessions", use: signIn)
+        table.on(.delete, "v1/sessions", use: signOut)
+        table.on(.get, "v1/me", use: profile)
+        table.on(.get, "v1/me/history", use: history)
+        table.on(.get, "v1/me/accesses", use: accesses)
+        table.on(.get, "v1/me/export", use: export)
+        table.on(.post, "v1/me/history/purge", use: purge)
+        table.on(.put, "v1/me/history-preference", use: setHistory)
+        table.on(.put, "v1/me/pin", use: changePIN)
+        table.on(.post, "v1/me/erase", use: erase)
     }
 
     struct Credentials: Decodable, Sendable {
@@ -84,9 +83,9 @@ struct PatronRoutes {
     @Sendable func setHistory(_ request: Request, context: DaemonRequestContext) async throws -> JSONBody<HistoryChange> {
         let principal = try await patron(request)
         let body = try await request.decode(as: Preference.self, context: context)
-        guard let preference = HistoryPreference(rawValue: body.history) else { throw Self.invalid("history is keep or discard") }
+        guard let preference = HistoryPreference(rawValue: body.history) else { throw Problem.invalid("history is keep or discard") }
         guard preference == .keep || body.confirm == true else {
-            throw Self.invalid("discard destroys every loan in your reading history at once and cannot be undone; send \"confirm\": true")
+            throw Problem.invalid("discard destroys every loan in your reading history at once and cannot be undone; send \"confirm\": true")
         }
         return JSONBody(value: try await vault.selfService.setHistory(preference, by: principal))
     }
@@ -111,7 +110,7 @@ struct PatronRoutes {
         let principal = try await patron(request)
         let body = try await request.decode(as: Confirmation.self, context: context)
         guard body.confirm == true else {
-            throw Self.invalid("erasing your account destroys everything the library holds about you and cannot be undone; send \"confirm\": true")
+            throw Problem.invalid("erasing your account destroys everything the library holds about you and cannot be undone; send \"confirm\": true")
         }
         let receipt = try await vault.selfService.eraseMe(by: principal)
         await sessions.closeAll(of: principal)
@@ -124,9 +123,5 @@ struct PatronRoutes {
 
     private static func token(_ request: Request) throws -> String {
         try Bearer.token(request, needs: "a patron session: sign in at POST /v1/sessions, then send Authorization: Bearer TOKEN")
-    }
-
-    private static func invalid(_ detail: String) -> Problem {
-        Problem(status: .unprocessableContent, kind: "invalid-input", title: "The request is not valid", detail: detail)
     }
 }

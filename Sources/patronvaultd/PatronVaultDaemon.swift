@@ -24,6 +24,9 @@ struct PatronVaultDaemon: AsyncParsableCommand {
     @Option(name: .long, help: "Seconds a patron session may sit unused before it closes (at most an hour).")
     var sessionIdle = 900
 
+    @Flag(name: .long, help: "Print every route served (METHOD /path), then exit.")
+    var listRoutes = false
+
     func validate() throws {
         guard (1...3_600).contains(sessionIdle) else { throw ValidationError("--session-idle must be between 1 and 3600 seconds") }
     }
@@ -42,10 +45,18 @@ struct PatronVaultDaemon: AsyncParsableCommand {
 
         let router = Router(context: DaemonRequestContext.self)
         router.add(middleware: ProblemMiddleware<DaemonRequestContext>(logger: logger))
-        DaemonRoutes(vault: vault).add(to: router)
+        let table = RouteTable(router: router)
+        DaemonRoutes(vault: vault).add(to: table)
+        AdminRoutes(vault: vault).add(to: table)
         var sessionSettings = PatronSessions.Configuration()
         sessionSettings.idle = .seconds(sessionIdle)
-        PatronRoutes(vault: vault, sessions: PatronSessions(signIn: vault.signIn, configuration: sessionSettings)).add(to: router)
+        PatronRoutes(vault: vault, sessions: PatronSessions(signIn: vault.signIn, configuration: sessionSettings)).add(to: table)
+        table.on(.get, "v1/openapi.yaml", use: OpenAPIDocument.serve)
+        if listRoutes {
+            await vault.close()
+            FileHandle.standardOutput.write(Data(table.served.map { $0 + "\n" }.joined().utf8))
+            return
+        }
         let socket = listen.socket
         let base = "\(listen.scheme)://\(listen.host)"
         let app = Application(

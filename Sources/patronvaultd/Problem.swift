@@ -22,6 +22,12 @@ struct Problem: HTTPResponseError {
         self.detail = detail
     }
 
+    /// A request whose values are wrong in a way only the daemon checks (the core's own checks
+    /// arrive as `VaultError`s).
+    static func invalid(_ detail: String) -> Problem {
+        Problem(status: .unprocessableContent, kind: "invalid-input", title: "The request is not valid", detail: detail)
+    }
+
     /// The answer for a failure the core reported.
     init(_ error: VaultError) {
         let (status, title) = Self.status(of: error.kind)

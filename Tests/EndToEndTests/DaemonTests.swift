@@ -382,6 +382,112 @@ extension DaemonTests {
     }
 }
 
+extension DaemonTests {
+    /// The paths and methods `openapi.yaml` documents, as `METHOD /path` lines.
+    static func documentedRoutes() throws -> Set<String> {
+        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Sources/patronvaultd/openapi.yaml")
+        var routes = Set<String>()
+        var inPaths = false
+        var path: String?
+        for line in try String(contentsOf: file, encoding: .utf8).components(separatedBy: "\n") {
+            if line == "paths:" { inPaths = true; continue }
+            if inPaths, !line.isEmpty, !line.hasPrefix(" ") { break }
+            guard inPaths else { continue }
+            if line.hasPrefix("  /"), line.hasSuffix(":"), !line.hasPrefix("   ") { path = String(line.dropFirst(2).dropLast()); continue }
+            for method in ["get", "post", "put", "patch", "delete"] where line == "    \(method):" {
+                if let path { routes.insert("\(method.uppercased()) \(path)") }
+            }
+        }
+        return routes
+    }
+
+    @Test("every route the daemon serves is in openapi.yaml, and every documented route is served; the document is served too")
+    func openAPIMatchesTheRouter() throws {
+        let cli = try CLI.initialized()
+        defer { cli.removeHome() }
+        let process = Process()
+        process.executableURL = Daemon.binary
+        process.arguments = ["--list-routes"]
+        process.environment = cli.environment
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let listed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let served = Set(listed.split(separator: "\n").map(String.init))
+        let documented = try Self.documentedRoutes()
+        #expect(served.count >= 30)
+        #expect(served.subtracting(documented).isEmpty, "served but not documented: \(served.subtracting(documented).sorted())")
+        #expect(documented.subtracting(served).isEmpty, "documented but not served: \(documented.subtracting(served).sorted())")
+
+        let daemon = try Daemon(cli)
+        let document = try daemon.request("GET", "/v1/openapi.yaml")
+        #expect(document.status == 200 && document.text.hasPrefix("openapi: 3.1.0"))
+        #expect(daemon.stop() == 0)
+    }
+
+    @Test("admins manage staff, verify and checkpoint the trail, read the log and run the retention schedule over HTTP; staff are refused")
+    func adminRoutes() throws {
+        let cli = try CLI.initialized()
+        defer { cli.removeHome() }
+        let admin = cli.environment["PATRONVAULT_TOKEN"]!
+        let daemon = try Daemon(cli)
+        let added = try daemon.request("POST", "/v1/staff", token: admin, json: ["name": "desk-h", "role": "staff"])
+        #expect(added.status == 201, "\(added.text)")
+        let desk = added.json["token"] as? String ?? ""
+        let list = try daemon.request("GET", "/v1/staff", token: admin)
+        #expect((list.json["accounts"] as? [[String: Any]])?.count == 2)
+        #expect(!list.text.contains(desk))
+        #expect(try daemon.request("GET", "/v1/staff", token: desk).status == 403)
+        #expect(try daemon.request("POST", "/v1/staff", token: admin, json: ["name": "x", "role": "wizard"]).status == 422)
+
+        let verified = try daemon.request("GET", "/v1/audit/verify", token: admin)
+        #expect(verified.status == 200 && verified.json["intact"] as? Bool == true)
+        let checkpoint = try daemon.request("POST", "/v1/audit/checkpoints", token: admin)
+        #expect(checkpoint.status == 201 && (checkpoint.json["text"] as? String)?.isEmpty == false)
+        let log = try daemon.request("GET", "/v1/audit/log?action=staff.manage&limit=10", token: admin)
+        #expect(log.status == 200 && ((log.json["entries"] as? [[String: Any]])?.count ?? 0) >= 2)
+        #expect(try daemon.request("GET", "/v1/audit/log?since=yesterday", token: admin).status == 422)
+        #expect(try daemon.request("GET", "/v1/audit/verify", token: desk).status == 403)
+
+        let dry = try daemon.request("GET", "/v1/retention", token: admin)
+        #expect(dry.status == 200 && dry.json["dryRun"] as? Bool == true)
+        #expect(try daemon.request("POST", "/v1/retention/run", token: admin, json: [:]).status == 422)
+        let run = try daemon.request("POST", "/v1/retention/run", token: admin, json: ["confirm": true])
+        #expect(run.status == 200 && run.json["dryRun"] as? Bool == false && run.json["keysDestroyed"] as? Bool == true)
+        #expect(try daemon.request("GET", "/v1/retention", token: desk).status == 403)
+
+        let revoked = try daemon.request("DELETE", "/v1/staff/desk-h", token: admin)
+        #expect(revoked.status == 200 && revoked.json["active"] as? Bool == false)
+        #expect(try daemon.request("GET", "/v1/statistics", token: desk).status == 401)
+        #expect(try daemon.request("DELETE", "/v1/staff/nobody", token: admin).status == 404)
+        #expect(daemon.stop() == 0)
+        #expect(try cli.run(["audit", "verify"]).status == 0)
+    }
+
+    @Test("staff update a patron, reset a PIN for account help, and find patrons over HTTP")
+    func deskRoutes() throws {
+        let cli = try CLI.initialized()
+        defer { cli.removeHome() }
+        let token = cli.environment["PATRONVAULT_TOKEN"]!
+        #expect(try cli.run(["patron", "register", "--card", "U1", "--name", "Una Reader", "--email", "una@example.org"]).status == 0)
+        let daemon = try Daemon(cli)
+        #expect(try daemon.request("PATCH", "/v1/patrons/U1", token: token, json: ["phone": "+44 20 7946 0001", "expires": "2031-01-01"]).status == 200)
+        #expect(try daemon.request("PATCH", "/v1/patrons/U1", token: token, json: [:]).status == 422)
+        let shown = try daemon.request("POST", "/v1/patrons/lookup", token: token, json: ["card": "U1", "purpose": "account-help"])
+        #expect((shown.json["registration"] as? [String: Any])?["phone"] as? String == "+44 20 7946 0001")
+        #expect(try daemon.request("POST", "/v1/patrons/pin-reset", token: token, json: ["card": "U1", "pin": "4444", "purpose": "circulation"]).status == 403)
+        #expect(try daemon.request("POST", "/v1/patrons/pin-reset", token: token, json: ["card": "U1", "pin": "4444", "purpose": "account-help"]).status == 200)
+        #expect(try daemon.request("POST", "/v1/sessions", json: ["card": "U1", "pin": "4444"]).status == 201)
+        let found = try daemon.request("POST", "/v1/patrons/find", token: token, json: ["email": "una@example.org", "purpose": "circulation"])
+        #expect((found.json["matches"] as? [[String: Any]])?.first?["card"] as? String == "U1")
+        #expect(try daemon.request("POST", "/v1/patrons/find", token: token, json: ["purpose": "circulation"]).status == 422)
+        #expect(daemon.stop() == 0)
+    }
+}
+
 /// A count shared by the load test's workers.
 final class Counter: @unchecked Sendable {
     private let lock = NSLock()
