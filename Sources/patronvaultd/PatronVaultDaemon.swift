@@ -44,6 +44,9 @@ struct PatronVaultDaemon: AsyncParsableCommand {
         logger.logLevel = Environment.value("PATRONVAULT_LOG_LEVEL").flatMap(Logger.Level.init(rawValue:)) ?? .info
 
         let router = Router(context: DaemonRequestContext.self)
+        let metrics = RequestMetrics()
+        // Outermost, so what it records is the status the client got, problem documents included.
+        router.add(middleware: MetricsMiddleware<DaemonRequestContext>(metrics: metrics))
         router.add(middleware: ProblemMiddleware<DaemonRequestContext>(logger: logger))
         let table = RouteTable(router: router)
         DaemonRoutes(vault: vault).add(to: table)
@@ -52,6 +55,9 @@ struct PatronVaultDaemon: AsyncParsableCommand {
         sessionSettings.idle = .seconds(sessionIdle)
         PatronRoutes(vault: vault, sessions: PatronSessions(signIn: vault.signIn, configuration: sessionSettings)).add(to: table)
         table.on(.get, "v1/openapi.yaml", use: OpenAPIDocument.serve)
+        table.on(.get, "metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: metrics.text)))
+        }
         if listRoutes {
             await vault.close()
             FileHandle.standardOutput.write(Data(table.served.map { $0 + "\n" }.joined().utf8))

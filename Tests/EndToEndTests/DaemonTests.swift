@@ -52,6 +52,16 @@ struct DaemonTests {
         let stats = try daemon.request("GET", "/v1/statistics", token: token)
         #expect(stats.status == 200 && stats.jsonArray.count == 1)
 
+        // Metrics by route template, method and status; no card, item or token in any label.
+        _ = try daemon.request("GET", "/v1/no-such-route/H1", token: token)
+        let metrics = try daemon.request("GET", "/metrics")
+        #expect(metrics.status == 200)
+        #expect(metrics.text.contains(#"patronvault_http_requests_total{route="/v1/patrons/{card}",method="GET",status="200"} 1"#))
+        #expect(metrics.text.contains(#"patronvault_http_requests_total{route="/v1/patrons/{card}/history",method="GET",status="403"} 1"#))
+        #expect(metrics.text.contains(#"route="unmatched",method="GET",status="404""#))
+        #expect(metrics.text.contains(#"patronvault_http_request_duration_seconds_bucket{route="/v1/loans",method="POST",status="201",le="+Inf"} 1"#))
+        for value in ["H1", "HB-1", "Hedda", token] { #expect(!metrics.text.contains(value), "\(value) in /metrics") }
+
         #expect(daemon.stop() == 0)
         // The CLI, on the same vault, sees what the daemon did, and the trail names the daemon.
         let me = try cli.run(["me", "history", "--card", "H1", "--json"], env: ["PATRONVAULT_PIN": "2468"])
