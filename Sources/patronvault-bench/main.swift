@@ -3,7 +3,8 @@ import GRDB
 import PatronVaultCore
 
 /// `patronvault-bench [--quick] [--json] [--patrons N] [--loans-per-patron N] [--lookups N] [--returns N]
-/// [--audit-entries N] [--retention-loans N] [--batch N]`
+/// [--audit-entries N] [--retention-loans N] [--batch N]`, or `patronvault-bench --daemon` for the
+/// daemon under `wrk` (`DaemonBenchmark`).
 /// Prints each vault operation's rate beside the same operation on plain SQLite, measured in
 /// this run. Build in release: `swift build -c release` (the import row runs the `patronvault`
 /// binary built beside the benchmark), then `.build/release/patronvault-bench`.
@@ -50,9 +51,19 @@ try FileManager.default.createDirectory(at: workspace, withIntermediateDirectori
 defer { try? FileManager.default.removeItem(at: workspace) }
 
 do {
-    // Off the main actor, as a server's request handlers are.
-    try await settings.run(in: workspace)
+    if CommandLine.arguments.contains("--daemon") {
+        try await DaemonBenchmark.run(
+            library: SyntheticLibrary(patrons: argument("--patrons", default: 2_000), loansPerPatron: argument("--loans-per-patron", default: 4)),
+            policies: settings.policyDirectory, seconds: argument("--daemon-seconds", default: 30),
+            connections: argument("--daemon-connections", default: 16), in: workspace)
+    } else {
+        // Off the main actor, as a server's request handlers are.
+        try await settings.run(in: workspace)
+    }
 } catch let error as VaultError {
+    FileHandle.standardError.write(Data("patronvault-bench: \(error.message)\n".utf8))
+    exit(1)
+} catch let error as BenchmarkFailure {
     FileHandle.standardError.write(Data("patronvault-bench: \(error.message)\n".utf8))
     exit(1)
 }
