@@ -26,8 +26,12 @@ struct ListenOptions: ParsableArguments {
     @Flag(name: .long, help: "Listen on a non-loopback address without TLS.")
     var insecureBind = false
 
+    @Option(name: .long, help: "Seconds a connection may send nothing before it is closed (a slow or idle client).")
+    var idleTimeout = 30
+
     func validate() throws {
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
+        guard (1...3_600).contains(idleTimeout) else { throw ValidationError("--idle-timeout must be between 1 and 3600 seconds") }
         guard (tlsCertificate == nil) == (tlsKey == nil) else {
             throw ValidationError("TLS needs both --tls-certificate and --tls-key")
         }
@@ -44,9 +48,12 @@ struct ListenOptions: ParsableArguments {
     }
 
     /// HTTP/1.1, inside TLS when a certificate is given; a key file others can read is refused.
+    /// A connection that sends nothing for `idleTimeout` seconds is closed, so slow or idle
+    /// clients cannot hold the server's connections.
     func serverBuilder() throws -> HTTPServerBuilder {
         if let socket { try Self.clearStaleSocket(socket) }
-        guard let tlsCertificate, let tlsKey else { return .http1() }
+        let http: HTTPServerBuilder = .http1(configuration: .init(idleTimeout: .seconds(Int64(idleTimeout))))
+        guard let tlsCertificate, let tlsKey else { return http }
         var status = stat()
         guard stat(tlsKey, &status) == 0 else { throw ValidationError("the TLS key file \(tlsKey) cannot be read") }
         guard status.st_mode & 0o077 == 0 else {
@@ -61,7 +68,7 @@ struct ListenOptions: ParsableArguments {
             throw ValidationError("the TLS certificate or key is not a PEM file the daemon can use")
         }
         let configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
-        return try .tls(.http1(), tlsConfiguration: configuration)
+        return try .tls(http, tlsConfiguration: configuration)
     }
 
     /// A socket file left by a daemon that did not stop cleanly would make the bind fail; any

@@ -32,6 +32,7 @@ struct PatronVaultDaemon: AsyncParsableCommand {
     }
 
     func run() async throws {
+        Self.raiseOpenFileLimit()
         let vault: Vault
         let server: HTTPServerBuilder
         do {
@@ -87,6 +88,15 @@ struct PatronVaultDaemon: AsyncParsableCommand {
             throw StartupFailure(error)
         }
         await vault.close()
+    }
+
+    /// Every connection is a file descriptor: the soft limit (often 1,024) is raised to the hard
+    /// one, so a thousand idle clients cannot stop the server from accepting or opening files.
+    private static func raiseOpenFileLimit() {
+        var limit = rlimit()
+        guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        limit.rlim_cur = min(limit.rlim_max, 65_536)
+        _ = setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
     }
 
     /// The line a supervisor or a test waits for, flushed at once.

@@ -498,6 +498,62 @@ extension DaemonTests {
     }
 }
 
+extension DaemonTests {
+    /// A TCP connection to the daemon's port, raw.
+    static func connect(_ url: URL) -> Int32 {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(url.port ?? 0).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Foundation.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        if connected != 0 { close(descriptor); return -1 }
+        return descriptor
+    }
+
+    @Test("a client that stops half-way through a request is cut off after the idle timeout, and 1,000 idle connections do not stop the daemon answering")
+    func slowAndIdleClients() throws {
+        let cli = try CLI.initialized()
+        defer { cli.removeHome() }
+        var limit = rlimit()
+        getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+        limit.rlim_cur = min(limit.rlim_max, 4_096)
+        setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+        let daemon = try Daemon(cli, arguments: ["--port", "0", "--idle-timeout", "1"])
+
+        let slow = Self.connect(daemon.base)
+        #expect(slow >= 0)
+        let partial = Array("GET /health HTTP/1.1\r\nHost: x\r\n".utf8)
+        #expect(send(slow, partial, partial.count, Int32(MSG_NOSIGNAL)) == partial.count)
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(slow, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let started = Date()
+        var buffer = [UInt8](repeating: 0, count: 256)
+        var received = 0
+        while true {
+            let count = recv(slow, &buffer, buffer.count, 0)
+            if count <= 0 { break }
+            received += count
+        }
+        #expect(Date().timeIntervalSince(started) < 4, "the slow client was not cut off")
+        close(slow)
+
+        var idle: [Int32] = []
+        for _ in 0..<1_000 {
+            let descriptor = Self.connect(daemon.base)
+            if descriptor >= 0 { idle.append(descriptor) }
+        }
+        #expect(idle.count == 1_000)
+        let answered = try daemon.request("GET", "/health")
+        #expect(answered.status == 200)
+        for descriptor in idle { close(descriptor) }
+        #expect(try daemon.request("GET", "/health").status == 200)
+        #expect(daemon.stop() == 0)
+    }
+}
+
 /// A count shared by the load test's workers.
 final class Counter: @unchecked Sendable {
     private let lock = NSLock()
