@@ -5,14 +5,23 @@ import GRDB
 /// reader never blocks the writes that lookups make.
 struct SQLiteRecordStore: RecordStore {
     let pool: DatabasePool
-    let turns = WriterTurns()
+    let turns: WriterTurns
+    let group: GroupCommit
 
-    /// The transaction runs on the caller's thread once it has the writer's turn. Waiting for
+    init(pool: DatabasePool) {
+        self.pool = pool
+        turns = WriterTurns()
+        group = GroupCommit(turns: turns, pool: pool)
+    }
+
+    /// The transaction runs on the thread of the caller that leads its group once it has the
+    /// writer's turn; callers that arrive while the writer is busy share the next transaction
+    /// (`GroupCommit`), each in its own savepoint, and are answered after its commit. Waiting for
     /// another process's write lock (SQLite's busy timeout) does block that thread: the daemon is
     /// meant to be the only writer, so that wait is for host administration only.
     func write<T: Sendable>(_ pass: GatePass, _ body: @escaping @Sendable (any RecordTransaction) throws -> T) async throws -> T {
         try await SQLiteStorage.translating {
-            try await turns.run { () throws -> T in try transaction { try body($0) } }
+            try await group.write { db in try body(SQLiteRecordTransaction(db: db)) }
         }
     }
 
