@@ -3,6 +3,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import PatronVaultCore
+import PatronVaultFrontEnd
 
 /// The CLI as the daemon's client (`--server URL` or `PATRONVAULT_SERVER`: `http://…`,
 /// `https://…`, or `unix:PATH`). The command sends what it would have done to the daemon, which
@@ -99,16 +100,13 @@ struct DaemonClient: Sendable {
         guard let problem = try? JSONDecoder().decode(Problem.self, from: answer.body) else {
             return CommandFailure(.storageFailure, "the daemon answered HTTP \(answer.status)")
         }
-        let name = problem.type.split(separator: "/").last.map(String.init) ?? ""
-        let kind = VaultError.Kind.allCases.first { kebab($0.rawValue) == name }
-        return CommandFailure(kind ?? (answer.status == 413 || answer.status == 400 ? .invalidInput : .storageFailure), problem.detail)
-    }
-
-    private static func kebab(_ name: String) -> String {
-        name.reduce(into: "") { out, character in
-            if character.isUppercase { out += "-" }
-            out += character.lowercased()
+        // What the server itself refused (http-STATUS) keeps the nearest kind.
+        let fallback: VaultError.Kind = switch answer.status {
+        case 400, 413, 422: .invalidInput
+        case 404: .notFound
+        default: .storageFailure
         }
+        return CommandFailure(ProblemType.kind(of: problem.type) ?? fallback, problem.detail)
     }
 
     private static func web(_ base: URL, _ method: String, _ path: String, headers: [String: String], body: Data?) async throws -> Answer {

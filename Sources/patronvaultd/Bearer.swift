@@ -7,9 +7,7 @@ enum Bearer {
     /// The token in `Authorization: Bearer TOKEN`, or 401 saying what the request needs.
     static func token(_ request: Request, needs what: String) throws -> String {
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer "), header.count > 7 else {
-            var problem = Problem(status: .unauthorized, kind: "authentication-failed", title: "Authentication failed", detail: "this request needs \(what)")
-            problem.challenge = true
-            throw problem
+            throw Problem(.authenticationFailed, detail: "this request needs \(what)")
         }
         return String(header.dropFirst(7))
     }

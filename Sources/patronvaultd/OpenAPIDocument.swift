@@ -10,7 +10,7 @@ enum OpenAPIDocument {
 
     @Sendable static func serve(_ request: Request, context: DaemonRequestContext) async throws -> Response {
         guard !bytes.isEmpty else {
-            throw Problem(status: .notFound, kind: "not-found", title: "Not found", detail: "the OpenAPI document was not installed beside the daemon")
+            throw Problem(.notFound, detail: "the OpenAPI document was not installed beside the daemon")
         }
         return Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }

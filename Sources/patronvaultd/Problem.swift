@@ -2,12 +2,15 @@ import Foundation
 import Hummingbird
 import Logging
 import PatronVaultCore
+import PatronVaultFrontEnd
 
 /// An error answered as `application/problem+json` (RFC 9457): a type URI and a title per kind of
 /// failure, the core's one-sentence detail, and on a policy denial the rules that decided it. The
 /// detail is the core's message, which never carries patron data.
 struct Problem: HTTPResponseError {
     let status: HTTPResponse.Status
+    /// The last segment of the type URI: a core kind's name (`ProblemType`), or `http-STATUS`
+    /// for what the server itself refused.
     let kind: String
     let title: String
     let detail: String
@@ -22,25 +25,31 @@ struct Problem: HTTPResponseError {
         self.detail = detail
     }
 
+    /// A failure of one of the core's kinds, with the status and title that kind answers with.
+    init(_ kind: VaultError.Kind, detail: String) {
+        let (status, title) = Self.status(of: kind)
+        self.init(status: status, kind: ProblemType.name(of: kind), title: title, detail: detail)
+        challenge = kind == .authenticationFailed
+    }
+
     /// A request whose values are wrong in a way only the daemon checks (the core's own checks
     /// arrive as `VaultError`s).
     static func invalid(_ detail: String) -> Problem {
-        Problem(status: .unprocessableContent, kind: "invalid-input", title: "The request is not valid", detail: detail)
+        Problem(.invalidInput, detail: detail)
     }
 
     /// The answer for a failure the core reported.
     init(_ error: VaultError) {
-        let (status, title) = Self.status(of: error.kind)
-        self.init(status: status, kind: Self.kebab(error.kind.rawValue), title: title, detail: error.message)
+        self.init(error.kind, detail: error.message)
         rules = error.ruleIDs
         retryAfter = error.retryAfter
-        challenge = error.kind == .authenticationFailed
     }
 
-    /// The answer for a failure Hummingbird reported (no route, a body too large or malformed).
-    init(_ error: HTTPError) {
-        let title = error.status.reasonPhrase
-        self.init(status: error.status, kind: Self.kebab(title), title: title, detail: error.body ?? title)
+    /// The answer for a failure the server itself reported (no route, a body too large or
+    /// malformed), typed by its status.
+    init(status: HTTPResponse.Status, detail: String?) {
+        let title = status.reasonPhrase
+        self.init(status: status, kind: "http-\(status.code)", title: title, detail: detail ?? title)
     }
 
     static func status(of kind: VaultError.Kind) -> (HTTPResponse.Status, String) {
@@ -59,15 +68,6 @@ struct Problem: HTTPResponseError {
         }
     }
 
-    private static func kebab(_ text: String) -> String {
-        var out = ""
-        for character in text {
-            if character.isUppercase, !out.isEmpty { out.append("-") }
-            out.append(character == " " ? "-" : Character(character.lowercased()))
-        }
-        return out.replacingOccurrences(of: "--", with: "-")
-    }
-
     private struct Document: Encodable {
         let type: String
         let title: String
@@ -78,7 +78,7 @@ struct Problem: HTTPResponseError {
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
         let document = Document(
-            type: "https://patronvault.invalid/problems/\(kind)", title: title, status: status.code, detail: detail, rules: rules.isEmpty ? nil : rules)
+            type: ProblemType.base + kind, title: title, status: status.code, detail: detail, rules: rules.isEmpty ? nil : rules)
         var headers: HTTPFields = [.contentType: "application/problem+json"]
         if let retryAfter { headers[.retryAfter] = String(retryAfter.components.seconds) }
         if challenge { headers[.wwwAuthenticate] = "Bearer" }
@@ -97,13 +97,12 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as VaultError {
             return try Problem(error).response(from: request, context: context)
         } catch let error as HTTPError {
-            return try Problem(error).response(from: request, context: context)
+            return try Problem(status: error.status, detail: error.body).response(from: request, context: context)
         } catch let error as Problem {
             return try error.response(from: request, context: context)
         } catch let error as any HTTPResponseError {
             // Errors the server itself answers with a status (a body over the limit: 413).
-            let title = error.status.reasonPhrase
-            return try Problem(status: error.status, kind: "http-\(error.status.code)", title: title, detail: title).response(from: request, context: context)
+            return try Problem(status: error.status, detail: nil).response(from: request, context: context)
         } catch {
             logger.error("request failed", metadata: ["error.type": "\(type(of: error))"])
             return try Problem(status: .internalServerError, kind: "internal", title: "Internal error", detail: "the request failed inside the daemon")

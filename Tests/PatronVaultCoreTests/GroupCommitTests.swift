@@ -1,6 +1,5 @@
 import Foundation
 import GRDB
-import Synchronization
 import Testing
 @testable import PatronVaultCore
 
@@ -10,12 +9,6 @@ import Testing
 struct GroupCommitTests {
     struct Refused: Error {}
 
-    /// Set until the first write takes it.
-    final class FirstWrite: Sendable {
-        private let pending = Mutex(true)
-        func take() -> Bool { pending.withLock { let was = $0; $0 = false; return was } }
-    }
-
     @Test("200 concurrent writes form groups; the ones that fail leave nothing behind; the rest all commit")
     func groupsAndFailures() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pv-group-\(UUID().uuidString)")
@@ -23,21 +16,24 @@ struct GroupCommitTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let pool = try DatabasePool(path: directory.appendingPathComponent("g.db").path)
         try await pool.write { db in try db.execute(sql: "CREATE TABLE t(x INTEGER NOT NULL UNIQUE, note TEXT)") }
-        let group = GroupCommit(turns: WriterTurns(), pool: pool)
-        // The first write to run holds the writer until others have queued behind it (or two
-        // seconds pass), so groups form however the test's tasks are scheduled.
-        let first = FirstWrite()
+        let turns = WriterTurns()
+        let group = GroupCommit(turns: turns, pool: pool)
+        // The test holds the writer's turn (suspended, blocking no thread) until all 200 writes
+        // have queued, so groups form however the tasks are scheduled.
+        let (taken, tookTurn) = AsyncStream<Void>.makeStream()
+        let (release, letGo) = AsyncStream<Void>.makeStream()
+        async let holding: Void = turns.run { () async in
+            tookTurn.yield()
+            for await _ in release { break }
+        }
+        for await _ in taken { break }
 
-        let outcomes = await withTaskGroup(of: (Int, Bool).self) { tasks in
+        async let outcomes = withTaskGroup(of: (Int, Bool).self) { tasks in
             for i in 0..<200 {
                 tasks.addTask {
                     do {
                         let written = try await group.write { db -> Int in
                             try db.execute(sql: "INSERT INTO t(x, note) VALUES (?, 'first')", arguments: [i])
-                            if first.take() {
-                                let deadline = Date().addingTimeInterval(2)
-                                while group.waitingCount < 20, Date() < deadline { usleep(1_000) }
-                            }
                             if i % 10 == 3 { throw Refused() }
                             if i % 10 == 7 { try db.execute(sql: "INSERT INTO t(x) VALUES (?)", arguments: [i]) }
                             return i
@@ -52,7 +48,13 @@ struct GroupCommitTests {
             for await outcome in tasks { all.append(outcome) }
             return all
         }
-        let succeeded = Set(outcomes.filter(\.1).map(\.0))
+        let deadline = ContinuousClock.now + .seconds(60)
+        while group.waitingCount < 200, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(group.waitingCount == 200)
+        letGo.yield()
+        await holding
+        let results = await outcomes
+        let succeeded = Set(results.filter(\.1).map(\.0))
         let expected = Set((0..<200).filter { $0 % 10 != 3 && $0 % 10 != 7 })
         #expect(succeeded == expected)
         let stored = try await pool.read { db in Set(try Int.fetchAll(db, sql: "SELECT x FROM t")) }

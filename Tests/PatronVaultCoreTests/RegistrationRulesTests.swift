@@ -45,4 +45,16 @@ struct RegistrationRulesTests {
             #expect(profile.registration.cardExpiry?.description == "2030-01-31")
         }
     }
+
+    @Test("a registration decoded from a front end's document (hasPIN true) registers without a PIN: only the pin argument sets one")
+    func decodedRegistrationCarriesNoPIN() async throws {
+        try await VaultFixture.with { fixture in
+            let document = #"{"card":"DP1","name":"Dee Decoded","email":"dee@example.org","history":"discard","registered":"2026-01-01","hasPIN":true}"#
+            let form = try JSONDecoder().decode(PatronRegistration.self, from: Data(document.utf8))
+            #expect(form.hasPIN)
+            try await fixture.vault.desk.registerPatron(form, pin: nil, by: fixture.admin)
+            let profile = try await fixture.vault.desk.patronProfile(card: "DP1", purpose: "circulation", by: fixture.admin)
+            #expect(!profile.registration.hasPIN)
+        }
+    }
 }

@@ -19,7 +19,8 @@ extension CirculationDesk {
             let patron = try tx.patron(card: card, keys: ring)
             try tx.authorize(about: patron.pseudonym)
             let (registration, held) = try tx.heldLoans(of: patron)
-            guard registration.history == .keep ? patron.historyKeep : !patron.historyKeep else { throw VaultError.integrity }
+            // The plaintext preference must agree with the sealed one, as at a return.
+            guard (registration.history == .keep) == patron.historyKeep else { throw VaultError.integrity }
             guard let found = held.first(where: { $0.loan.itemBarcode == item && $0.loan.fee?.settledAt == nil }), let returned = found.loan.returnedAt else {
                 throw VaultError.notFound("that patron owes no fee on that item")
             }

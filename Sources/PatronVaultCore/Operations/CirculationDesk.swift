@@ -15,6 +15,9 @@ public struct CirculationDesk: Sendable {
     /// registration, so a stolen database cannot be brute-forced offline.
     public func registerPatron(_ form: PatronRegistration, pin: [UInt8]?, by principal: Principal) async throws(VaultError) {
         var registration = try PatronRegistration.validated(form, today: CalendarDay(gate.clock.now()))
+        // Only `pin` sets a PIN, as an import does: a form decoded from a front end's document
+        // carries a placeholder hash that verifies nothing, which must never be sealed.
+        registration.pinHash = nil
         if let pin {
             registration.pinHash = try await derivations.hashPIN(try FieldRules.pin(pin), limits: configuration.pinLimits)
         }

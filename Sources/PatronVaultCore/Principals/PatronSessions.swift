@@ -83,12 +83,6 @@ public actor PatronSessions {
         entries = entries.filter { $0.value.principal != principal }
     }
 
-    /// How many sessions are open now.
-    public var count: Int {
-        sweep(clock.now)
-        return entries.count
-    }
-
     private func sweep(_ now: ContinuousClock.Instant) {
         entries = entries.filter { now < $0.value.idleUntil && now < $0.value.closesAt }
     }
