@@ -74,6 +74,7 @@ let package = Package(
                 "PatronVaultFrontEnd",
                 "PatronVaultPolicy",
                 "PatronVaultAudit",
+                "PatronVaultCrypto",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -83,7 +84,7 @@ let package = Package(
             ],
             // The systemd unit README's daemon section installs.
             exclude: ["patronvaultd.service"],
-            resources: [.copy("openapi.yaml")]
+            resources: [.copy("openapi.yaml"), .copy("Web/patron.css")]
         ),
         .executableTarget(
             name: "patronvault-bench",
@@ -104,7 +105,9 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["patronvault", "patronvaultd", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["patronvault", "patronvaultd", .product(name: "GRDB", package: "GRDB.swift")],
+            // The selenium script the web page tests run in Chromium.
+            exclude: ["Browser"]
         ),
     ]
 )

@@ -1,8 +1,8 @@
 import CSodium
 import Crypto
 
-/// Unkeyed hashes: BLAKE2b for token and policy digests, SHA-256 where an outside verifier
-/// expects RFC 6962 hashing. SHA-256 comes from swift-crypto (BoringSSL), which uses the CPU's SHA
+/// Hashes: BLAKE2b for token and policy digests (keyed, for tags only a key's holder can make),
+/// SHA-256 where an outside verifier expects RFC 6962 hashing. SHA-256 comes from swift-crypto (BoringSSL), which uses the CPU's SHA
 /// extensions where libsodium's portable C does not: hashing bounds `audit verify`.
 public enum Digest {
     public static func blake2b(_ bytes: [UInt8], outputByteCount: Int = 32) -> [UInt8] {
@@ -10,6 +10,21 @@ public enum Digest {
         var out = [UInt8](repeating: 0, count: outputByteCount)
         bytes.withUnsafeBytes { b in
             _ = crypto_generichash(&out, outputByteCount, b.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(bytes.count), nil, 0)
+        }
+        return out
+    }
+
+    /// Keyed BLAKE2b: a tag nobody without the key can compute or predict, such as a web form's
+    /// token bound to one session.
+    public static func blake2b(_ bytes: [UInt8], key: SymmetricKey, outputByteCount: Int = 32) -> [UInt8] {
+        Sodium.ensureReady()
+        var out = [UInt8](repeating: 0, count: outputByteCount)
+        bytes.withUnsafeBytes { b in
+            key.storage.withUnsafeBytes { k in
+                _ = crypto_generichash(
+                    &out, outputByteCount, b.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(bytes.count),
+                    k.baseAddress!.assumingMemoryBound(to: UInt8.self), SymmetricKey.byteCount)
+            }
         }
         return out
     }

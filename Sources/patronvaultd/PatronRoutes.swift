@@ -53,7 +53,11 @@ struct PatronRoutes {
 
     /// The export bundle as one tar file: unpack it and run `patronvault export verify` on the folder.
     @Sendable func export(_ request: Request, context: DaemonRequestContext) async throws -> Response {
-        let bundle = try await vault.selfService.exportMyData(by: patron(request))
+        Self.download(try await vault.selfService.exportMyData(by: patron(request)))
+    }
+
+    /// The bundle's files in one tar, under `patron-data/`, as the API and the web page send it.
+    static func download(_ bundle: ExportBundle) -> Response {
         var archive = TarArchive()
         for file in bundle.files { archive.add(name: "patron-data/\(file.name)", contents: file.bytes) }
         return Response(

@@ -54,7 +54,9 @@ struct PatronVaultDaemon: AsyncParsableCommand {
         AdminRoutes(vault: vault).add(to: table)
         var sessionSettings = PatronSessions.Configuration()
         sessionSettings.idle = .seconds(sessionIdle)
-        PatronRoutes(vault: vault, sessions: PatronSessions(signIn: vault.signIn, configuration: sessionSettings)).add(to: table)
+        let sessions = PatronSessions(signIn: vault.signIn, configuration: sessionSettings)
+        PatronRoutes(vault: vault, sessions: sessions).add(to: table)
+        PatronWebRoutes(vault: vault, sessions: sessions, forms: try FormToken()).add(to: table)
         table.on(.get, "v1/openapi.yaml", use: OpenAPIDocument.serve)
         table.on(.get, "metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: metrics.text)))
