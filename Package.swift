@@ -105,7 +105,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["patronvault", "patronvaultd", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["patronvault", "patronvaultd", "PatronVaultFrontEnd", .product(name: "GRDB", package: "GRDB.swift")],
             // The selenium script the web page tests run in Chromium.
             exclude: ["Browser"]
         ),

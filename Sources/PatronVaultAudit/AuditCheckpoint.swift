@@ -62,7 +62,7 @@ public struct AuditCheckpoint: Sendable, Equatable {
 
 /// Encoded with its fields readable (bytes in base64, the time in ISO 8601) and `text`, the
 /// signed note itself: the only form an outside verifier takes, so a JSON client keeps that.
-extension AuditCheckpoint: Encodable {
+extension AuditCheckpoint: Codable {
     private enum CodingKeys: String, CodingKey {
         case size, rootHash, time, keyID, signature, text
     }
@@ -75,5 +75,15 @@ extension AuditCheckpoint: Encodable {
         try container.encode(Data(keyID).base64EncodedString(), forKey: .keyID)
         try container.encode(Data(signature).base64EncodedString(), forKey: .signature)
         try container.encode(text, forKey: .text)
+    }
+
+    /// From its signed text, the one part that matters: the other fields repeat it.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        do {
+            self = try AuditCheckpoint.parse(text: try container.decode(String.self, forKey: .text))
+        } catch let error as AuditError {
+            throw DecodingError.dataCorruptedError(forKey: .text, in: container, debugDescription: error.description)
+        }
     }
 }

@@ -58,7 +58,7 @@ public struct AuditEntry: Sendable, Equatable {
 
 /// The shape front ends show: the time as an ISO 8601 string, the decision's name, the rules
 /// as a list, and `patron` (a pseudonym) and `purpose` only when the entry has them.
-extension AuditEntry: Encodable {
+extension AuditEntry: Codable {
     private enum CodingKeys: String, CodingKey {
         case sequence, time, principalKind, principal, role, action, resource, patron, purpose, decision, rules
         case policyDigest, frontEnd, keyVersion, detail
@@ -81,5 +81,25 @@ extension AuditEntry: Encodable {
         try container.encode(frontEnd, forKey: .frontEnd)
         try container.encode(keyVersion, forKey: .keyVersion)
         try container.encodeIfPresent(detail, forKey: .detail)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let timeText = try container.decode(String.self, forKey: .time)
+        guard let time = try? Date(timeText, strategy: .iso8601) else {
+            throw DecodingError.dataCorruptedError(forKey: .time, in: container, debugDescription: "not an ISO 8601 time")
+        }
+        guard let decision = AuditDecision(rawValue: try container.decode(String.self, forKey: .decision)) else {
+            throw DecodingError.dataCorruptedError(forKey: .decision, in: container, debugDescription: "not a decision")
+        }
+        self.init(
+            sequence: try container.decode(Int64.self, forKey: .sequence), time: time,
+            principalKind: try container.decode(String.self, forKey: .principalKind), principalID: try container.decode(String.self, forKey: .principal),
+            principalRole: try container.decode(String.self, forKey: .role), action: try container.decode(String.self, forKey: .action),
+            resourceKind: try container.decode(String.self, forKey: .resource), patron: try container.decodeIfPresent(String.self, forKey: .patron),
+            purpose: try container.decodeIfPresent(String.self, forKey: .purpose), decision: decision,
+            ruleIDs: try container.decode([String].self, forKey: .rules), policyDigest: try container.decode(String.self, forKey: .policyDigest),
+            frontEnd: try container.decode(String.self, forKey: .frontEnd), keyVersion: try container.decode(Int.self, forKey: .keyVersion),
+            detail: try container.decodeIfPresent(String.self, forKey: .detail))
     }
 }

@@ -31,7 +31,7 @@ public struct AuditVerification: Sendable, Equatable {
 
 /// Encoded as `intact`, `entries` and `checkpoints`, plus `firstBadSequence` and `problem` only
 /// when the trail is broken: the keys scripts already read.
-extension AuditVerification: Encodable {
+extension AuditVerification: Codable {
     private enum CodingKeys: String, CodingKey {
         case intact, entries, checkpoints, firstBadSequence, problem
     }
@@ -43,5 +43,15 @@ extension AuditVerification: Encodable {
         try container.encode(checkpointsVerified, forKey: .checkpoints)
         try container.encodeIfPresent(firstBadSequence, forKey: .firstBadSequence)
         try container.encodeIfPresent(problem, forKey: .problem)
+    }
+
+    /// As a front end reads a daemon's answer; the daemon holds the MAC key, so its chain was checked.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            entryCount: try container.decode(Int64.self, forKey: .entries), isIntact: try container.decode(Bool.self, forKey: .intact),
+            firstBadSequence: try container.decodeIfPresent(Int64.self, forKey: .firstBadSequence),
+            problem: try container.decodeIfPresent(String.self, forKey: .problem),
+            checkpointsVerified: try container.decode(Int.self, forKey: .checkpoints), macChainChecked: true)
     }
 }

@@ -20,6 +20,9 @@ public final class Vault: Sendable {
     public let retention: Retention
     /// The upkeep a long-lived process runs as a service.
     public let maintenance: VaultMaintenance
+    /// The audit trail's last verification, for a long-lived process to run as a service and
+    /// report (the daemon's `/health`).
+    public let auditWatch: AuditWatch
     /// The public half of the export key: what `ExportBundleVerifier` checks a patron's bundle
     /// and erasure receipt with. Public by nature, so reading it needs no principal.
     public var exportVerifyingKey: VerifyingKey { gate.ring.exportSigningKey.publicKey }
@@ -37,6 +40,7 @@ public final class Vault: Sendable {
         oversight = Oversight(gate: gate)
         retention = Retention(gate: gate, lock: directory.appendingPathComponent("retention.lock"))
         maintenance = VaultMaintenance(storage: storage, recordSets: ring.recordSet, staffSeals: ring.staffSeal, interval: configuration.maintenanceInterval)
+        auditWatch = AuditWatch(gate: gate, interval: configuration.auditCheckInterval)
     }
 
     /// Creates a new vault folder with a fresh master key and a first admin, whose token is

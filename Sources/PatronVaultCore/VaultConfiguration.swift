@@ -25,6 +25,8 @@ public struct VaultConfiguration: Sendable {
     public var concurrentDerivations: Int = 2
     /// Time between maintenance passes in a long-lived process.
     public var maintenanceInterval: Duration = .seconds(60)
+    /// Time between verifications of the whole audit trail in a long-lived process.
+    public var auditCheckInterval: Duration = .seconds(300)
 
     public init() {}
 }

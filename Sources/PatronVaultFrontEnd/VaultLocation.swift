@@ -51,10 +51,12 @@ public struct VaultLocation: ParsableArguments {
         return configuration
     }
 
-    /// Loads the policies and opens the vault.
-    public func open(for frontEnd: FrontEnd) async throws -> Vault {
+    /// Loads the policies and opens the vault, with the front end's own settings applied.
+    public func open(for frontEnd: FrontEnd, adjusting adjust: (inout VaultConfiguration) -> Void = { _ in }) async throws -> Vault {
         let policies = try Vault.loadPolicies(from: policyDirectory)
-        return try await Vault.open(at: directory, masterKey: masterKey, policies: policies, configuration: configuration(for: frontEnd))
+        var configuration = try configuration(for: frontEnd)
+        adjust(&configuration)
+        return try await Vault.open(at: directory, masterKey: masterKey, policies: policies, configuration: configuration)
     }
 }
 

@@ -15,7 +15,9 @@ enum DaemonBenchmark {
         let errors: Int
     }
 
-    static func run(library: SyntheticLibrary, policies: URL, seconds: Int, connections: Int, in workspace: URL) async throws {
+    /// `soakSeconds` > 0 then keeps the lookups going that long in 30-second slices, printing the
+    /// daemon's resident memory and the rate after each, to show whether memory stays flat.
+    static func run(library: SyntheticLibrary, policies: URL, seconds: Int, connections: Int, soakSeconds: Int = 0, in workspace: URL) async throws {
         let directory = Bundle.main.bundleURL
         let daemonBinary = directory.appendingPathComponent("patronvaultd")
         guard FileManager.default.isExecutableFile(atPath: daemonBinary.path) else {
@@ -79,6 +81,13 @@ enum DaemonBenchmark {
         print(row("GET /health (no vault work)", plain))
         print(row("staff lookup by card (audited, 2 entries)", lookups))
         print("  ratio \(String(format: "%.2f", lookups.rate / plain.rate))× the plain endpoint; resident memory \(rssBefore / 1024) MiB before the lookups, \(rssAfter / 1024) MiB after")
+        guard soakSeconds > 0 else { return }
+        var slices: [String] = []
+        for _ in 0..<max(1, soakSeconds / 30) {
+            let slice = try parse(wrkRun(wrk, ["-t2", "-c\(connections)", "-d30s", "--latency", "-s", script.path, base]))
+            slices.append("\(residentKilobytes(daemon.processIdentifier) / 1024) MiB (\(BenchmarkReport.format(slice.rate))/s, \(slice.errors) errors)")
+        }
+        print("  soak, lookups for \(slices.count * 30) s more; resident memory after each 30 s: " + slices.joined(separator: ", "))
     }
 
     private static func wrkRun(_ wrk: String, _ arguments: [String]) throws -> String {

@@ -21,8 +21,10 @@ struct AuditCommand: ParsableCommand {
                     guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("the checkpoint file \(path) cannot be read") }
                     return String(decoding: data, as: UTF8.self)
                 }
-                let result = try await options.withVault { vault in
+                let result = try await options.perform { vault in
                     try await vault.oversight.verifyAudit(against: text, by: try await credentials.principal(in: vault))
+                } remote: { client in
+                    try await client.send("POST", "/v1/audit/verify", token: credentials.token(), body: ["checkpoint": text], as: AuditVerification.self)
                 }
                 if options.json {
                     try Terminal.json(result)
@@ -45,8 +47,10 @@ struct AuditCommand: ParsableCommand {
 
         func run() async throws {
             try await Terminal.report {
-                let checkpoint = try await options.withVault { vault in
+                let checkpoint = try await options.perform { vault in
                     try await vault.oversight.auditCheckpoint(by: try await credentials.principal(in: vault))
+                } remote: { client in
+                    try await client.send("POST", "/v1/audit/checkpoints", token: credentials.token(), as: AuditCheckpoint.self)
                 }
                 if let output {
                     guard FileManager.default.createFile(atPath: output, contents: Data(checkpoint.text.utf8)) else {
@@ -93,8 +97,13 @@ struct AuditCommand: ParsableCommand {
             try await Terminal.report {
                 let (since, until) = try window.dates()
                 let filter = AuditLogFilter(since: since, until: until, staffName: staff, action: action, limit: limit)
-                let entries = try await options.withVault { vault in
+                let entries = try await options.perform { vault in
                     try await vault.oversight.auditLog(filter, by: try await credentials.principal(in: vault))
+                } remote: { client in
+                    let query = DaemonClient.query([
+                        "since": since?.formatted(.iso8601), "until": until?.formatted(.iso8601), "staff": staff, "action": action, "limit": limit.map(String.init),
+                    ])
+                    return try await client.send("GET", "/v1/audit/log\(query)", token: credentials.token(), as: [String: [AuditEntry]].self)["entries"] ?? []
                 }
                 if options.json {
                     try Terminal.json(["entries": entries])

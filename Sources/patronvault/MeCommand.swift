@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PatronVaultCore
+import PatronVaultFrontEnd
 
 struct MeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -111,8 +112,16 @@ struct MeCommand: ParsableCommand {
             try await Terminal.report {
                 let target = URL(fileURLWithPath: out, isDirectory: true)
                 try ExportBundle.checkTarget(target)
-                let bundle = try await options.withVault { vault in
+                let bundle = try await options.perform { vault in
                     try await vault.selfService.exportMyData(by: try await credentials.principal(in: vault))
+                } remote: { client in
+                    let archive = try await credentials.session(at: client) { token in try await client.exchange("GET", "/v1/me/export", token: token) }
+                    // The tar holds the bundle under patron-data/; nothing else is accepted.
+                    let files = try TarArchive.files(in: Array(archive.body)).map { file in
+                        guard file.name.hasPrefix("patron-data/") else { throw CommandFailure(.integrityFailure, "the daemon's export holds a file outside patron-data/") }
+                        return (name: String(file.name.dropFirst("patron-data/".count)), contents: file.contents)
+                    }
+                    return try ExportBundle(received: files)
                 }
                 try bundle.write(to: target)
                 if options.json {

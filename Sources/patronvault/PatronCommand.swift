@@ -86,8 +86,11 @@ struct PatronCommand: ParsableCommand {
         func run() async throws {
             try await Terminal.report {
                 let pin = try PIN.read(fromStdin: pinStdin)
-                try await options.withVault { vault in
+                try await options.perform { vault in
                     try await vault.desk.resetPIN(card: card, pin: pin, purpose: purpose, by: try await credentials.principal(in: vault))
+                } remote: { client in
+                    let body = ["card": card, "pin": String(decoding: pin, as: UTF8.self), "purpose": purpose]
+                    _ = try await client.send("POST", "/v1/patrons/pin-reset", token: credentials.token(), body: body, as: [String: Bool].self)
                 }
                 if options.json { try Terminal.json(["reset": true]) } else { Terminal.line("New PIN set; any lockout cleared.") }
             }
@@ -111,8 +114,11 @@ struct PatronCommand: ParsableCommand {
                     throw CommandFailure(.alreadyExists, "the file \(target.path) already exists; name a new file")
                 }
                 let pin = try PIN.read(fromStdin: pinStdin)
-                let sealed = try await options.withVault { vault in
+                let sealed = try await options.perform { vault in
                     try await vault.desk.sealedExport(card: card, pin: pin, purpose: purpose, by: try await credentials.principal(in: vault))
+                } remote: { client in
+                    let body = ["card": card, "pin": String(decoding: pin, as: UTF8.self), "purpose": purpose]
+                    return Array(try await client.exchange("POST", "/v1/patrons/sealed-export", token: credentials.token(), body: body).body)
                 }
                 guard FileManager.default.createFile(atPath: target.path, contents: Data(sealed), attributes: [.posixPermissions: 0o600]) else {
                     throw CommandFailure(.storageFailure, "the sealed export could not be written to \(target.path)")
@@ -137,12 +143,20 @@ struct PatronCommand: ParsableCommand {
         func run() async throws {
             try await Terminal.report {
                 try Terminal.requireConfirmation(yes, "erasing an account destroys everything the library holds about the patron")
-                let receipt = try await options.withVault { vault in
+                let receipt = try await options.perform { vault in
                     try await vault.desk.erasePatron(card: card, by: try await credentials.principal(in: vault))
+                } remote: { client in
+                    try await client.send("POST", "/v1/patrons/erase", token: credentials.token(), body: Erasure(card: card, confirm: true), as: ErasureReceipt.self)
                 }
                 if options.json { try Terminal.json(receipt) } else { Terminal.line(Rendering.receiptText(receipt, whose: "The patron's")) }
             }
         }
+    }
+
+    /// The body of `POST /v1/patrons/erase`.
+    struct Erasure: Encodable, Sendable {
+        let card: String
+        let confirm: Bool
     }
 
     struct History: AsyncParsableCommand {
@@ -177,8 +191,12 @@ struct PatronCommand: ParsableCommand {
 
         func run() async throws {
             try await Terminal.report {
-                let matches = try await options.withVault { vault in
+                let matches = try await options.perform { vault in
                     try await vault.desk.findPatrons(email: email, name: name, purpose: purpose, by: try await credentials.principal(in: vault))
+                } remote: { client in
+                    try await client.send(
+                        "POST", "/v1/patrons/find", token: credentials.token(), body: ["email": email, "name": name, "purpose": purpose],
+                        as: [String: [PatronMatch]].self)["matches"] ?? []
                 }
                 if options.json {
                     try Terminal.json(["matches": matches])
@@ -205,8 +223,14 @@ struct PatronCommand: ParsableCommand {
                 var update = try details.update()
                 update.fullName = name
                 update.email = email
-                try await options.withVault { vault in
+                try await options.perform { vault in
                     try await vault.desk.updatePatron(card: card, with: update, by: try await credentials.principal(in: vault))
+                } remote: { client in
+                    let body = [
+                        "name": name, "email": email, "phone": details.phone, "address": details.address, "birthDate": details.birthDate,
+                        "branch": details.branch, "category": details.category, "expires": details.expires,
+                    ]
+                    _ = try await client.send("PATCH", "/v1/patrons/\(DaemonClient.segment(card))", token: credentials.token(), body: body, as: [String: Bool].self)
                 }
                 if options.json { try Terminal.json(["updated": true]) } else { Terminal.line("Updated.") }
             }

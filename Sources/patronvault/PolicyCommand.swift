@@ -85,7 +85,7 @@ struct PolicyCommand: ParsableCommand {
         }
     }
 
-    struct Explain: ParsableCommand {
+    struct Explain: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Decide one request and show the rules that decided.",
             discussion: "Example: patronvault policy explain --principal role=staff,id=s1 --action history.read --resource kind=history,patron=p1,state=closed")
@@ -94,29 +94,48 @@ struct PolicyCommand: ParsableCommand {
         @Option(name: .long, help: "An action from the schema, such as patron.read.") var action: String
         @Option(name: .long, help: "What is asked about: kind, patron, state.") var resource: String
         @Option(name: .long, help: "Circumstances: purpose, consent, legalOrder, time, frontEnd.") var context = ""
+        @Option(name: .long, help: "Ask a running patronvaultd, which decides with the rules it enforces and records the question (default: $PATRONVAULT_SERVER; needs a staff token). Without it the rules in the policy folder decide.")
+        var server: String?
+        @OptionGroup var credentials: StaffCredentials
 
-        private struct Output: Encodable {
+        private struct Explanation: Encodable {
             let effect: String
             let rules: [String]
             let reason: String
             let digest: String
         }
 
-        func run() throws {
-            try Terminal.report {
-                let set = try Vault.loadPolicies(from: location.directory)
-                let request: PolicyRequest
-                do {
-                    request = try PolicyRequest.parse(principal: principal, action: action, resource: resource, context: context, schema: set.schema)
-                } catch let error as PolicyRequestError {
-                    throw ValidationError(error.description)
-                }
-                let decision = set.decide(request)
-                if location.json {
-                    try Terminal.json(Output(effect: decision.effect.rawValue, rules: decision.ruleIDs, reason: decision.reason, digest: set.digest))
+        private struct Question: Encodable, Sendable {
+            let principal: String
+            let action: String
+            let resource: String
+            let context: String
+        }
+
+        func run() async throws {
+            try await Terminal.report {
+                let explanation: Explanation
+                if let client = try (server ?? Environment.value("PATRONVAULT_SERVER")).map(DaemonClient.init) {
+                    let answer = try await client.send(
+                        "POST", "/v1/policy/explain", token: credentials.token(),
+                        body: Question(principal: principal, action: action, resource: resource, context: context), as: PolicyExplanation.self)
+                    explanation = Explanation(effect: answer.effect, rules: answer.rules, reason: answer.reason, digest: answer.digest)
                 } else {
-                    Terminal.line("\(decision.effect.rawValue)\(decision.ruleIDs.isEmpty ? " (deny by default)" : " by \(decision.ruleIDs.joined(separator: ", "))")")
-                    Terminal.line(decision.reason)
+                    let set = try Vault.loadPolicies(from: location.directory)
+                    let request: PolicyRequest
+                    do {
+                        request = try PolicyRequest.parse(principal: principal, action: action, resource: resource, context: context, schema: set.schema)
+                    } catch let error as PolicyRequestError {
+                        throw ValidationError(error.description)
+                    }
+                    let decision = set.decide(request)
+                    explanation = Explanation(effect: decision.effect.rawValue, rules: decision.ruleIDs, reason: decision.reason, digest: set.digest)
+                }
+                if location.json {
+                    try Terminal.json(explanation)
+                } else {
+                    Terminal.line("\(explanation.effect)\(explanation.rules.isEmpty ? " (deny by default)" : " by \(explanation.rules.joined(separator: ", "))")")
+                    Terminal.line(explanation.reason)
                 }
             }
         }

@@ -31,6 +31,17 @@ struct RetentionCommand: AsyncParsableCommand {
                     }
                     return url
                 }
+                if let client = try options.client {
+                    guard receiptURL == nil else {
+                        throw CommandFailure(.invalidInput, "--receipt is signed and written on the vault host; run it there without --server")
+                    }
+                    let token = try credentials.token()
+                    try show(
+                        confirm
+                            ? try await client.send("POST", "/v1/retention/run", token: token, body: ["confirm": true], as: RetentionReport.self)
+                            : try await client.send("GET", "/v1/retention", token: token, as: RetentionReport.self))
+                    return
+                }
                 try await options.withVault { vault in
                     let principal = try await credentials.principal(in: vault)
                     guard confirm else {

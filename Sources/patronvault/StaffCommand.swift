@@ -20,8 +20,11 @@ struct StaffCommand: ParsableCommand {
                 guard let role = StaffRole(rawValue: role) else {
                     throw ValidationError("role must be one of: \(StaffRole.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
-                let issued = try await options.withVault { vault in
+                let issued = try await options.perform { vault in
                     try await vault.administration.addStaff(name: name, role: role, remoteOnly: remoteOnly, by: try await credentials.principal(in: vault))
+                } remote: { client in
+                    try await client.send(
+                        "POST", "/v1/staff", token: credentials.token(), body: NewAccount(name: name, role: role.rawValue, remoteOnly: remoteOnly), as: IssuedToken.self)
                 }
                 if options.json {
                     try Terminal.json(issued)
@@ -33,6 +36,13 @@ struct StaffCommand: ParsableCommand {
         }
     }
 
+    /// The body of `POST /v1/staff`.
+    struct NewAccount: Encodable, Sendable {
+        let name: String
+        let role: String
+        let remoteOnly: Bool
+    }
+
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List staff accounts (never their tokens).")
         @OptionGroup var options: VaultOptions
@@ -40,8 +50,10 @@ struct StaffCommand: ParsableCommand {
 
         func run() async throws {
             try await Terminal.report {
-                let accounts = try await options.withVault { vault in
+                let accounts = try await options.perform { vault in
                     try await vault.administration.listStaff(by: try await credentials.principal(in: vault))
+                } remote: { client in
+                    try await client.send("GET", "/v1/staff", token: credentials.token(), as: [String: [StaffAccount]].self)["accounts"] ?? []
                 }
                 if options.json {
                     try Terminal.json(["staff": accounts])
@@ -62,8 +74,10 @@ struct StaffCommand: ParsableCommand {
 
         func run() async throws {
             try await Terminal.report {
-                let account = try await options.withVault { vault in
+                let account = try await options.perform { vault in
                     try await vault.administration.revokeStaff(name: name, by: try await credentials.principal(in: vault))
+                } remote: { client in
+                    try await client.send("DELETE", "/v1/staff/\(DaemonClient.segment(name))", token: credentials.token(), as: StaffAccount.self)
                 }
                 if options.json {
                     try Terminal.json(["account": account])

@@ -3,7 +3,8 @@ import Hummingbird
 import PatronVaultAudit
 import PatronVaultCore
 
-/// Admin and privacy-officer routes: staff accounts, the audit trail, the retention schedule.
+/// Admin and privacy-officer routes: staff accounts, the audit trail, the retention schedule,
+/// and what the rules in force decide.
 /// The policies decide who may call them (the shipped rules: admins, and privacy officers for
 /// the trail), exactly as for the CLI.
 struct AdminRoutes {
@@ -14,10 +15,28 @@ struct AdminRoutes {
         table.on(.post, "v1/staff", use: addStaff)
         table.on(.delete, "v1/staff/:name", use: revokeStaff)
         table.on(.get, "v1/audit/verify", use: verifyAudit)
+        table.on(.post, "v1/audit/verify", use: verifyAuditAgainst)
         table.on(.post, "v1/audit/checkpoints", use: checkpoint)
         table.on(.get, "v1/audit/log", use: auditLog)
         table.on(.get, "v1/retention", use: retentionPreview)
         table.on(.post, "v1/retention/run", use: retentionRun)
+        table.on(.post, "v1/policy/explain", use: explainPolicy)
+    }
+
+    /// The request described as `policy explain` takes it: `key=value` pairs for each part.
+    struct Explain: Decodable, Sendable {
+        let principal: String
+        let action: String
+        let resource: String
+        let context: String?
+    }
+
+    /// What the rules this daemon enforces decide for a described request, and why.
+    @Sendable func explainPolicy(_ request: Request, context: DaemonRequestContext) async throws -> JSONBody<PolicyExplanation> {
+        let staff = try await Bearer.staff(request, in: vault)
+        let body = try await request.decode(as: Explain.self, context: context)
+        return JSONBody(value: try await vault.oversight.explainPolicy(
+            principal: body.principal, action: body.action, resource: body.resource, context: body.context ?? "", by: staff))
     }
 
     struct NewStaff: Decodable, Sendable {
@@ -51,6 +70,18 @@ struct AdminRoutes {
     /// The whole trail recomputed; 200 with `intact: false` and the first bad entry when it fails.
     @Sendable func verifyAudit(_ request: Request, context: DaemonRequestContext) async throws -> JSONBody<AuditVerification> {
         JSONBody(value: try await vault.oversight.verifyAudit(against: nil, by: Bearer.staff(request, in: vault)))
+    }
+
+    struct OutsideCheckpoint: Decodable, Sendable {
+        /// A checkpoint's text as `audit checkpoint` wrote it, kept outside the vault; it catches
+        /// a truncated or rewritten tail the stored checkpoints cannot.
+        let checkpoint: String?
+    }
+
+    @Sendable func verifyAuditAgainst(_ request: Request, context: DaemonRequestContext) async throws -> JSONBody<AuditVerification> {
+        let principal = try await Bearer.staff(request, in: vault)
+        let body = try await request.decode(as: OutsideCheckpoint.self, context: context)
+        return JSONBody(value: try await vault.oversight.verifyAudit(against: body.checkpoint, by: principal))
     }
 
     @Sendable func checkpoint(_ request: Request, context: DaemonRequestContext) async throws -> JSONBody<AuditCheckpoint> {

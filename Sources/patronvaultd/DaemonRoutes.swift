@@ -22,15 +22,54 @@ struct DaemonRoutes {
         table.on(.post, "v1/loans/return", use: returnItem)
         table.on(.post, "v1/loans/settle", use: settleFee)
         table.on(.get, "v1/statistics", use: statistics)
+        table.on(.post, "v1/patrons/erase", use: erasePatron)
+        table.on(.post, "v1/patrons/sealed-export", use: sealedExport)
     }
 
-    /// Liveness: the process answers and the vault is open.
+    struct Erasure: Decodable, Sendable {
+        let card: String
+        /// Erasure cannot be undone: it must be confirmed, as the CLI's `--yes`.
+        let confirm: Bool?
+    }
+
+    /// Erases a patron's account at their request (admins, by the shipped rules); the receipt is
+    /// for the patron.
+    @Sendable func erasePatron(_ request: Request, context: DaemonRequestContext) async throws -> JSONBody<ErasureReceipt> {
+        let staff = try await Bearer.staff(request, in: vault)
+        let body = try await request.decode(as: Erasure.self, context: context)
+        guard body.confirm == true else {
+            throw Problem.invalid("erasing an account destroys everything the library holds about the patron and cannot be undone; send \"confirm\": true")
+        }
+        return JSONBody(value: try await vault.desk.erasePatron(card: body.card, by: staff))
+    }
+
+    struct SealedExportRequest: Decodable, Sendable {
+        let card: String
+        /// The PIN the patron types at the desk; the export is sealed under it.
+        let pin: String
+        let purpose: String?
+    }
+
+    /// The patron's export sealed under the PIN they typed: the desk gets a file it cannot open.
+    @Sendable func sealedExport(_ request: Request, context: DaemonRequestContext) async throws -> Response {
+        let staff = try await Bearer.staff(request, in: vault)
+        let body = try await request.decode(as: SealedExportRequest.self, context: context)
+        let sealed = try await vault.desk.sealedExport(card: body.card, pin: Array(body.pin.utf8), purpose: body.purpose, by: staff)
+        return Response(
+            status: .ok, headers: [.contentType: "application/octet-stream", .cacheControl: "no-store"], body: .init(byteBuffer: ByteBuffer(bytes: sealed)))
+    }
+
+    /// Liveness, and the audit trail's last verification (at start, then every few minutes):
+    /// 503 once it failed, so monitoring notices a broken or rewritten trail.
     @Sendable func health(_ request: Request, context: DaemonRequestContext) async throws -> JSONBody<Health> {
-        JSONBody(value: Health(status: "ok"))
+        let audit = vault.auditWatch.status
+        let broken = audit.state == .broken
+        return JSONBody(value: Health(status: broken ? "audit-broken" : "ok", audit: audit), status: broken ? .serviceUnavailable : .ok)
     }
 
     struct Health: Encodable, Sendable {
         let status: String
+        let audit: AuditWatch.Status
     }
 
     // MARK: Staff

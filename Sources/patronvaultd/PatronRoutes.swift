@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import PatronVaultCore
+import PatronVaultFrontEnd
 
 /// The patron's own routes: a session from card and PIN, then their account, history, who looked
 /// at their record, their export, and their choices. The session token is a bearer token of its

@@ -24,11 +24,34 @@ struct PatronVaultDaemon: AsyncParsableCommand {
     @Option(name: .long, help: "Seconds a patron session may sit unused before it closes (at most an hour).")
     var sessionIdle = 900
 
+    @Option(name: .long, help: "Seconds between verifications of the whole audit trail, reported by /health.")
+    var auditCheckInterval = 300
+
+    @Option(name: .long, help: "Settings in a file, one 'name = value' a line, named as these options (vault, port, tls-key, …); an option given here wins.")
+    var config: String?
+
     @Flag(name: .long, help: "Print every route served (METHOD /path), then exit.")
     var listRoutes = false
 
     func validate() throws {
         guard (1...3_600).contains(sessionIdle) else { throw ValidationError("--session-idle must be between 1 and 3600 seconds") }
+        guard (1...86_400).contains(auditCheckInterval) else { throw ValidationError("--audit-check-interval must be between 1 and 86400 seconds") }
+    }
+
+    /// The options a `--config` file may set, and which of them are flags.
+    static let configurable: Set<String> = [
+        "vault", "key-file", "policies", "host", "port", "socket", "tls-certificate", "tls-key", "idle-timeout", "session-idle", "audit-check-interval",
+    ]
+    static let configurableFlags: Set<String> = ["insecure-bind"]
+
+    /// Puts a `--config` file's settings in front of the command line, then runs as usual.
+    static func main() async {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        do {
+            await main(try ConfigurationFile.expand(arguments, known: configurable, flags: configurableFlags))
+        } catch {
+            exit(withError: error)
+        }
     }
 
     func run() async throws {
@@ -37,7 +60,7 @@ struct PatronVaultDaemon: AsyncParsableCommand {
         let server: HTTPServerBuilder
         do {
             server = try listen.serverBuilder()
-            vault = try await location.open(for: .daemon)
+            vault = try await location.open(for: .daemon) { $0.auditCheckInterval = .seconds(auditCheckInterval) }
         } catch {
             throw StartupFailure(error)
         }
@@ -72,7 +95,7 @@ struct PatronVaultDaemon: AsyncParsableCommand {
             router: router,
             server: server,
             configuration: ApplicationConfiguration(address: listen.bindAddress, serverName: nil),
-            services: [vault.maintenance],
+            services: [vault.maintenance, vault.auditWatch],
             onServerRunning: { channel in
                 if let socket {
                     // Staff tools in the daemon's group may connect; nobody else.

@@ -40,10 +40,11 @@ struct CLI {
 
     var vault: URL { home.appendingPathComponent("vault") }
 
+    /// Runs `patronvault` (or another built binary, such as the daemon expected to refuse to start).
     @discardableResult
-    func run(_ arguments: [String], stdin: String? = nil, env extra: [String: String] = [:]) throws -> Result {
+    func run(_ arguments: [String], stdin: String? = nil, env extra: [String: String] = [:], binary: URL = Self.binary) throws -> Result {
         let process = Process()
-        process.executableURL = Self.binary
+        process.executableURL = binary
         process.arguments = arguments
         process.environment = environment.merging(extra) { _, new in new }
         let output = Pipe()

@@ -154,17 +154,7 @@ struct DaemonTests {
         let cli = try CLI.initialized()
         defer { cli.removeHome() }
         func start(_ arguments: [String]) throws -> CLI.Result {
-            let process = Process()
-            process.executableURL = Daemon.binary
-            process.arguments = arguments
-            process.environment = cli.environment
-            let errors = Pipe()
-            process.standardError = errors
-            process.standardOutput = Pipe()
-            try process.run()
-            let err = errors.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return CLI.Result(status: process.terminationStatus, stdout: "", stderr: String(decoding: err, as: UTF8.self))
+            try cli.run(arguments, binary: Daemon.binary)
         }
         let open = try start(["--host", "0.0.0.0", "--port", "0"])
         #expect(open.status == 64 && open.stderr.contains("refusing to listen on 0.0.0.0 without TLS"))
@@ -213,7 +203,7 @@ struct DaemonTests {
             try curl.run()
             let answer = String(decoding: body.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             curl.waitUntilExit()
-            #expect(answer == #"{"status":"ok"}"#, "round \(round)")
+            #expect(answer.hasPrefix(#"{"audit":{"#) && answer.hasSuffix(#""status":"ok"}"#), "round \(round): \(answer)")
             // The first round is killed, leaving its socket file behind for the second to replace.
             kill(process.processIdentifier, round == 0 ? SIGKILL : SIGTERM)
             process.waitUntilExit()
@@ -361,7 +351,7 @@ extension DaemonTests {
         #expect(try cli.run(["me", "show", "--card", "R1"], env: ["PATRONVAULT_PIN": "8642"]).status == 0)
 
         // Not served by the daemon: refused, never run against a folder the user named by accident.
-        let unserved = try cli.run(["audit", "verify"])
+        let unserved = try cli.run(["audit", "key"])
         #expect(unserved.status == 65 && unserved.stderr.contains("is not served by the daemon"))
 
         // A remote-only account: its token works through the daemon and is refused directly,

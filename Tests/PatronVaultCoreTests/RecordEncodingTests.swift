@@ -65,3 +65,29 @@ struct RecordEncodingTests {
         #expect(FieldRules.normalizedName("  Zoë   ÅNGSTRÖM ") == FieldRules.normalizedName("zoe angstrom"))
     }
 }
+
+/// Days and instants are written digit by digit on hot paths; they must read exactly as
+/// Foundation's formatters write them, which front ends and older exports used.
+@Suite("Days and instants as text")
+struct DayAndInstantTextTests {
+    @Test("a day reads as String(format:) writes it, across eras and edge days")
+    func days() {
+        var generator = SystemRandomNumberGenerator()
+        let edges: [Int64] = [0, -1, 59, 60, 365, 10_956, 11_016, 2_932_896, -719_162, 19_000, 20_453]
+        for days in edges + (0..<2_000).map({ _ in Int64.random(in: -719_162...2_932_896, using: &generator) }) {
+            let day = CalendarDay(daysSinceEpoch: days)
+            let (y, m, d) = day.civil
+            #expect(day.description == String(format: "%04d-%02d-%02d", y, m, d))
+            #expect(day.month == String(format: "%04d-%02d", y, m))
+        }
+    }
+
+    @Test("an instant reads as formatted(.iso8601) writes it, fractions of a second dropped")
+    func instants() {
+        let edges: [Double] = [0, 0.999, 59.5, 86_399.9, 951_782_400, 1_795_729_114.485, 253_402_300_799]
+        for seconds in edges + (0..<2_000).map({ _ in Double.random(in: 0...4_102_444_800) }) {
+            let date = Date(timeIntervalSince1970: seconds)
+            #expect(date.iso8601Text == date.formatted(.iso8601), "\(seconds)")
+        }
+    }
+}

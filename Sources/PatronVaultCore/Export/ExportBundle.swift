@@ -65,14 +65,20 @@ public struct ExportBundle: Sendable {
 
     /// A bundle taken back out of a sealed export: the files as they were, checked later by
     /// `ExportBundleVerifier` like any bundle.
-    init(files: [File]) throws(VaultError) {
+    init(files: [File], from source: String = "the sealed export") throws(VaultError) {
         guard files.map(\.name) == [Self.dataFileName, Self.pageFileName, Self.manifestFileName, Self.signatureFileName],
               let manifest = try? JSONDecoder().decode(ExportManifest.self, from: Data(files[2].bytes))
         else {
-            throw VaultError(.integrityFailure, "the sealed export does not hold an export bundle")
+            throw VaultError(.integrityFailure, "\(source) does not hold an export bundle")
         }
         self.files = files
         self.manifest = manifest
+    }
+
+    /// A bundle a front end received whole (the daemon's download), to write to a folder like
+    /// one made here; `ExportBundleVerifier` checks it like any other.
+    public init(received files: [(name: String, contents: [UInt8])]) throws(VaultError) {
+        try self.init(files: files.map { File(name: $0.name, bytes: $0.contents) }, from: "the daemon's answer")
     }
 
     /// Refuses a folder that exists and is not empty, or whose parent does not exist; a front end

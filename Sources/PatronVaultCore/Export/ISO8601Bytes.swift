@@ -1,5 +1,17 @@
 import Foundation
 
+extension Date {
+    /// `YYYY-MM-DDTHH:MM:SSZ`, as `formatted(.iso8601)` writes it, without a formatter: answers
+    /// carry several instants each.
+    var iso8601Text: String {
+        guard (0...253_402_300_799).contains(timeIntervalSince1970) else { return formatted(.iso8601) }
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(20)
+        bytes.appendISO8601(instant: self)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
 /// Days and instants written straight into UTF-8 bytes, as `CalendarDay` and Foundation's
 /// `.iso8601` format style print them, without a formatter per value: an export writes tens of
 /// thousands of them.

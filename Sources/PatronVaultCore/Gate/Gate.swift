@@ -131,6 +131,26 @@ final class Gate: Sendable {
         }
     }
 
+    /// Verifies the trail on a reader snapshot for the vault's own health check. No person asks
+    /// and no record is opened, so nothing is recorded: a trail checked every few minutes would
+    /// otherwise grow by its own checks.
+    func verifyTrail(against external: AuditCheckpoint? = nil) async throws(VaultError) -> AuditVerification {
+        let verifier = AuditVerifier(verifyingKey: trail.verifyingKey, macKey: ring.auditMACKey, checkpointInterval: trail.checkpointInterval)
+        let outcome: Result<AuditVerification, VaultError>
+        do {
+            outcome = try await storage.records.read(GatePass()) { reader in
+                do {
+                    return .success(try reader.verifyAudit(with: verifier, against: external))
+                } catch let error as AuditError {
+                    return .failure(VaultError(.integrityFailure, "audit trail verification failed: \(error.description)"))
+                }
+            }
+        } catch {
+            throw Self.vaultError(error)
+        }
+        return try outcome.get()
+    }
+
     /// Decides `requests` without a transaction, recording only a refusal; for work that must
     /// be allowed before it starts (sealing an import) and is recorded when it is written.
     func precheck(_ principal: Principal, _ requests: [AccessRequest]) async throws(VaultError) {

@@ -18,17 +18,8 @@ public struct Oversight: Sendable {
         } catch {
             throw VaultError.invalid("the checkpoint file is not a PatronVault audit checkpoint: \(error.description)")
         }
-        let verifier = AuditVerifier(
-            verifyingKey: gate.trail.verifyingKey, macKey: gate.ring.auditMACKey, checkpointInterval: gate.trail.checkpointInterval)
-        let outcome: Result<AuditVerification, VaultError> = try await gate.read(principal, [AccessRequest(.auditVerify, .audit)], recording: .bestEffort) {
-            reader in
-            do {
-                return .success(try reader.verifyAudit(with: verifier, against: external))
-            } catch let error as AuditError {
-                return .failure(VaultError(.integrityFailure, "audit trail verification failed: \(error.description)"))
-            }
-        }
-        return try outcome.get()
+        try await gate.read(principal, [AccessRequest(.auditVerify, .audit)], recording: .bestEffort) { _ in }
+        return try await gate.verifyTrail(against: external)
     }
 
     /// Signs a checkpoint of the trail as it is now; kept outside the vault, it lets a later

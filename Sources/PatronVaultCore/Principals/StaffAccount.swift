@@ -22,8 +22,9 @@ public struct IssuedToken: Sendable {
 }
 
 /// The shape admins are shown: the role's name, instants as ISO 8601 strings, `revoked` only
-/// once the account is revoked. Never a token: accounts do not hold one.
-extension StaffAccount: Encodable {
+/// once the account is revoked. Never a token: accounts do not hold one. Decoded too, as the CLI
+/// reads the daemon's answers.
+extension StaffAccount: Codable {
     private enum CodingKeys: String, CodingKey {
         case id, name, role, created, active, revoked, remoteOnly
     }
@@ -33,13 +34,24 @@ extension StaffAccount: Encodable {
         try container.encode(id, forKey: .id)
         try container.encode(name, forKey: .name)
         try container.encode(role.rawValue, forKey: .role)
-        try container.encode(createdAt.formatted(.iso8601), forKey: .created)
+        try container.encode(createdAt.iso8601Text, forKey: .created)
         try container.encode(isActive, forKey: .active)
-        try container.encodeIfPresent(revokedAt?.formatted(.iso8601), forKey: .revoked)
+        try container.encodeIfPresent(revokedAt?.iso8601Text, forKey: .revoked)
         if remoteOnly { try container.encode(true, forKey: .remoteOnly) }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        guard let role = StaffRole(rawValue: try container.decode(String.self, forKey: .role)) else {
+            throw DecodingError.dataCorruptedError(forKey: .role, in: container, debugDescription: "not a staff role")
+        }
+        self.init(
+            id: try container.decode(String.self, forKey: .id), name: try container.decode(String.self, forKey: .name), role: role,
+            createdAt: try container.instant(.created), revokedAt: try container.instantIfPresent(.revoked),
+            remoteOnly: try container.decodeIfPresent(Bool.self, forKey: .remoteOnly) ?? false)
     }
 }
 
 /// Encoded as `account` and `token`: the one time the token is shown, so a front end prints it
 /// once and keeps no copy.
-extension IssuedToken: Encodable {}
+extension IssuedToken: Codable {}

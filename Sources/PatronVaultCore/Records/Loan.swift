@@ -78,9 +78,9 @@ extension Loan: Codable {
         try container.encode(title, forKey: .title)
         try container.encodeIfPresent(author, forKey: .author)
         try container.encode(branch, forKey: .branch)
-        try container.encode(checkedOutAt.formatted(.iso8601), forKey: .checkedOut)
+        try container.encode(checkedOutAt.iso8601Text, forKey: .checkedOut)
         try container.encode(dueOn, forKey: .due)
-        try container.encodeIfPresent(returnedAt?.formatted(.iso8601), forKey: .returned)
+        try container.encodeIfPresent(returnedAt?.iso8601Text, forKey: .returned)
         try container.encodeIfPresent(fee, forKey: .fee)
     }
 

@@ -55,7 +55,7 @@ extension LoanFee: Codable {
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(Self.text(amount), forKey: .amount)
-        try container.encodeIfPresent(settledAt?.formatted(.iso8601), forKey: .settled)
+        try container.encodeIfPresent(settledAt?.iso8601Text, forKey: .settled)
     }
 
     public init(from decoder: any Decoder) throws {

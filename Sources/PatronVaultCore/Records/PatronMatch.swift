@@ -5,7 +5,7 @@ public struct PatronMatch: Sendable, Equatable {
 }
 
 /// Encoded as `card` and `name`, the keys front ends share.
-extension PatronMatch: Encodable {
+extension PatronMatch: Codable {
     private enum CodingKeys: String, CodingKey {
         case cardBarcode = "card"
         case fullName = "name"

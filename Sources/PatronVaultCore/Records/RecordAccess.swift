@@ -31,7 +31,7 @@ extension RecordAccess: Codable {
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(kind, forKey: .kind)
-        try container.encode(time.formatted(.iso8601), forKey: .time)
+        try container.encode(time.iso8601Text, forKey: .time)
         try container.encodeIfPresent(staffName, forKey: .staff)
         try container.encode(staffID, forKey: .staffID)
         try container.encode(role, forKey: .role)

@@ -3,7 +3,7 @@ import PatronVaultAudit
 import PatronVaultPolicy
 
 /// What one rule of the schedule matched, or removed: counts only, never who.
-public struct RetentionRuleResult: Sendable, Equatable, Encodable {
+public struct RetentionRuleResult: Sendable, Equatable, Codable {
     public let rule: String
     public let description: String
     /// The kind of records the rule governs (`history`, `expired-accounts`, …).
@@ -25,7 +25,7 @@ public struct RetentionRuleResult: Sendable, Equatable, Encodable {
 }
 
 /// A dry run's counts, or what a confirmed run removed.
-public struct RetentionReport: Sendable, Encodable {
+public struct RetentionReport: Sendable, Codable {
     public let dryRun: Bool
     /// When the run began (a resumed run keeps the first start, and its cutoffs).
     public let startedAt: Date
@@ -56,6 +56,19 @@ public struct RetentionReport: Sendable, Encodable {
             try container.encode(keysDestroyed, forKey: .keysDestroyed)
             try container.encodeIfPresent(checkpoint, forKey: .checkpoint)
         }
+    }
+}
+
+/// Decoded as a front end reads a daemon's answer (an extension, so the memberwise initialiser stays).
+extension RetentionReport {
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            dryRun: try container.decode(Bool.self, forKey: .dryRun), startedAt: try container.instant(.startedAt),
+            finishedAt: try container.instant(.finishedAt), resumed: try container.decode(Bool.self, forKey: .resumed),
+            policyDigest: try container.decode(String.self, forKey: .policyDigest), rules: try container.decode([RetentionRuleResult].self, forKey: .rules),
+            keysDestroyed: try container.decodeIfPresent(Bool.self, forKey: .keysDestroyed) ?? false,
+            checkpoint: try container.decodeIfPresent(String.self, forKey: .checkpoint))
     }
 }
 
