@@ -17,6 +17,8 @@ public final class Vault: Sendable {
     public let selfService: PatronSelfService
     public let administration: StaffAdministration
     public let oversight: Oversight
+    /// Backups of the records and the key store, taken while the vault serves.
+    public let backups: Backups
     public let retention: Retention
     /// The upkeep a long-lived process runs as a service.
     public let maintenance: VaultMaintenance
@@ -38,6 +40,7 @@ public final class Vault: Sendable {
         selfService = PatronSelfService(gate: gate, configuration: configuration, derivations: derivations)
         administration = StaffAdministration(gate: gate)
         oversight = Oversight(gate: gate)
+        backups = Backups(gate: gate)
         retention = Retention(gate: gate, lock: directory.appendingPathComponent("retention.lock"))
         maintenance = VaultMaintenance(storage: storage, recordSets: ring.recordSet, staffSeals: ring.staffSeal, interval: configuration.maintenanceInterval)
         auditWatch = AuditWatch(gate: gate, interval: configuration.auditCheckInterval)

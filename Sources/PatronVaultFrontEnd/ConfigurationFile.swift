@@ -12,6 +12,8 @@ public struct ConfigurationFile: Sendable {
         public let name: String
         public let value: String
         public let line: Int
+        /// A flag's value is `true` or `false`; any other setting's value is passed as it is.
+        public let isFlag: Bool
     }
 
     public let path: String
@@ -21,19 +23,26 @@ public struct ConfigurationFile: Sendable {
     /// or `false`), and a file that group or others may write is refused, since it decides which
     /// key file and vault the process opens.
     public init(path: String, known options: Set<String>, flags: Set<String>) throws {
+        // One open file, checked and read: no window between the check and the read.
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw ValidationError("the configuration file \(path) cannot be read") }
+        defer { try? handle.close() }
         var status = stat()
-        guard stat(path, &status) == 0, let data = FileManager.default.contents(atPath: path) else {
+        guard fstat(handle.fileDescriptor, &status) == 0, let data = try? handle.readToEnd() ?? Data() else {
             throw ValidationError("the configuration file \(path) cannot be read")
         }
         guard status.st_mode & 0o022 == 0 else {
             throw ValidationError(
                 "the configuration file \(path) can be changed by group or others (mode \(String(status.st_mode & 0o777, radix: 8))); run chmod go-w on it")
         }
+        guard status.st_uid == getuid() || status.st_uid == 0 else {
+            throw ValidationError("the configuration file \(path) belongs to another user; it must be the daemon's user's or root's")
+        }
         guard let text = String(validating: data, as: UTF8.self) else { throw ValidationError("\(path): the file is not UTF-8 text") }
         self.path = path
         var settings: [Setting] = []
         var seen: Set<String> = []
-        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // Any line ending (a file saved on Windows ends lines with CR LF) separates lines.
+        for (index, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let number = index + 1
             let line = raw.trimmingCharacters(in: .whitespaces)
             if line.isEmpty || line.hasPrefix("#") { continue }
@@ -47,7 +56,7 @@ public struct ConfigurationFile: Sendable {
             if flags.contains(name), value != "true", value != "false" {
                 throw ValidationError("\(path):\(number): '\(name)' is true or false")
             }
-            settings.append(Setting(name: name, value: value, line: number))
+            settings.append(Setting(name: name, value: value, line: number, isFlag: flags.contains(name)))
         }
         self.settings = settings
     }
@@ -56,10 +65,8 @@ public struct ConfigurationFile: Sendable {
     /// a repeated option's last value wins). A flag set to false adds nothing.
     public var arguments: [String] {
         settings.flatMap { setting -> [String] in
-            if setting.value == "true" || setting.value == "false" {
-                return setting.value == "true" ? ["--\(setting.name)"] : []
-            }
-            return ["--\(setting.name)", setting.value]
+            guard setting.isFlag else { return ["--\(setting.name)", setting.value] }
+            return setting.value == "true" ? ["--\(setting.name)"] : []
         }
     }
 
@@ -76,8 +83,12 @@ public struct ConfigurationFile: Sendable {
 
     private static func value(_ text: String, at place: String) throws -> String {
         guard text.hasPrefix("\"") else {
-            let bare = text.split(separator: "#", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
-            guard !bare.isEmpty, !bare.contains(" ") else { throw ValidationError("\(place): a value with spaces goes in double quotes") }
+            // A comment after a bare value starts at a # after a space; a # inside a value (a
+            // path such as /srv/pv#2) stays part of it.
+            let bare = (text.range(of: " #").map { String(text[..<$0.lowerBound]) } ?? text).trimmingCharacters(in: .whitespaces)
+            guard !bare.isEmpty, !bare.contains(" "), !bare.hasPrefix("#") else {
+                throw ValidationError("\(place): a value is missing, or has spaces and goes in double quotes")
+            }
             return bare
         }
         var out = ""

@@ -79,6 +79,11 @@ struct DaemonOperationsTests {
         #expect(try refused("vault = \"unclosed\n").contains(":1: the quoted value is not closed"))
         #expect(try refused("host = \"0.0.0.0\"\n").contains("refusing to listen on 0.0.0.0 without TLS"))
         #expect(try refused("port = 0\n", mode: 0o666).contains("can be changed by group or others"))
+        // Windows line endings end lines too: the comment does not swallow the file.
+        #expect(try refused("# saved on Windows\r\nhost = \"0.0.0.0\"\r\n").contains("refusing to listen on 0.0.0.0 without TLS"))
+        // A value is never taken for a flag, nor a flag for a value.
+        #expect(try refused("host = false\n").contains("refusing to listen on false without TLS"))
+        #expect(try refused("port =\n").contains(":1: a value is missing"))
     }
 
     @Test("policy explain through the daemon answers with the rules it enforces, as the folder does, and is recorded")

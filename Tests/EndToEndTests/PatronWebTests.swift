@@ -70,8 +70,12 @@ struct PatronWebTests {
         var client = WebClient(daemon)
         let signedIn = try client.signIn(card: "W1", pin: "2468")
         #expect(signedIn.status == 303 && signedIn.header("location") == "/account")
-        let cookie = signedIn.setCookies.first { $0.hasPrefix("pv_session=") } ?? ""
+        let cookie = signedIn.setCookies.first { $0.hasPrefix("__Host-pv_session=") } ?? ""
         for attribute in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/"] { #expect(cookie.contains(attribute), "\(attribute)") }
+        #expect(!cookie.contains("Domain="))
+        let signInCookie = page.setCookies.first { $0.hasPrefix("__Host-pv_sign_in=") } ?? ""
+        for attribute in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/"] { #expect(signInCookie.contains(attribute), "sign-in cookie \(attribute)") }
+        #expect(page.header("referrer-policy") == "same-origin")
         let account = try client.get("/account")
         #expect(account.status == 200 && account.body.contains("Wendy &lt;b&gt;Reader&lt;/b&gt;"))
         #expect(account.body.contains("The &lt;script&gt;alert(1)&lt;/script&gt; Book") && !account.body.contains("<script>"))
@@ -111,10 +115,23 @@ struct PatronWebTests {
         #expect(history.stdout.contains("Second"))
         #expect(try cli.run(["me", "show", "--card", "W2", "--pin-stdin"], stdin: "1357").status == 0)
 
+        // A form the browser says comes from this origin is taken; from another port, or from
+        // a page that hid its origin (`null`), it is not.
+        let origin = "http://\(daemon.base.host!):\(daemon.base.port!)"
+        #expect(try client.post("/account/history/purge", form: ["form_token": token], headers: ["Origin": "http://\(daemon.base.host!):1"]).status == 403)
+        #expect(try client.post("/account/history/purge", form: ["form_token": token], headers: ["Origin": "null"]).status == 403)
+        // Erasure and a PIN change need the current PIN too; a wrong one changes nothing.
+        let wrongPIN = try client.post("/account/erase", form: ["form_token": token, "confirm": "yes", "current": "0000"])
+        #expect(wrongPIN.status == 401 && wrongPIN.body.contains("current PIN is wrong"))
+        #expect(try client.post("/account/pin", form: ["form_token": token, "pin": "1111", "repeat": "1111"]).status == 422)
+
         // The real form works, and after signing out the same cookie and token do nothing.
-        let purged = try client.post("/account/history/purge", form: ["form_token": token])
+        let purged = try client.post("/account/history/purge", form: ["form_token": token], headers: ["Origin": origin])
         #expect(purged.status == 303 && purged.header("location")?.hasPrefix("/account?done=purged&count=1") == true)
+        let session = client.cookies["__Host-pv_session"]
         #expect(try client.post("/sign-out", form: ["form_token": token]).status == 303)
+        // The browser would drop the cookie; an attacker who copied it sends it again.
+        client.cookies["__Host-pv_session"] = session
         let after = try client.post("/account/history-preference", form: ["form_token": token, "history": "discard", "confirm": "yes"])
         #expect(after.status == 303 && after.header("location") == "/?then=ended")
         #expect(try client.get("/account").header("location") == "/?then=ended")

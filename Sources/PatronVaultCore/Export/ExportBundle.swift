@@ -84,18 +84,7 @@ public struct ExportBundle: Sendable {
     /// Refuses a folder that exists and is not empty, or whose parent does not exist; a front end
     /// checks before asking the vault, so a bad folder costs no export.
     public static func checkTarget(_ directory: URL) throws(VaultError) {
-        let fm = FileManager.default
-        let target = directory.standardizedFileURL
-        var isDirectory: ObjCBool = false
-        if fm.fileExists(atPath: target.path, isDirectory: &isDirectory) {
-            guard isDirectory.boolValue, (try? fm.contentsOfDirectory(atPath: target.path))?.isEmpty == true else {
-                throw VaultError(.alreadyExists, "the export folder \(target.path) already exists and is not empty; name a new or empty folder")
-            }
-        }
-        let parent = target.deletingLastPathComponent()
-        guard fm.fileExists(atPath: parent.path, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw VaultError.notFound("the folder \(parent.path) to write the export in does not exist")
-        }
+        try BackupFolder.checkNew(directory.standardizedFileURL, what: "export")
     }
 
     /// Writes the bundle into `directory`, which must not exist or be empty. Everything goes into

@@ -36,11 +36,12 @@ struct AccountPage {
             \(historySection)
             \(accessSection)
             <section aria-labelledby="data"><h2 id="data">Your data</h2>
-            <p>One signed file holding everything the library has about you: your details, loans, history, and who looked at your record. Unpack it and open <code>patron-data.html</code>, or check its signature with <code>patronvault export verify</code>.</p>
-            <p><a href="/account/export" download>Download all my data</a></p>
+            <p>One signed file (a tar archive) holding everything the library has about you: your details, loans, history, and who looked at your record. Unpack it and open <code>patron-data.html</code>, or check its signature with <code>patronvault export verify</code>.</p>
+            <form method="post" action="/account/export">\(tokenField)<p><button type="submit">Download all my data</button></p></form>
             </section>
             <section aria-labelledby="pin-heading"><h2 id="pin-heading">Change your PIN</h2>
             <form method="post" action="/account/pin">\(tokenField)
+            <p><label for="pin-current">Current PIN</label> <input id="pin-current" name="current" type="password" autocomplete="current-password" required maxlength="128"></p>
             <p><label for="new-pin">New PIN</label> <input id="new-pin" name="pin" type="password" autocomplete="new-password" required maxlength="128"></p>
             <p><label for="repeat-pin">New PIN again</label> <input id="repeat-pin" name="repeat" type="password" autocomplete="new-password" required maxlength="128"></p>
             <p><button type="submit">Change my PIN</button></p>
@@ -49,6 +50,7 @@ struct AccountPage {
             <p>This destroys your details, loans and reading history with their keys, so no copy can be read again, backups included. The record of who looked at your account is kept without your name. You get a signed receipt. You cannot erase the account while a fee is owed or an item is on loan.</p>
             <form method="post" action="/account/erase">\(tokenField)
             <p><input id="erase-confirm" name="confirm" type="checkbox" value="yes" required> <label for="erase-confirm">I understand that erasing my account cannot be undone</label></p>
+            <p><label for="erase-current">Your PIN, to confirm</label> <input id="erase-current" name="current" type="password" autocomplete="current-password" required maxlength="128"></p>
             <p><button type="submit" class="danger">Erase my account</button></p>
             </form></section>
             """

@@ -8,8 +8,10 @@ import PatronVaultCore
 /// `HttpOnly; Secure; SameSite=Strict` cookie; every form carries a token bound to it, and a
 /// request another site started is refused before anything is read or changed.
 struct PatronWebRoutes {
-    static let sessionCookie = "pv_session"
-    static let signInCookie = "pv_sign_in"
+    /// `__Host-`: a browser takes these only from this host, over a secure channel, for the whole
+    /// path, so a sibling subdomain cannot plant one (session fixation, login forgery).
+    static let sessionCookie = "__Host-pv_session"
+    static let signInCookie = "__Host-pv_sign_in"
 
     let vault: Vault
     let sessions: PatronSessions
@@ -20,7 +22,7 @@ struct PatronWebRoutes {
         table.on(.post, "sign-in", use: signIn)
         table.on(.post, "sign-out", use: signOut)
         table.on(.get, "account", use: account)
-        table.on(.get, "account/export", use: export)
+        table.on(.post, "account/export", use: export)
         table.on(.post, "account/history/purge", use: purge)
         table.on(.post, "account/history-preference", use: setHistory)
         table.on(.post, "account/pin", use: changePIN)
@@ -104,8 +106,10 @@ struct PatronWebRoutes {
         }
     }
 
+    /// A form, not a link: each download makes a signed export and a recorded access, which no
+    /// other page should be able to set off.
     @Sendable func export(_ request: Request, context: DaemonRequestContext) async throws -> Response {
-        try await signedIn(request, context, form: false) { session in
+        try await signedIn(request, context) { session in
             PatronRoutes.download(try await vault.selfService.exportMyData(by: session.principal))
         }
     }
@@ -116,8 +120,9 @@ struct PatronWebRoutes {
 
     @Sendable func purge(_ request: Request, context: DaemonRequestContext) async throws -> Response {
         try await signedIn(request, context) { session in
-            let form = session.form(PurgeForm.self)
-            let before = try form?.before.flatMap { $0.isEmpty ? nil : try CalendarDay(parsing: $0, field: "the day to remove loans before") }
+            // A form that cannot be read removes nothing (never everything).
+            guard let form = session.form(PurgeForm.self) else { throw Problem.invalid("the form could not be read; nothing was removed") }
+            let before = try form.before.flatMap { $0.isEmpty ? nil : try CalendarDay(parsing: $0, field: "the day to remove loans before") }
             let change = try await vault.selfService.purgeHistory(before: before, by: session.principal)
             return WebPage.redirect(to: "/account?done=purged&count=\(change.purged)#history")
         }
@@ -143,28 +148,51 @@ struct PatronWebRoutes {
     }
 
     struct PINForm: Decodable {
+        let current: String?
         let pin: String?
         let `repeat`: String?
     }
 
+    /// Needs the current PIN (a session left open on a shared terminal must not be enough), then
+    /// closes every session of the patron, this one included, and opens a fresh one with the new
+    /// PIN: whoever held another session is out.
     @Sendable func changePIN(_ request: Request, context: DaemonRequestContext) async throws -> Response {
         try await signedIn(request, context) { session in
             let form = session.form(PINForm.self)
             guard let pin = form?.pin, pin == form?.repeat else { throw Problem.invalid("the two new PINs differ; type the same PIN twice") }
+            let card = try await confirmPIN(form?.current, of: session)
             try await vault.selfService.changeOwnPIN(to: Array(pin.utf8), by: session.principal)
-            return WebPage.redirect(to: "/account?done=pin")
+            await sessions.closeAll(of: session.principal)
+            let fresh = try await sessions.open(card: card, pin: Array(pin.utf8))
+            return WebPage.redirect(to: "/account?done=pin", cookies: [Self.cookie(Self.sessionCookie, fresh.token)])
         }
+    }
+
+    /// Checks the PIN typed again before an irreversible change, as a sign-in (counted toward
+    /// the lockout, recorded when wrong); returns the patron's card.
+    private func confirmPIN(_ typed: String?, of session: Session) async throws -> String {
+        guard let typed, !typed.isEmpty else { throw Problem.invalid("type your current PIN to confirm") }
+        let card = try await vault.selfService.myProfile(by: session.principal).registration.cardBarcode
+        do {
+            guard try await vault.signIn.patron(card: card, pin: Array(typed.utf8)) == session.principal else { throw Problem.invalid("the current PIN is wrong") }
+        } catch let error as VaultError where error.kind == .authenticationFailed {
+            throw Problem(.authenticationFailed, detail: "the current PIN is wrong; nothing was changed")
+        }
+        return card
     }
 
     struct ConfirmationForm: Decodable {
         let confirm: String?
+        let current: String?
     }
 
     @Sendable func erase(_ request: Request, context: DaemonRequestContext) async throws -> Response {
         try await signedIn(request, context) { session in
-            guard session.form(ConfirmationForm.self)?.confirm == "yes" else {
+            let form = session.form(ConfirmationForm.self)
+            guard form?.confirm == "yes" else {
                 throw Problem.invalid("tick the box to confirm that erasing your account cannot be undone")
             }
+            _ = try await confirmPIN(form?.current, of: session)
             let receipt = try await vault.selfService.eraseMe(by: session.principal)
             await sessions.closeAll(of: session.principal)
             let json = String(decoding: try JSONBody<ErasureReceipt>.encoder.encode(receipt), as: UTF8.self)
@@ -208,29 +236,41 @@ struct PatronWebRoutes {
         }
         var session = Session(token: token, principal: principal)
         if form {
-            guard Self.sameOrigin(request) else { return try await failure(session, Self.crossSite, .forbidden, request, context) }
+            // Refused before anything is read: the answer is a short page, not the account.
+            guard Self.sameOrigin(request) else { return try Self.refusal(Self.crossSite, .forbidden, request, context) }
             guard let text = try await Self.formText(request, context), let fields = Self.decode(TokenForm.self, from: text) else {
-                return try await failure(session, Self.malformed, .badRequest, request, context)
+                return try Self.refusal(Self.malformed, .badRequest, request, context)
             }
             session.formText = text
             guard forms.accepts(fields.form_token, for: token) else {
-                return try await failure(session, "The form had expired. Nothing was changed; try again.", .forbidden, request, context)
+                return try Self.refusal("The form had expired. Nothing was changed; go back to your account and try again.", .forbidden, request, context)
             }
         }
         do {
             return try await body(session)
+        } catch let error as VaultError where error.kind == .notFound {
+            // The account itself is gone (erased at the desk): the session ends with it.
+            await sessions.closeAll(of: principal)
+            return WebPage.redirect(to: "/?then=ended", cookies: [Self.expired(Self.sessionCookie)])
         } catch let error as VaultError {
-            return try await failure(session, Self.sentence(error.message), Problem.status(of: error.kind).0, request, context)
+            return try await failure(session, Self.sentence(error.message), Problem.status(of: error.kind).0, retryAfter: error.retryAfter, request, context)
         } catch let error as Problem {
             return try await failure(session, Self.sentence(error.detail), error.status, request, context)
         }
     }
 
+    /// A page saying a form was refused, with a way back; it shows no patron data.
+    private static func refusal(_ message: String, _ status: HTTPResponse.Status, _ request: Request, _ context: DaemonRequestContext) throws -> Response {
+        let body: HTML = "<h1>Nothing was changed</h1>\(WebNotice(message: message, isError: true).html)<p><a href=\"/account\">Back to your account</a></p>"
+        return try WebPage(title: "Refused", body: body, status: status).response(from: request, context: context)
+    }
+
     private func failure(
-        _ session: Session, _ message: String, _ status: HTTPResponse.Status, _ request: Request, _ context: DaemonRequestContext
+        _ session: Session, _ message: String, _ status: HTTPResponse.Status, retryAfter: Duration? = nil, _ request: Request, _ context: DaemonRequestContext
     ) async throws -> Response {
         var page = try await accountPage(session, message: message, isError: true)
         page.status = status
+        page.retryAfter = retryAfter
         return try page.response(from: request, context: context)
     }
 
@@ -259,11 +299,16 @@ struct PatronWebRoutes {
 
     /// A browser says where a request came from (`Sec-Fetch-Site`, `Origin`); a form another site
     /// submitted is refused whatever cookies came with it.
+    /// The pages send `Referrer-Policy: same-origin`, so a browser names this origin on its own
+    /// forms; `Origin: null` (a page that hid where it came from) is refused like another site.
     static func sameOrigin(_ request: Request) -> Bool {
         if let site = request.headers[HTTPField.Name("Sec-Fetch-Site")!], site != "same-origin", site != "none" { return false }
-        guard let origin = request.headers[HTTPField.Name("Origin")!], origin != "null" else { return true }
-        guard let host = request.head.authority else { return false }
-        return URL(string: origin).map { url in (url.host ?? "") + (url.port.map { ":\($0)" } ?? "") } == host
+        guard let origin = request.headers[HTTPField.Name("Origin")!] else { return true }
+        guard origin != "null", let authority = request.head.authority?.lowercased(), let url = URL(string: origin), let host = url.host?.lowercased() else {
+            return false
+        }
+        let named = (host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host) + (url.port.map { ":\($0)" } ?? "")
+        return named == authority
     }
 
     private static func sentence(_ message: String) -> String {

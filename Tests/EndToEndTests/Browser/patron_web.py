@@ -97,7 +97,7 @@ try:
     check("Second" in driver.find_element(By.ID, "history").find_element(By.XPATH, "..").text, "the kept history lists the returned loan")
     check("circulation" in driver.find_element(By.ID, "accesses").find_element(By.XPATH, "..").text, "who looked at the record lists the staff lookup")
     cookies = {c["name"]: c for c in driver.get_cookies()}
-    session = cookies.get("pv_session")
+    session = cookies.get("__Host-pv_session")
     check(session is not None and session["httpOnly"] and session["secure"] and session.get("sameSite") == "Strict",
           "the session cookie is HttpOnly, Secure and SameSite=Strict")
     check(len(driver.find_elements(By.TAG_NAME, "script")) == 0, "the page has no script")
@@ -105,7 +105,7 @@ try:
         check(form.find_element(By.NAME, "form_token").get_attribute("value"), f"the form {form.get_attribute('action')} carries a form token")
     driver.save_screenshot(os.path.join(out, "patron-account.png"))
 
-    driver.find_element(By.LINK_TEXT, "Download all my data").click()
+    driver.find_element(By.CSS_SELECTOR, "form[action='/account/export'] button").click()
     bundle = os.path.join(downloads, "patron-data.tar")
     for _ in range(100):
         if os.path.exists(bundle) and not os.path.exists(bundle + ".crdownload"):
@@ -130,12 +130,14 @@ try:
     submit("/account/history-preference")
     check("no longer kept" in driver.find_element(By.CSS_SELECTOR, "[role=status]").text, "the history is no longer kept")
 
+    driver.find_element(By.ID, "pin-current").send_keys("2468")
     driver.find_element(By.ID, "new-pin").send_keys("97531")
     driver.find_element(By.ID, "repeat-pin").send_keys("97531")
     submit("/account/pin")
     check("PIN is changed" in driver.find_element(By.CSS_SELECTOR, "[role=status]").text, "the PIN is changed")
 
     driver.find_element(By.ID, "erase-confirm").click()
+    driver.find_element(By.ID, "erase-current").send_keys("97531")
     submit("/account/erase")
     check("checked out" in driver.find_element(By.CSS_SELECTOR, "[role=alert]").text, "erasure is refused while an item is on loan")
 
@@ -149,6 +151,7 @@ try:
 
     sign_in("W2", "1357")
     driver.find_element(By.ID, "erase-confirm").click()
+    driver.find_element(By.ID, "erase-current").send_keys("1357")
     submit("/account/erase")
     check(driver.find_element(By.TAG_NAME, "h1").text == "Your account is erased", "the second patron erases their account")
     check("receiptHash" in text(), "the erasure receipt is shown to keep")

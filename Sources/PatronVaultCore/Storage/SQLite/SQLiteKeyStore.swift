@@ -333,6 +333,12 @@ struct SQLiteKeyStore: KeyStore {
         }
     }
 
+    func backup(to path: String) throws {
+        let copy = try DatabaseQueue(path: path)
+        try pool.backup(to: copy)
+        try copy.close()
+    }
+
     func checkpoint() async throws {
         try await turns.run { try await pool.passiveCheckpoint() }
     }

@@ -1,11 +1,25 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import PatronVaultAudit
 
 /// One transaction (or read snapshot) on `vault.db`, with the statements prepared once per
 /// connection and reused.
 struct SQLiteRecordTransaction: RecordTransaction, RecordInventory {
     let db: Database
+
+    /// Copied through a second, read-only connection: SQLite's backup cannot read through a
+    /// connection that holds the write lock, and this transaction holds it so that nothing
+    /// commits, from this process or another, until the key store is copied too.
+    func backup(to path: String) throws {
+        var readOnly = Configuration()
+        readOnly.readonly = true
+        let source = try DatabaseQueue(path: String(cString: sqlite3_db_filename(db.sqliteConnection, "main")), configuration: readOnly)
+        let copy = try DatabaseQueue(path: path)
+        try source.backup(to: copy)
+        try copy.close()
+        try source.close()
+    }
 
     static let patronColumns = "pseudonym, registration_id, history_keep"
 

@@ -1,0 +1,41 @@
+import Foundation
+import PatronVaultCrypto
+
+/// Backups an admin takes while the vault serves: SQLite's online backup of the record store and
+/// of the key store, copied under the record store's write lock so no change lands between the
+/// two, each into its own folder, with a manifest signed by the vault's audit key. Taking one is
+/// decided and recorded like every access, before the copy, so the backup holds its own entry.
+public struct Backups: Sendable {
+    let gate: Gate
+
+    /// Writes a new backup folder (it must not exist, or be empty): `records/vault.db`,
+    /// `keys/keys.db`, `manifest.json` and `manifest.sig`, files 0600 and folders 0700. It is
+    /// written beside the target and renamed into place, so a failure leaves nothing half-written.
+    public func create(in directory: URL, by principal: Principal) async throws(VaultError) -> BackupManifest {
+        let target = directory.standardizedFileURL
+        try BackupFolder.checkNew(target, what: "backup")
+        try await gate.write(principal, [AccessRequest(.keysManage, .keys)], readsOnly: true) { _ in }
+        let staging = try BackupFolder.staging(beside: target)
+        do {
+            let records = staging.appendingPathComponent(BackupManifest.recordsFile).path
+            let keysPath = staging.appendingPathComponent(BackupManifest.keysFile).path
+            let keys = gate.storage.keys
+            try await gate.storage.records.holdingWriteLock { inventory in
+                try inventory.backup(to: records)
+                try keys.backup(to: keysPath)
+            }
+            let manifest = BackupManifest(
+                format: BackupManifest.format, createdAt: gate.clock.now().iso8601Text,
+                files: try [BackupManifest.recordsFile, BackupManifest.keysFile].map { name in
+                    try BackupFolder.describe(staging.appendingPathComponent(name), as: name)
+                },
+                kekVersion: gate.ring.kekVersion, auditKey: gate.trail.verifyingKey.hex)
+            try BackupFolder.sign(manifest, with: gate.ring.auditSigningKey, in: staging)
+            try BackupFolder.finish(staging, as: target)
+            return manifest
+        } catch {
+            try? FileManager.default.removeItem(at: staging)
+            throw error as? VaultError ?? VaultError.storage("the backup could not be written to \(target.path)")
+        }
+    }
+}

@@ -1,0 +1,117 @@
+import Foundation
+import Testing
+
+/// Backups taken while the daemon serves, restored into new folders; an edited backup refused;
+/// and the rule that makes erasure reach backups: an old record backup restored beside the
+/// current key store cannot open an erased patron, and opens everyone else.
+@Suite("Backups", .serialized)
+struct BackupTests {
+    static func mode(_ path: String) -> Int {
+        ((try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] as? Int ?? 0) & 0o777
+    }
+
+    @Test("a backup taken while the daemon serves restores into a new folder whose trail verifies and whose records open")
+    func backupAndRestore() throws {
+        let cli = try CLI.initialized()
+        defer { cli.removeHome() }
+        #expect(try cli.run(["patron", "register", "--card", "B1", "--name", "Bea Backup", "--email", "bea@example.org", "--history", "keep"]).status == 0)
+        #expect(try cli.run(["loan", "checkout", "--card", "B1", "--item", "BK-1", "--title", "Kept Safe"]).status == 0)
+        let daemon = try Daemon(cli)
+        let token = cli.environment["PATRONVAULT_TOKEN"]
+        // Lookups keep writing audit entries through the daemon while the backup is taken.
+        let lookups = Thread {
+            for _ in 0..<40 { _ = try? daemon.request("POST", "/v1/patrons/lookup", token: token, json: ["card": "B1", "purpose": "circulation"]) }
+        }
+        lookups.start()
+        let out = cli.home.appendingPathComponent("backup-1").path
+        let created = try cli.run(["backup", "create", "--out", out, "--json"])
+        #expect(created.status == 0, "\(created.stderr)")
+        #expect((created.json["files"] as? [[String: Any]])?.count == 2)
+        for file in ["records/vault.db", "keys/keys.db", "manifest.json", "manifest.sig"] {
+            #expect(Self.mode("\(out)/\(file)") == 0o600, "\(file)")
+        }
+        #expect(Self.mode("\(out)/records") == 0o700 && Self.mode("\(out)/keys") == 0o700)
+        while lookups.isExecuting || !lookups.isFinished { usleep(50_000) }
+        #expect(daemon.stop() == 0)
+
+        // The backup holds the entry for itself; the restored vault opens the patron and verifies.
+        let restored = cli.home.appendingPathComponent("restored").path
+        let report = try cli.run(["backup", "restore", out, "--into", restored, "--json"])
+        #expect(report.status == 0 && report.json["unrecoverablePatrons"] as? Int == 0 && report.json["patrons"] as? Int == 1, "\(report.stderr)")
+        let keyFile = cli.vault.appendingPathComponent("master.key").path
+        let shown = try cli.run(["patron", "show", "B1", "--purpose", "circulation", "--vault", restored, "--key-file", keyFile])
+        #expect(shown.status == 0 && shown.stdout.contains("Bea Backup") && shown.stdout.contains("Kept Safe"), "\(shown.stderr)")
+        #expect(try cli.run(["audit", "verify", "--vault", restored, "--key-file", keyFile]).status == 0)
+        let log = try cli.run(["audit", "log", "--action", "keys.manage", "--vault", restored, "--key-file", keyFile, "--json"])
+        #expect(log.stdout.contains("\"action\":\"keys.manage\""), "the backup's own decision is in the backup")
+
+        // Bad input: an existing backup folder, a non-admin, a non-empty target, an edited file
+        // or manifest, a backup of another vault: each refused, nothing left behind.
+        #expect(try cli.run(["backup", "create", "--out", out]).status == 67)
+        let desk = try cli.run(["staff", "add", "desk-b", "--role", "staff", "--json"]).json["token"] as? String ?? ""
+        #expect(try cli.run(["backup", "create", "--out", cli.home.appendingPathComponent("b2").path], env: ["PATRONVAULT_TOKEN": desk]).status == 70)
+        #expect(!FileManager.default.fileExists(atPath: cli.home.appendingPathComponent("b2").path))
+        #expect(try cli.run(["backup", "restore", out, "--into", restored]).status == 67)
+
+        let edited = cli.home.appendingPathComponent("edited").path
+        try FileManager.default.copyItem(atPath: out, toPath: edited)
+        let handle = try #require(FileHandle(forUpdatingAtPath: "\(edited)/records/vault.db"))
+        try handle.seek(toOffset: 5_000)
+        let byte = try handle.read(upToCount: 1) ?? Data([0])
+        try handle.seek(toOffset: 5_000)
+        try handle.write(contentsOf: Data([byte[0] ^ 0x01]))
+        try handle.close()
+        let refused = try cli.run(["backup", "restore", edited, "--into", cli.home.appendingPathComponent("r-edited").path])
+        #expect(refused.status == 74 && refused.stderr.contains("does not match its signed manifest"), "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: cli.home.appendingPathComponent("r-edited").path))
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: cli.home.path).filter { $0.contains(".partial-") }
+        #expect(leftovers.isEmpty, "\(leftovers)")
+
+        let manifestEdited = cli.home.appendingPathComponent("manifest-edited").path
+        try FileManager.default.copyItem(atPath: out, toPath: manifestEdited)
+        let manifestPath = "\(manifestEdited)/manifest.json"
+        let text = try String(contentsOfFile: manifestPath, encoding: .utf8).replacingOccurrences(of: "\"kekVersion\" : 1", with: "\"kekVersion\" : 2")
+        try text.write(toFile: manifestPath, atomically: true, encoding: .utf8)
+        #expect(try cli.run(["backup", "restore", manifestEdited, "--into", cli.home.appendingPathComponent("r-manifest").path]).status == 74)
+
+        let other = try CLI.initialized()
+        defer { other.removeHome() }
+        let foreign = try other.run(["backup", "restore", out, "--into", other.home.appendingPathComponent("r-foreign").path])
+        #expect(foreign.status != 0 && !FileManager.default.fileExists(atPath: other.home.appendingPathComponent("r-foreign").path))
+    }
+
+    @Test("an old record backup restored beside the current key store cannot open an erased patron, and opens everyone else")
+    func erasureReachesBackups() throws {
+        let cli = try CLI.initialized()
+        defer { cli.removeHome() }
+        for (card, name) in [("E1", "Eve Erased"), ("K1", "Kay Kept")] {
+            #expect(try cli.run(["patron", "register", "--card", card, "--name", name, "--email", "\(card.lowercased())@example.org", "--history", "keep"]).status == 0)
+            #expect(try cli.run(["loan", "checkout", "--card", card, "--item", "\(card)-1", "--title", "Book of \(name)"]).status == 0)
+            #expect(try cli.run(["loan", "return", "--item", "\(card)-1"]).status == 0)
+        }
+        let out = cli.home.appendingPathComponent("before-erasure").path
+        #expect(try cli.run(["backup", "create", "--out", out]).status == 0)
+        #expect(try cli.run(["patron", "erase", "E1", "--yes"]).status == 0)
+        // The key-store backup is discarded at the erasure deadline; only the record backup is kept.
+        try FileManager.default.removeItem(atPath: "\(out)/keys")
+
+        let withoutKeys = try cli.run(["backup", "restore", out, "--into", cli.home.appendingPathComponent("no-keys").path])
+        #expect(withoutKeys.status == 66 && withoutKeys.stderr.contains("has no keys/keys.db"), "\(withoutKeys.stderr)")
+
+        let restored = cli.home.appendingPathComponent("restored").path
+        let report = try cli.run(["backup", "restore", out, "--into", restored, "--keys-from", cli.vault.path, "--json"])
+        #expect(report.status == 0, "\(report.stderr)")
+        #expect(report.json["patrons"] as? Int == 2 && report.json["unrecoverablePatrons"] as? Int == 1 && report.json["keys"] as? String == "other")
+        let keyFile = cli.vault.appendingPathComponent("master.key").path
+        let kept = try cli.run(["patron", "show", "K1", "--purpose", "circulation", "--vault", restored, "--key-file", keyFile])
+        #expect(kept.status == 0 && kept.stdout.contains("Kay Kept"), "\(kept.stderr)")
+        let erased = try cli.run(["patron", "show", "E1", "--purpose", "circulation", "--vault", restored, "--key-file", keyFile])
+        #expect(erased.status != 0 && !erased.stdout.contains("Eve") && !erased.stderr.contains("Eve"))
+        // The old record backup still holds E1's sealed rows; no key anywhere opens them.
+        for file in try FileManager.default.contentsOfDirectory(atPath: restored) {
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: restored).appendingPathComponent(file))
+            #expect(bytes.range(of: Data("Eve Erased".utf8)) == nil && bytes.range(of: Data("Book of Eve".utf8)) == nil, "\(file)")
+        }
+        #expect(try cli.run(["audit", "verify", "--vault", restored, "--key-file", keyFile]).status == 0)
+    }
+}
