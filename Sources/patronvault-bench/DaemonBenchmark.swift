@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import PatronVaultCore
 
 /// Issue 13's limits, measured with `wrk` (Debian) against the release `patronvaultd` built
@@ -17,7 +18,13 @@ enum DaemonBenchmark {
 
     /// `soakSeconds` > 0 then keeps the lookups going that long in 30-second slices, printing the
     /// daemon's resident memory and the rate after each, to show whether memory stays flat.
-    static func run(library: SyntheticLibrary, policies: URL, seconds: Int, connections: Int, soakSeconds: Int = 0, in workspace: URL) async throws {
+    ///
+    /// `duringBackup` then runs the lookups once more while `patronvault backup create` (the
+    /// release CLI beside the benchmark) copies the vault, and prints their figures beside the
+    /// backup's size and time (issue 14: the lookup p99 during a backup).
+    static func run(
+        library: SyntheticLibrary, policies: URL, seconds: Int, connections: Int, soakSeconds: Int = 0, duringBackup: Bool = false, in workspace: URL
+    ) async throws {
         let directory = Bundle.main.bundleURL
         let daemonBinary = directory.appendingPathComponent("patronvaultd")
         guard FileManager.default.isExecutableFile(atPath: daemonBinary.path) else {
@@ -81,6 +88,11 @@ enum DaemonBenchmark {
         print(row("GET /health (no vault work)", plain))
         print(row("staff lookup by card (audited, 2 entries)", lookups))
         print("  ratio \(String(format: "%.2f", lookups.rate / plain.rate))× the plain endpoint; resident memory \(rssBefore / 1024) MiB before the lookups, \(rssAfter / 1024) MiB after")
+        if duringBackup {
+            try backupUnderLoad(
+                wrk: wrk, base: base, script: script, connections: connections, seconds: seconds, vault: vaultDirectory, keyFile: keyFile, policies: policies,
+                token: admin.token, in: workspace, row: row)
+        }
         guard soakSeconds > 0 else { return }
         var slices: [String] = []
         for _ in 0..<max(1, soakSeconds / 30) {
@@ -88,6 +100,44 @@ enum DaemonBenchmark {
             slices.append("\(residentKilobytes(daemon.processIdentifier) / 1024) MiB (\(BenchmarkReport.format(slice.rate))/s, \(slice.errors) errors)")
         }
         print("  soak, lookups for \(slices.count * 30) s more; resident memory after each 30 s: " + slices.joined(separator: ", "))
+    }
+
+    /// Lookups for `seconds` with a backup started five seconds in; the backup's own time and size.
+    private static func backupUnderLoad(
+        wrk: String, base: String, script: URL, connections: Int, seconds: Int, vault: URL, keyFile: URL, policies: URL, token: String,
+        in workspace: URL, row: (String, Figures) -> String
+    ) throws {
+        let cli = Bundle.main.bundleURL.appendingPathComponent("patronvault")
+        guard FileManager.default.isExecutableFile(atPath: cli.path) else {
+            throw BenchmarkFailure(message: "build the CLI in release beside the benchmark: swift build -c release --product patronvault")
+        }
+        let size = (try? FileManager.default.attributesOfItem(atPath: vault.appendingPathComponent("vault.db").path)[.size] as? Int) ?? 0
+        let backup = Process()
+        backup.executableURL = cli
+        backup.arguments = ["backup", "create", "--out", workspace.appendingPathComponent("backup").path]
+        backup.environment = [
+            "PATH": "/usr/bin:/bin", "PATRONVAULT_HOME": vault.path, "PATRONVAULT_KEY_FILE": keyFile.path, "PATRONVAULT_POLICIES": policies.path,
+            "PATRONVAULT_TOKEN": token,
+        ]
+        backup.standardOutput = FileHandle.nullDevice
+        backup.standardError = FileHandle.nullDevice
+        // The backup's time once it ended (negative if it failed), set by the thread that ran it.
+        let took = Mutex<Double?>(nil)
+        DispatchQueue.global().asyncAfter(deadline: .now() + 5) {
+            let started = Date()
+            guard (try? backup.run()) != nil else { return took.withLock { $0 = -1 } }
+            backup.waitUntilExit()
+            took.withLock { $0 = backup.terminationStatus == 0 ? Date().timeIntervalSince(started) : -1 }
+        }
+        let during = try parse(wrkRun(wrk, ["-t2", "-c\(connections)", "-d\(max(seconds, 15))s", "--latency", "-s", script.path, base]))
+        var waited = 0
+        while took.withLock({ $0 }) == nil, waited < 6_000 {
+            usleep(100_000)
+            waited += 1
+        }
+        guard let seconds = took.withLock({ $0 }), seconds >= 0 else { throw BenchmarkFailure(message: "the backup did not complete") }
+        print(row("the same lookups while a backup runs", during))
+        print("  backup of a \(size / 1_048_576) MiB vault.db (and keys.db) took \(String(format: "%.1f", seconds)) s, holding the write lock; the lookups wait for it")
     }
 
     private static func wrkRun(_ wrk: String, _ arguments: [String]) throws -> String {

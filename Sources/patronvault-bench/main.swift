@@ -55,7 +55,8 @@ do {
         try await DaemonBenchmark.run(
             library: SyntheticLibrary(patrons: argument("--patrons", default: 2_000), loansPerPatron: argument("--loans-per-patron", default: 4)),
             policies: settings.policyDirectory, seconds: argument("--daemon-seconds", default: 30),
-            connections: argument("--daemon-connections", default: 16), soakSeconds: argument("--daemon-soak", default: 0), in: workspace)
+            connections: argument("--daemon-connections", default: 16), soakSeconds: argument("--daemon-soak", default: 0),
+            duringBackup: CommandLine.arguments.contains("--daemon-backup"), in: workspace)
     } else {
         // Off the main actor, as a server's request handlers are.
         try await settings.run(in: workspace)

@@ -30,10 +30,10 @@ struct DemoCommand: AsyncParsableCommand {
                 configuration: configuration)
             let found = try await vault.closing { vault in
                 try await narrate(vault, adminToken: adminToken, folder: vaultFolder, ruleCount: rules.ruleIDs.count, clock: clock)
-                return try plaintext(in: vaultFolder)
+                return try plaintext(in: vaultFolder) + plaintext(in: folder.appendingPathComponent("restored")) + plaintext(in: folder.appendingPathComponent("backup-before-erasure"))
             }
             step(found.isEmpty
-                ? "A byte scan of every file in the vault folder finds no name, email, card number or title."
+                ? "A byte scan of every file in the vault folder, the backup and the restored copy finds no name, email, card number or title."
                 : "PLAINTEXT FOUND: \(found.joined(separator: ", "))")
             if keep { step("The demo vault is kept at \(folder.path).") }
             if !found.isEmpty { throw ExitCode.failure }
@@ -93,12 +93,23 @@ struct DemoCommand: AsyncParsableCommand {
         let checked = try ExportBundleVerifier.verify(directory: exportFolder, key: vault.exportVerifyingKey)
         step("Ada exports everything the vault holds about her: \(bundle.files.map(\.name).joined(separator: ", ")) in \(exportFolder.lastPathComponent)/; checked with the public export key alone: \(checked.records) records, none left out.")
 
+        let backup = folder.deletingLastPathComponent().appendingPathComponent("backup-before-erasure")
+        _ = try await vault.backups.create(in: backup, by: admin)
+        step("The admin takes a backup: records/ and keys/ as separate files, with a manifest signed by the audit key.")
+
         _ = try await vault.desk.returnItem("B-2", by: desk)
         let receipt = try await vault.selfService.eraseMe(by: try await vault.signIn.patron(card: "D1001", pin: Array("2468".utf8)))
         step("Ada returns B-2 and erases her account: \(receipt.recordsDestroyed) records and \(receipt.keysDestroyed ? "every key destroyed, both journals truncated" : "their rows deleted, keys queued for destruction"); signed receipt \(receipt.receiptHash.prefix(16))….")
         if let refusal = await refusal(of: { () async throws(VaultError) in _ = try await vault.desk.patronProfile(card: "D1001", purpose: "circulation", by: desk) }) {
             step("desk-1 looks Ada up again: \(refusal).")
         }
+
+        // The key-store backup is discarded at the erasure deadline; the record backup is kept.
+        try FileManager.default.removeItem(at: backup.appendingPathComponent("keys"))
+        let restored = try await Vault.restore(
+            backup: backup, keysFrom: folder, into: folder.deletingLastPathComponent().appendingPathComponent("restored"),
+            masterKey: .keyFile(folder.deletingLastPathComponent().appendingPathComponent("master.key")), policies: vault.policies)
+        step("Later, with the key-store backup discarded as the rule says, the record backup from before her erasure is restored beside today's key store: \(restored.patrons) patrons, \(restored.unrecoverablePatrons) unrecoverable. Ada's sealed rows came back; no key anywhere opens them.")
 
         let stats = try await vault.desk.statistics(by: desk)
         step("Anonymous statistics keep what the branch needs: \(stats.map { "\($0.itemBarcode) \($0.branch) \($0.month) ×\($0.returns)" }.joined(separator: ", ")).")
@@ -144,15 +155,16 @@ struct DemoCommand: AsyncParsableCommand {
         }
     }
 
-    /// The patron fields the demo wrote that appear in the clear in any file of the vault folder,
-    /// scanned while the vault is still open so its WAL files are on disk and scanned too.
+    /// The patron fields the demo wrote that appear in the clear in any file under a folder (the
+    /// vault, the backup, the restored copy), scanned while the vault is still open so its WAL
+    /// files are on disk and scanned too.
     private func plaintext(in vaultFolder: URL) throws -> [String] {
         let needles = [
             "Ada Lovelace", "Bob Reader", "Cleo Archer", "ada@example.org", "bob@example.org", "cleo@example.org", "D1001", "D1002", "D1003",
             "Notes on the Analytical Engine", "Living With Illness", "The Quiet Garden", "Debt and Recovery",
         ]
         var found: [String] = []
-        for file in try FileManager.default.contentsOfDirectory(atPath: vaultFolder.path) {
+        for file in try FileManager.default.subpathsOfDirectory(atPath: vaultFolder.path) {
             guard let bytes = FileManager.default.contents(atPath: vaultFolder.appendingPathComponent(file).path) else { continue }
             for needle in needles where bytes.range(of: Data(needle.utf8)) != nil { found.append("\(needle) in \(file)") }
         }

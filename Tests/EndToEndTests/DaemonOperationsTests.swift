@@ -86,6 +86,24 @@ struct DaemonOperationsTests {
         #expect(try refused("port =\n").contains(":1: a value is missing"))
     }
 
+    @Test("one patron holds at most five sessions: signing in again closes their oldest, never another patron's")
+    func sessionsPerPatron() throws {
+        let cli = try CLI.initialized()
+        defer { cli.removeHome() }
+        #expect(try cli.run(["patron", "register", "--card", "S1", "--name", "Sid Sessions", "--email", "sid@example.org", "--pin-stdin"], stdin: "2468").status == 0)
+        #expect(try cli.run(["patron", "register", "--card", "S2", "--name", "Sue Sessions", "--email", "sue@example.org", "--pin-stdin"], stdin: "1357").status == 0)
+        let daemon = try Daemon(cli)
+        let other = try daemon.request("POST", "/v1/sessions", json: ["card": "S2", "pin": "1357"]).json["token"] as? String
+        var tokens: [String?] = []
+        for _ in 0..<7 {
+            tokens.append(try daemon.request("POST", "/v1/sessions", json: ["card": "S1", "pin": "2468"]).json["token"] as? String)
+        }
+        let statuses = try tokens.map { try daemon.request("GET", "/v1/me", token: $0).status }
+        #expect(statuses == [401, 401, 200, 200, 200, 200, 200], "\(statuses)")
+        #expect(try daemon.request("GET", "/v1/me", token: other).status == 200)
+        #expect(daemon.stop() == 0)
+    }
+
     @Test("policy explain through the daemon answers with the rules it enforces, as the folder does, and is recorded")
     func explainThroughDaemon() throws {
         let cli = try CLI.initialized()

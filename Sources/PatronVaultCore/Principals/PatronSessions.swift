@@ -14,6 +14,9 @@ public actor PatronSessions {
         public var lifetime: Duration = .seconds(60 * 60)
         /// Open sessions at most; a sign-in beyond it closes the one that expires first.
         public var capacity: Int = 10_000
+        /// Sessions one patron may hold at once; their oldest closes when another opens, so one
+        /// card signing in again and again cannot fill `capacity` and push other patrons out.
+        public var perPatron: Int = 5
 
         public init() {}
     }
@@ -49,6 +52,10 @@ public actor PatronSessions {
         let principal = try await signIn.patron(card: card, pin: pin)
         let now = clock.now
         sweep(now)
+        let own = entries.filter { $0.value.principal == principal }
+        if own.count >= configuration.perPatron, let oldest = own.min(by: { $0.value.idleUntil < $1.value.idleUntil })?.key {
+            entries[oldest] = nil
+        }
         if entries.count >= configuration.capacity, let first = entries.min(by: { $0.value.idleUntil < $1.value.idleUntil })?.key {
             entries[first] = nil
         }

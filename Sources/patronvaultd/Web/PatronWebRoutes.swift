@@ -80,6 +80,8 @@ struct PatronWebRoutes {
         }
     }
 
+    /// The one field every form has: read first, before the form's own fields, to refuse a
+    /// forged form before anything else is looked at.
     struct TokenForm: Decodable {
         let form_token: String?
     }
@@ -220,6 +222,7 @@ struct PatronWebRoutes {
         /// The form's fields as sent (`application/x-www-form-urlencoded`); empty for a GET.
         var formText = ""
 
+        /// The form's own fields; nil when they cannot be read, which each route refuses.
         func form<Form: Decodable>(_ type: Form.Type) -> Form? {
             PatronWebRoutes.decode(type, from: formText)
         }
@@ -283,6 +286,7 @@ struct PatronWebRoutes {
         return WebPage(title: "Your account", body: page.html)
     }
 
+    /// Sentences for refused forms, the same whatever was wrong in detail: a forger learns nothing.
     static let crossSite = "The request came from another site. Nothing was changed."
     static let malformed = "The form could not be read. Nothing was changed."
 
@@ -293,6 +297,7 @@ struct PatronWebRoutes {
         return String(validating: buffer.readableBytesView, as: UTF8.self)
     }
 
+    /// A form body decoded, or nil: a form that cannot be read is refused, never half-used.
     static func decode<Form: Decodable>(_ type: Form.Type, from text: String?) -> Form? {
         text.flatMap { try? URLEncodedFormDecoder().decode(type, from: $0) }
     }
@@ -311,10 +316,12 @@ struct PatronWebRoutes {
         return named == authority
     }
 
+    /// The core's messages are clauses ("the card barcode or PIN is wrong"); a page shows sentences.
     private static func sentence(_ message: String) -> String {
         return message.prefix(1).uppercased() + message.dropFirst() + (message.hasSuffix(".") ? "" : ".")
     }
 
+    /// The count a redirect after a form carries for its message; only a number is ever shown.
     private static func count(_ request: Request) -> Int {
         request.uri.queryParameters["count"].flatMap { Int(String($0)) } ?? 0
     }
