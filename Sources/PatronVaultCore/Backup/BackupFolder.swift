@@ -34,9 +34,8 @@ enum BackupFolder {
         return staging
     }
 
-    /// The file's size and SHA-256, read in 1 MiB pieces; the file is made 0600.
+    /// The file's size and SHA-256, read in 1 MiB pieces.
     static func describe(_ url: URL, as name: String) throws -> BackupManifest.File {
-        chmod(url.path, 0o600)
         guard let handle = FileHandle(forReadingAtPath: url.path) else { throw VaultError.storage("the backup file \(name) cannot be read") }
         defer { try? handle.close() }
         var hash = Digest.SHA256Stream()

@@ -27,7 +27,9 @@ public struct Backups: Sendable {
             let manifest = BackupManifest(
                 format: BackupManifest.format, createdAt: gate.clock.now().iso8601Text,
                 files: try [BackupManifest.recordsFile, BackupManifest.keysFile].map { name in
-                    try BackupFolder.describe(staging.appendingPathComponent(name), as: name)
+                    let file = staging.appendingPathComponent(name)
+                    chmod(file.path, 0o600)
+                    return try BackupFolder.describe(file, as: name)
                 },
                 kekVersion: gate.ring.kekVersion, auditKey: gate.trail.verifyingKey.hex)
             try BackupFolder.sign(manifest, with: gate.ring.auditSigningKey, in: staging)

@@ -71,17 +71,18 @@ extension Vault {
         }
     }
 
-    /// Copies a backup file after checking its size and SHA-256 against the manifest.
+    /// Copies a backup file, then checks the copy's size and SHA-256 against the manifest: what
+    /// is restored is what was checked, even if the backup's file changes meanwhile.
     private static func copyChecked(_ name: String, from backup: URL, manifest: BackupManifest, to destination: URL) throws {
         let source = backup.appendingPathComponent(name)
         guard let expected = manifest.file(name), FileManager.default.fileExists(atPath: source.path) else {
             throw VaultError(.notFound, "the backup has no \(name)")
         }
-        guard try BackupFolder.describe(source, as: name) == expected else {
-            throw VaultError(.integrityFailure, "the backup's \(name) does not match its signed manifest (edited, truncated or swapped)")
-        }
         try FileManager.default.copyItem(at: source, to: destination)
         chmod(destination.path, 0o600)
+        guard try BackupFolder.describe(destination, as: name) == expected else {
+            throw VaultError(.integrityFailure, "the backup's \(name) does not match its signed manifest (edited, truncated or swapped)")
+        }
     }
 
     /// A key store that may be in use (the current vault's), copied through SQLite's backup so
