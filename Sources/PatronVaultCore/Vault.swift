@@ -19,6 +19,8 @@ public final class Vault: Sendable {
     public let oversight: Oversight
     /// Backups of the records and the key store, taken while the vault serves.
     public let backups: Backups
+    /// The legal-process workflow: file, approve (a second person), disclose, list.
+    public let legalOrders: LegalOrders
     public let retention: Retention
     /// The upkeep a long-lived process runs as a service.
     public let maintenance: VaultMaintenance
@@ -29,9 +31,12 @@ public final class Vault: Sendable {
     /// and erasure receipt with. Public by nature, so reading it needs no principal.
     public var exportVerifyingKey: VerifyingKey { gate.ring.exportSigningKey.publicKey }
     let gate: Gate
+    /// This process's hold on the vault folder, kept while the vault is open.
+    private let lock: VaultLock?
 
-    init(directory: URL, storage: VaultStorage, ring: KeyRing, policies: PolicySet, configuration: VaultConfiguration) {
+    init(directory: URL, storage: VaultStorage, ring: KeyRing, policies: PolicySet, configuration: VaultConfiguration, lock: VaultLock? = nil) {
         self.directory = directory
+        self.lock = lock
         self.policies = policies
         gate = Gate(storage: storage, ring: ring, policies: policies, configuration: configuration)
         let derivations = KeyDerivationQueue(limit: configuration.concurrentDerivations)
@@ -41,6 +46,7 @@ public final class Vault: Sendable {
         administration = StaffAdministration(gate: gate)
         oversight = Oversight(gate: gate)
         backups = Backups(gate: gate)
+        legalOrders = LegalOrders(gate: gate)
         retention = Retention(gate: gate, lock: directory.appendingPathComponent("retention.lock"))
         maintenance = VaultMaintenance(storage: storage, recordSets: ring.recordSet, staffSeals: ring.staffSeal, interval: configuration.maintenanceInterval)
         auditWatch = AuditWatch(gate: gate, interval: configuration.auditCheckInterval)
@@ -90,6 +96,7 @@ public final class Vault: Sendable {
                 salt = newSalt
                 sourceName = "passphrase"
             }
+            let lock = try VaultLock(in: directory, exclusive: false)
             let opened = try SQLiteStorage.open(directory: directory, create: true)
             storage = opened
             let ring: KeyRing
@@ -99,7 +106,7 @@ public final class Vault: Sendable {
             } catch {
                 throw Gate.vaultError(error)
             }
-            let vault = Vault(directory: directory, storage: opened, ring: ring, policies: policies, configuration: configuration)
+            let vault = Vault(directory: directory, storage: opened, ring: ring, policies: policies, configuration: configuration, lock: lock)
             let token = try await vault.administration.createFirstAdmin(name: adminName)
             return (vault, token)
         } catch {
@@ -118,37 +125,35 @@ public final class Vault: Sendable {
         at directory: URL, masterKey source: MasterKeySource, policies: PolicySet,
         configuration: VaultConfiguration = VaultConfiguration()
     ) async throws(VaultError) -> Vault {
-        try await open(directory: directory, storage: SQLiteStorage.open(directory: directory, create: false), masterKey: source, policies: policies, configuration: configuration)
+        guard SQLiteStorage.exists(in: directory) else { throw VaultError(.notInitialized, "no vault at \(directory.path)") }
+        let lock = try VaultLock(in: directory, exclusive: false)
+        return try await open(
+            directory: directory, storage: SQLiteStorage.open(directory: directory, create: false), masterKey: source, policies: policies,
+            configuration: configuration, lock: lock)
     }
 
     /// Opens a vault over given stores: the seam a second backend, or a test's failing store,
-    /// plugs into.
+    /// plugs into. Refused while a master key rotation is recorded, unless the caller is that
+    /// rotation (`resumingRotation`): new patron keys would be wrapped under the old version.
     static func open(
-        directory: URL, storage: VaultStorage, masterKey source: MasterKeySource, policies: PolicySet, configuration: VaultConfiguration
+        directory: URL, storage: VaultStorage, masterKey source: MasterKeySource, policies: PolicySet, configuration: VaultConfiguration,
+        lock: VaultLock? = nil, resumingRotation: Bool = false
     ) async throws(VaultError) -> Vault {
         do {
             let metadata = try await storage.keys.metadata()
-            let meta = try KeyRing.keySource(in: metadata)
-            let kek: SymmetricKey
-            switch source {
-            case .keyFile(let url):
-                guard meta.source == "key-file" else {
-                    throw VaultError(.wrongMasterKey, "this vault is protected by a passphrase, not a key file")
-                }
-                kek = try KeyFile.read(at: url)
-            case .passphrase(let passphrase):
-                guard meta.source == "passphrase", let salt = meta.salt else {
-                    throw VaultError(.wrongMasterKey, "this vault is protected by a key file, not a passphrase")
-                }
-                kek = try await stretch(passphrase, salt: salt, limits: configuration.passphraseLimits, on: KeyDerivationQueue(limit: 1))
+            if !resumingRotation, let target = KeyRing.rotationTarget(in: metadata) {
+                throw VaultError(
+                    .rotationInProgress,
+                    "a rotation of the master key to version \(target) was interrupted; the vault opens again once it is finished with the same new key")
             }
+            let kek = try await masterKey(source, metadata: metadata, configuration: configuration)
             let ring = try await KeyRing.open(kek: kek, metadata: metadata, in: storage.keys)
             if !(configuration.clock is SystemClock), !ring.acceptsFixedClock {
                 throw VaultError(
                     .clockRefused,
                     "this vault runs on the real clock; a fixed clock is accepted only by a vault created on one (tests and demos)")
             }
-            let vault = Vault(directory: directory, storage: storage, ring: ring, policies: policies, configuration: configuration)
+            let vault = Vault(directory: directory, storage: storage, ring: ring, policies: policies, configuration: configuration, lock: lock)
             if ring.predatesRecordSets { try await storage.upgradeRecordSets(ring: ring) }
             // A crash between the two files only delays a shred or a settle, never loses it, and
             // leaves at worst keys without records, removed here.
@@ -160,6 +165,24 @@ public final class Vault: Sendable {
         } catch {
             await storage.close()
             throw Gate.vaultError(error)
+        }
+    }
+
+    /// The master key `source` gives for a vault with this metadata, refused when the vault is
+    /// protected the other way.
+    static func masterKey(_ source: MasterKeySource, metadata: [String: [UInt8]], configuration: VaultConfiguration) async throws(VaultError) -> SymmetricKey {
+        let meta = try KeyRing.keySource(in: metadata)
+        switch source {
+        case .keyFile(let url):
+            guard meta.source == "key-file" else {
+                throw VaultError(.wrongMasterKey, "this vault is protected by a passphrase, not a key file")
+            }
+            return try KeyFile.read(at: url)
+        case .passphrase(let passphrase):
+            guard meta.source == "passphrase", let salt = meta.salt else {
+                throw VaultError(.wrongMasterKey, "this vault is protected by a key file, not a passphrase")
+            }
+            return try await stretch(passphrase, salt: salt, limits: configuration.passphraseLimits, on: KeyDerivationQueue(limit: 1))
         }
     }
 
@@ -178,9 +201,10 @@ public final class Vault: Sendable {
     public func close() async {
         _ = try? await gate.storage.finishShreds(checking: gate.ring.recordSet)
         await gate.storage.close()
+        lock?.release()
     }
 
-    private static func stretch(_ passphrase: [UInt8], salt: [UInt8], limits: Argon2Limits, on queue: KeyDerivationQueue) async throws(VaultError) -> SymmetricKey {
+    static func stretch(_ passphrase: [UInt8], salt: [UInt8], limits: Argon2Limits, on queue: KeyDerivationQueue) async throws(VaultError) -> SymmetricKey {
         do {
             return try await queue.run { try Argon2id.deriveKey(from: passphrase, salt: salt, limits: limits) }
         } catch {

@@ -23,6 +23,8 @@ public struct VaultError: Error, Equatable, Sendable, CustomStringConvertible {
         case clockRefused
         /// The request is valid but the account's state does not allow it yet (loans still out).
         case conflict
+        /// A master key rotation was interrupted; the vault opens once it is finished.
+        case rotationInProgress
     }
 
     public let kind: Kind

@@ -23,6 +23,7 @@ extension VaultError.Kind {
         case .auditFailure: 79
         case .clockRefused: 80
         case .conflict: 81
+        case .rotationInProgress: 82
         }
     }
 
@@ -31,6 +32,7 @@ extension VaultError.Kind {
     var hint: String? {
         switch self {
         case .notInitialized: "run 'patronvault init' first"
+        case .rotationInProgress: "run 'patronvault keys rotate --new-key-file PATH' (or 'keys change-passphrase') again with the same new key"
         default: nil
         }
     }

@@ -75,6 +75,7 @@ struct PatronVaultDaemon: AsyncParsableCommand {
         let table = RouteTable(router: router)
         DaemonRoutes(vault: vault).add(to: table)
         AdminRoutes(vault: vault).add(to: table)
+        LegalOrderRoutes(vault: vault).add(to: table)
         var sessionSettings = PatronSessions.Configuration()
         sessionSettings.idle = .seconds(sessionIdle)
         let sessions = PatronSessions(signIn: vault.signIn, configuration: sessionSettings)

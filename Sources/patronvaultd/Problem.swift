@@ -63,7 +63,7 @@ struct Problem: HTTPResponseError {
         case .permissionDenied: (.forbidden, "Access denied by the policy")
         case .integrityFailure, .corruptVault: (.internalServerError, "The vault failed an integrity check")
         case .auditFailure, .storageFailure: (.serviceUnavailable, "The vault could not complete the request")
-        case .invalidPolicy, .keyFilePermissions, .wrongMasterKey, .notInitialized, .alreadyInitialized, .clockRefused:
+        case .invalidPolicy, .keyFilePermissions, .wrongMasterKey, .notInitialized, .alreadyInitialized, .clockRefused, .rotationInProgress:
             (.internalServerError, "The vault is not usable")
         }
     }

@@ -128,6 +128,10 @@ struct FailingTransaction: RecordTransaction {
     func clearPINAttempts(patron: PatronPseudonym) throws { try base.clearPINAttempts(patron: patron) }
     func insertStaff(_ account: StaffAccount, tokenHash: [UInt8]) throws { try base.insertStaff(account, tokenHash: tokenHash) }
     func revokeStaff(id: String, at time: Date) throws { try base.revokeStaff(id: id, at: time) }
+    func insertLegalOrder(_ order: StoredLegalOrder) throws { try base.insertLegalOrder(order) }
+    func replaceLegalOrder(_ order: StoredLegalOrder) throws { try base.replaceLegalOrder(order) }
+    func legalOrder(id: String) throws -> StoredLegalOrder? { try base.legalOrder(id: id) }
+    func legalOrders(patron: PatronPseudonym?) throws -> [StoredLegalOrder] { try base.legalOrders(patron: patron) }
     func countReturn(item: String, branch: String, month: String) throws { try base.countReturn(item: item, branch: branch, month: month) }
     func appendAudit(_ draft: AuditDraft, to trail: AuditTrail) throws { try base.appendAudit(draft, to: trail) }
     func appendAudit(_ drafts: [AuditDraft], to trail: AuditTrail) throws { try base.appendAudit(drafts, to: trail) }

@@ -21,11 +21,12 @@ enum BackupFolder {
         }
     }
 
-    /// A new folder beside `target` (0700) with `records/` and `keys/` in it.
-    static func staging(beside target: URL) throws(VaultError) -> URL {
+    /// A new folder beside `target` (0700) with `subfolders` in it (a backup's `records/` and
+    /// `keys/` by default).
+    static func staging(beside target: URL, subfolders: [String] = ["records", "keys"]) throws(VaultError) -> URL {
         let staging = target.deletingLastPathComponent().appendingPathComponent(".\(target.lastPathComponent).partial-\(UUID().uuidString)", isDirectory: true)
         do {
-            for folder in [staging, staging.appendingPathComponent("records"), staging.appendingPathComponent("keys")] {
+            for folder in [staging] + subfolders.map({ staging.appendingPathComponent($0) }) {
                 try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
             }
         } catch {

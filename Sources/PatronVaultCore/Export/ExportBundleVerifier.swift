@@ -20,11 +20,7 @@ public enum ExportBundleVerifier {
         let manifestBytes = try read(directory, ExportBundle.manifestFileName)
         // Exactly as written: lowercase hex and one newline, so no edited byte is tolerated.
         let signatureFile = try read(directory, ExportBundle.signatureFileName)
-        guard signatureFile.count == 2 * VerifyingKey.signatureByteCount + 1, signatureFile.last == 0x0A,
-              signatureFile.dropLast().allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }),
-              let signature = Hex.decode(String(decoding: signatureFile.dropLast(), as: UTF8.self)),
-              key.isValidSignature(signature, for: manifestBytes)
-        else {
+        guard let signature = detachedSignature(signatureFile), key.isValidSignature(signature, for: manifestBytes) else {
             throw failure("the manifest's signature does not verify with this export key")
         }
         guard let manifest = try? JSONDecoder().decode(ExportManifest.self, from: Data(manifestBytes)), manifest.format == ExportManifest.format else {
@@ -91,6 +87,15 @@ public enum ExportBundleVerifier {
         guard members == shown else {
             throw failure("the records shown differ from the record set's members")
         }
+    }
+
+    /// A `manifest.sig` as written: lowercase hex of the signature and one newline, so no edited
+    /// byte is tolerated. Nil for anything else.
+    static func detachedSignature(_ file: [UInt8]) -> [UInt8]? {
+        guard file.count == 2 * VerifyingKey.signatureByteCount + 1, file.last == 0x0A,
+              file.dropLast().allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) })
+        else { return nil }
+        return Hex.decode(String(decoding: file.dropLast(), as: UTF8.self))
     }
 
     private static func read(_ directory: URL, _ name: String) throws(VaultError) -> [UInt8] {

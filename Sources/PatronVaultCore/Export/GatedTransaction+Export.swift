@@ -80,7 +80,11 @@ extension GatedTransaction {
         let about = try records.auditEntries(.concerning(patron: own.description))
         let by = try records.auditEntries(AuditQuery(principalID: own.description))
         var seen = Set<Int64>()
-        let entries = (about + by).filter { seen.insert($0.sequence).inserted }.sorted { $0.sequence < $1.sequence }.map { entry in
+        let orders = try legalOrdersNoticed(by: own)
+        let entries = (about + by).filter { entry in
+            guard let order = LegalOrder.id(inAuditDetail: entry.detail), orders.heldBack.contains(order) else { return seen.insert(entry.sequence).inserted }
+            return false
+        }.sorted { $0.sequence < $1.sequence }.map { entry in
             ExportedAuditEntry(
                 sequence: entry.sequence, time: entry.time, principalKind: entry.principalKind, principalRole: entry.principalRole,
                 principalID: entry.principalID, staffName: names[entry.principalID], action: entry.action, resource: entry.resourceKind,
@@ -91,7 +95,7 @@ extension GatedTransaction {
         return PatronDataExport(
             format: PatronDataExport.format, exportedAt: time, pseudonym: own.description, registration: registration,
             openLoans: byTime(openLoans), history: byTime(history), heldLoans: byTime(held), signInLockout: lockout, auditEntries: entries,
-            pendingDestruction: destroying, legalOrders: [],
+            pendingDestruction: destroying, legalOrders: orders.due.map { $0.patronNotice },
             recordSet: ExportedRecordSet(value: Hex.encode(set.bytes), count: members.filter(\.inSet).count, members: members))
     }
 }

@@ -123,9 +123,19 @@ struct PatronDataPage {
         raw("<h2>Records being destroyed</h2>\n<p>")
         let pending = data.pendingDestruction.count
         text(pending == 0 ? "None." : "\(pending) deleted record\(pending == 1 ? "" : "s") whose keys are queued for destruction.")
-        raw("</p>\n<h2>Legal orders</h2>\n<p>")
-        text(data.legalOrders.isEmpty ? "None." : "\(data.legalOrders.count)")
-        raw("</p>\n<h2>Completeness</h2>\n<p class=\"note\">")
+        raw("</p>\n<h2>Legal orders</h2>\n")
+        if data.legalOrders.isEmpty {
+            raw("<p>None.</p>\n")
+        } else {
+            raw("<ul>\n")
+            for order in data.legalOrders {
+                raw("<li>")
+                text(order)
+                raw("</li>\n")
+            }
+            raw("</ul>\n")
+        }
+        raw("<h2>Completeness</h2>\n<p class=\"note\">")
         let members = data.recordSet.members.count
         text("The vault keeps an authenticated sum over all of your records. This export lists \(members) record\(members == 1 ? "" : "s"); ")
         text("\(data.recordSet.count) of them make up the sum ")

@@ -35,6 +35,10 @@ public enum AccessAction: String, Sendable, CaseIterable {
     case keysManage = "keys.manage"
     case legalOrderFile = "legal-order.file"
     case legalOrderApprove = "legal-order.approve"
+    /// Writing the bundle an approved order covers, which closes the order.
+    case legalOrderDisclose = "legal-order.disclose"
+    /// Listing orders and their status.
+    case legalOrderRead = "legal-order.read"
     case statsRead = "stats.read"
     case policyRead = "policy.read"
 }

@@ -239,7 +239,7 @@ final class Gate: Sendable {
         let policyRequest = PolicyRequest(
             principalKind: principal.kind.rawValue, principalRole: principal.roleName, principalID: principal.id,
             principalPatron: principal.pseudonym?.description, action: request.action.rawValue, resourceKind: request.resource.rawValue,
-            resourcePatron: request.patron?.description, resourceState: request.state, purpose: request.purpose, consent: false, legalOrder: false,
+            resourcePatron: request.patron?.description, resourceState: request.state, purpose: request.purpose, consent: false, legalOrder: request.underApprovedOrder,
             time: time, frontEnd: frontEnd.rawValue)
         return RecordedDecision(request: request, decision: policies.decide(policyRequest))
     }
@@ -252,7 +252,7 @@ final class Gate: Sendable {
             action: decided.request.action.rawValue, resourceKind: decided.request.resource.rawValue, patron: decided.request.patron?.description,
             purpose: decided.request.purpose.map { listedPurposes.contains($0) ? $0 : "(unlisted)" },
             decision: decided.decision.isPermitted ? .permit : .forbid, ruleIDs: decided.decision.ruleIDs, policyDigest: policies.digest,
-            frontEnd: frontEnd.rawValue, keyVersion: Int(ring.kekVersion))
+            frontEnd: frontEnd.rawValue, keyVersion: Int(ring.kekVersion), detail: decided.request.legalOrder.map(LegalOrder.auditDetail))
     }
 
     static func denial(_ decision: PolicyDecision) -> VaultError {

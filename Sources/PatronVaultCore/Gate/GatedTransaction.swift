@@ -1,5 +1,6 @@
 import Foundation
 import PatronVaultAudit
+import PatronVaultPolicy
 
 /// What an operation holds while the gate's transaction is open: the record transaction, the
 /// operation's own keys, and the decisions to record. Only the gate makes one.
@@ -57,6 +58,17 @@ struct GatedTransaction {
             answered[index] = true
         }
         guard decision.decision.isPermitted else { throw AccessDenial(error: Gate.denial(decision.decision)) }
+    }
+
+    /// Refuses `request` for a reason the policy files cannot state (a rule about two people,
+    /// such as dual control): recorded as a refusal naming no rule, then thrown like a denial.
+    mutating func refuse(_ request: AccessRequest, because reason: String) throws -> Never {
+        let decision = PolicyDecision(effect: .forbid, ruleIDs: [], reason: reason)
+        decided.append(RecordedDecision(request: request, decision: decision))
+        for (index, earlier) in actionLevel.enumerated() where earlier.request.action == request.action && earlier.request.resource == request.resource {
+            answered[index] = true
+        }
+        throw AccessDenial(error: Gate.denial(decision))
     }
 
     /// Decides every action-level request again, now about the patron a lookup found.

@@ -27,6 +27,12 @@ enum KeyFile {
             unlink(url.path)
             throw .storage("the key file could not be written")
         }
+        // The file's name is on disk too before anything is wrapped under the key it holds.
+        let folder = open(url.deletingLastPathComponent().path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if folder >= 0 {
+            fsync(folder)
+            close(folder)
+        }
         return key
     }
 

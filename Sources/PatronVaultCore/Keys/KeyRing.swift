@@ -20,6 +20,13 @@ final class KeyRing: Sendable {
     static let auditMACName = "audit-mac-key"
     static let clockName = "clock"
     private static let clockAD = Array("patronvault.clock-mark".utf8)
+    /// A rotation in progress: the version it moves to, that version's check value (so a resumed
+    /// rotation knows it was given the same new key), and where the new key comes from.
+    static let rotationTargetName = "rotation_target"
+    static let rotationCheckName = "rotation_check"
+    static let rotationSourceName = "rotation_key_source"
+    static let rotationSaltName = "rotation_passphrase_salt"
+    static let rotationNames = [rotationTargetName, rotationCheckName, rotationSourceName, rotationSaltName]
 
     let kek: SymmetricKey
     let kekVersion: Int64
@@ -38,6 +45,9 @@ final class KeyRing: Sendable {
     let recordSet: RecordSetKey
     /// Seals staff rows.
     let staffSeal: StaffSealKey
+    /// Seals legal orders: a system key (no patron key), so an order outlives the patron's
+    /// erasure as the record of a lawful process; derived, as it needs no shredding of its own.
+    let legalOrderKey: SymmetricKey
     /// Whether this vault was created for tests and demos, on a fixed clock.
     let acceptsFixedClock: Bool
     /// Whether this vault was made before record sets and staff seals, and must be upgraded
@@ -64,6 +74,7 @@ final class KeyRing: Sendable {
         self.checkBeforeRecordSets = checkBeforeRecordSets
         recordSet = RecordSetKey(key: try blindIndexRoot.deriveSubkey(id: 5, context: "blindidx"))
         staffSeal = StaffSealKey(key: try blindIndexRoot.deriveSubkey(id: 6, context: "blindidx"))
+        legalOrderKey = try blindIndexRoot.deriveSubkey(id: 1, context: "pvorders")
         self.kek = kek
         self.kekVersion = kekVersion
         card = BlindIndexKey(key: try blindIndexRoot.deriveSubkey(id: 1, context: "blindidx"))
@@ -79,6 +90,26 @@ final class KeyRing: Sendable {
         RecordAssociatedData.systemKey(name: kekCheckName, kekVersion: version)
     }
 
+    /// The check value a vault with record sets keeps for master-key `version`.
+    static func check(sealedUnder kek: SymmetricKey, version: Int64) -> [UInt8] {
+        XChaCha20Poly1305.seal(checkWithRecordSets, using: kek, authenticating: kekCheckAD(version: version))
+    }
+
+    /// Whether `kek` is the key a check value of `version` was sealed under.
+    static func opens(_ check: [UInt8], with kek: SymmetricKey, version: Int64) -> Bool {
+        (try? XChaCha20Poly1305.open(check, using: kek, authenticating: kekCheckAD(version: version))) == checkWithRecordSets
+    }
+
+    /// The sealed mark of a vault made on a fixed clock, under `kek`.
+    static func fixedClockMark(sealedUnder kek: SymmetricKey) -> [UInt8] {
+        XChaCha20Poly1305.seal(Array("fixed".utf8), using: kek, authenticating: clockAD)
+    }
+
+    /// The version a rotation in progress moves to, if one is recorded.
+    static func rotationTarget(in metadata: [String: [UInt8]]) -> Int64? {
+        metadata[rotationTargetName].flatMap { Int64(String(decoding: $0, as: UTF8.self)) }
+    }
+
     /// Writes the key metadata and fresh system keys of a new vault. `fixedClock` marks a vault
     /// made for tests and demos: only such a vault accepts a fixed clock later, and the mark is
     /// sealed under the master key so it cannot be set by editing the key store.
@@ -87,12 +118,10 @@ final class KeyRing: Sendable {
         var metadata: [String: [UInt8]] = [
             keySourceName: Array(source.utf8),
             kekVersionName: Array(String(version).utf8),
-            kekCheckName: XChaCha20Poly1305.seal(checkWithRecordSets, using: kek, authenticating: kekCheckAD(version: version)),
+            kekCheckName: check(sealedUnder: kek, version: version),
         ]
         if let salt { metadata[saltName] = salt }
-        if fixedClock {
-            metadata[clockName] = XChaCha20Poly1305.seal(Array("fixed".utf8), using: kek, authenticating: clockAD)
-        }
+        if fixedClock { metadata[clockName] = fixedClockMark(sealedUnder: kek) }
         let root = try SymmetricKey.random()
         let seed = try SymmetricKey.random()
         let mac = try SymmetricKey.random()

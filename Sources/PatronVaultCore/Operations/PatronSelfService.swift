@@ -46,7 +46,10 @@ public struct PatronSelfService: Sendable {
         let own = try Self.identity(principal, doing: "see who looked at their record")
         return try await gate.write(principal, [AccessRequest(.auditReadOwn, .audit, patron: own)], readsOnly: true) { tx in
             let names = Dictionary(try tx.verified(tx.records.allStaff()).map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })
+            let heldBack = try tx.legalOrdersNoticed(by: own).heldBack
             return try tx.records.auditEntries(.concerning(patron: own.description)).compactMap { entry in
+                let order = LegalOrder.id(inAuditDetail: entry.detail)
+                if let order, heldBack.contains(order) { return nil }
                 let kind: RecordAccess.Kind
                 if entry.principalKind == Principal.Kind.staff.rawValue {
                     kind = .staff
@@ -57,7 +60,7 @@ public struct PatronSelfService: Sendable {
                 }
                 return RecordAccess(
                     kind: kind, time: entry.time, staffName: names[entry.principalID], staffID: kind == .staff ? entry.principalID : "",
-                    role: entry.principalRole, action: entry.action, purpose: entry.purpose, permitted: entry.decision == .permit)
+                    role: entry.principalRole, action: entry.action, purpose: entry.purpose, permitted: entry.decision == .permit, legalOrder: order)
             }
         }
     }

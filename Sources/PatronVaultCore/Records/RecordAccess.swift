@@ -19,13 +19,30 @@ public struct RecordAccess: Sendable, Equatable {
     public let action: String
     public let purpose: String?
     public let permitted: Bool
+    /// The legal order a privacy officer acted under, once its notice is due.
+    public let legalOrder: String?
+
+    init(
+        kind: Kind, time: Date, staffName: String?, staffID: String, role: String, action: String, purpose: String?, permitted: Bool,
+        legalOrder: String? = nil
+    ) {
+        self.kind = kind
+        self.time = time
+        self.staffName = staffName
+        self.staffID = staffID
+        self.role = role
+        self.action = action
+        self.purpose = purpose
+        self.permitted = permitted
+        self.legalOrder = legalOrder
+    }
 }
 
 /// The shape front ends show a patron: the time as an ISO 8601 string, `staff` only while the
 /// account's name is known, `purpose` only when one was stated.
 extension RecordAccess: Codable {
     private enum CodingKeys: String, CodingKey {
-        case kind, time, staff, staffID, role, action, purpose, permitted
+        case kind, time, staff, staffID, role, action, purpose, permitted, legalOrder
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -38,6 +55,7 @@ extension RecordAccess: Codable {
         try container.encode(action, forKey: .action)
         try container.encodeIfPresent(purpose, forKey: .purpose)
         try container.encode(permitted, forKey: .permitted)
+        try container.encodeIfPresent(legalOrder, forKey: .legalOrder)
     }
 
     public init(from decoder: any Decoder) throws {
@@ -50,5 +68,6 @@ extension RecordAccess: Codable {
         action = try container.decode(String.self, forKey: .action)
         purpose = try container.decodeIfPresent(String.self, forKey: .purpose)
         permitted = try container.decode(Bool.self, forKey: .permitted)
+        legalOrder = try container.decodeIfPresent(String.self, forKey: .legalOrder)
     }
 }

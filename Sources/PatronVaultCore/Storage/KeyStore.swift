@@ -78,6 +78,23 @@ protocol KeyStore: Sendable {
     /// Writes the metadata and wrapped system keys of a new vault.
     func create(metadata: [String: [UInt8]], systemKeys: [(name: String, kekVersion: Int64, wrapped: [UInt8])]) async throws
 
+    /// Writes and removes metadata in one transaction that is on disk when it returns: what a
+    /// master key rotation records before its first batch.
+    func replaceMetadata(setting values: [String: [UInt8]], removing names: [String]) throws
+
+    /// Rewraps up to `limit` patron keys after `rowID` from master-key version `from` to `to`
+    /// in one transaction, skipping keys already at `to`. Nil once no key is left after `rowID`.
+    func rewrapPatronKeys(
+        from: Int64, to: Int64, after rowID: Int64, limit: Int, _ rewrap: (PatronPseudonym, [UInt8]) throws -> [UInt8]
+    ) throws -> (lastRowID: Int64, rewrapped: Int)?
+
+    /// Ends a rotation in one durable transaction: the system keys rewrapped, the metadata of
+    /// the new version in place of the old. Refused while any patron key is at another version.
+    func finishRotation(to version: Int64, systemKeys: [(name: String, wrapped: [UInt8])], setting values: [String: [UInt8]], removing names: [String]) throws
+
+    /// How many keys each master-key version wraps.
+    func keyVersions() throws -> KeyVersionCounts
+
     func checkpoint() async throws
     func close() async throws
 }

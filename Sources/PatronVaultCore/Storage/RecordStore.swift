@@ -124,6 +124,13 @@ protocol RecordTransaction: RecordReader, AuditLedger {
     func insertStaff(_ account: StaffAccount, tokenHash: [UInt8]) throws
     func revokeStaff(id: String, at time: Date) throws
 
+    /// Legal orders, sealed: stored, replaced as they move on (approved, disclosed), and read by
+    /// id or by patron (all when `patron` is nil).
+    func insertLegalOrder(_ order: StoredLegalOrder) throws
+    func replaceLegalOrder(_ order: StoredLegalOrder) throws
+    func legalOrder(id: String) throws -> StoredLegalOrder?
+    func legalOrders(patron: PatronPseudonym?) throws -> [StoredLegalOrder]
+
     func countReturn(item: String, branch: String, month: String) throws
 
     func forgetSignInFailures(lastOnOrBefore day: CalendarDay, now: Date) throws -> Int

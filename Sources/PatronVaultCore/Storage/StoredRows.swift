@@ -174,3 +174,18 @@ struct RecordOwner: Sendable, Hashable {
     let record: RecordID
     let version: Int64
 }
+
+/// How many patron and system keys each master-key version wraps, and how many record keys
+/// there are (wrapped by patron keys, so untouched by a rotation).
+struct KeyVersionCounts: Sendable {
+    var patronKeys: [Int64: Int] = [:]
+    var systemKeys: [Int64: Int] = [:]
+    var recordKeys = 0
+}
+
+/// A legal order as stored: its id and patron in the clear (what finds it), the rest sealed.
+struct StoredLegalOrder: Sendable {
+    let id: String
+    let patron: PatronPseudonym
+    let sealed: [UInt8]
+}

@@ -128,7 +128,7 @@ struct AccountPage {
             if access.kind == .failedSignIn {
                 return "<tr><td>\(when)</td><td colspan=\"3\">A sign-in with your card failed (a wrong PIN, or the card was locked)</td><td>refused</td></tr>"
             }
-            return "<tr><td>\(when)</td><td>\(access.staffName ?? access.staffID) (\(access.role))</td><td><code>\(access.action)</code></td><td>\(access.purpose ?? "none stated")</td><td>\(access.permitted ? "allowed" : "refused")</td></tr>"
+            return "<tr><td>\(when)</td><td>\(access.staffName ?? access.staffID) (\(access.role))</td><td><code>\(access.action)</code></td><td>\(access.legalOrder.map { "under legal order \($0)" } ?? access.purpose ?? "none stated")</td><td>\(access.permitted ? "allowed" : "refused")</td></tr>"
         }
         let table: HTML = rows.isEmpty
             ? "<p>No staff member has looked at your record, and no sign-in with your card has failed.</p>"

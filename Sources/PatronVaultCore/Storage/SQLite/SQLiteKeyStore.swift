@@ -391,7 +391,7 @@ final class KeyStoreReader: @unchecked Sendable {
 }
 
 /// A system key row, Sendable for the writer's closure.
-private struct SystemKeyRow: Sendable {
+struct SystemKeyRow: Sendable {
     let name: String
     let kekVersion: Int64
     let wrapped: [UInt8]

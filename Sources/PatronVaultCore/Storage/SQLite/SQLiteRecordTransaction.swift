@@ -362,6 +362,34 @@ struct SQLiteRecordTransaction: RecordTransaction, RecordInventory {
         try db.execute(sql: "UPDATE staff SET revoked_at = ? WHERE id = ?", arguments: [Self.millis(time), id])
     }
 
+    // MARK: Legal orders
+
+    func insertLegalOrder(_ order: StoredLegalOrder) throws {
+        try db.execute(
+            sql: "INSERT INTO legal_order(id, patron, sealed) VALUES (?, ?, ?)", arguments: [order.id, Data(order.patron.bytes), Data(order.sealed)])
+    }
+
+    func replaceLegalOrder(_ order: StoredLegalOrder) throws {
+        try db.execute(sql: "UPDATE legal_order SET sealed = ? WHERE id = ? AND patron = ?", arguments: [Data(order.sealed), order.id, Data(order.patron.bytes)])
+        guard db.changesCount == 1 else { throw VaultError.integrity }
+    }
+
+    func legalOrder(id: String) throws -> StoredLegalOrder? {
+        try Row.fetchOne(db, sql: "SELECT id, patron, sealed FROM legal_order WHERE id = ?", arguments: [id]).map(Self.legalOrder)
+    }
+
+    func legalOrders(patron: PatronPseudonym?) throws -> [StoredLegalOrder] {
+        if let patron {
+            return try Row.fetchAll(db, sql: "SELECT id, patron, sealed FROM legal_order WHERE patron = ? ORDER BY id", arguments: [Data(patron.bytes)])
+                .map(Self.legalOrder)
+        }
+        return try Row.fetchAll(db, sql: "SELECT id, patron, sealed FROM legal_order ORDER BY id").map(Self.legalOrder)
+    }
+
+    private static func legalOrder(_ row: Row) -> StoredLegalOrder {
+        StoredLegalOrder(id: row[0], patron: PatronPseudonym(bytes: Array(row[1] as Data)), sealed: Array(row[2] as Data))
+    }
+
     // MARK: Statistics
 
     func countReturn(item: String, branch: String, month: String) throws {

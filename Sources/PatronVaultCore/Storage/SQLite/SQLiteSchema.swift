@@ -116,6 +116,14 @@ enum SQLiteSchema {
         migrator.registerMigration("v7-remote-only-staff") { db in
             try db.execute(sql: "ALTER TABLE staff ADD COLUMN remote_only INTEGER NOT NULL DEFAULT 0")
         }
+        // Legal orders: the patron's pseudonym beside the order sealed under a key derived from
+        // the blind-index root (reference, scope, window, dates, filer, approver, disclosure).
+        migrator.registerMigration("v8-legal-orders") { db in
+            try db.execute(sql: """
+                CREATE TABLE legal_order (id TEXT PRIMARY KEY, patron BLOB NOT NULL, sealed BLOB NOT NULL) WITHOUT ROWID;
+                CREATE INDEX legal_order_patron ON legal_order(patron);
+                """)
+        }
         return migrator
     }
 
