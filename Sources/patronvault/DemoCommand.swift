@@ -87,6 +87,24 @@ struct DemoCommand: AsyncParsableCommand {
         let failed = try await vault.selfService.myAccesses(by: bobPrincipal).filter { $0.kind == .failedSignIn }.count
         step("Bob's own access list shows \(failed) failed sign-in\(failed == 1 ? "" : "s") with his card.")
 
+        let officer = try await vault.signIn.staff(token: try await vault.administration.addStaff(name: "po-1", role: .privacyOfficer, by: admin).token)
+        let today = CalendarDay(clock.now())
+        let order = try await vault.legalOrders.file(
+            LegalOrderFiling(reference: "Subpoena 26-CV-0042", card: "D1001", scope: .history, from: today.adding(days: -30), to: today, expires: today.adding(days: 30)),
+            by: officer)
+        step("A subpoena arrives: privacy officer po-1 files legal order \(order.id) for Ada's history over the last 30 days.")
+        if let refusal = await refusal(of: { () async throws(VaultError) in _ = try await vault.legalOrders.approve(id: order.id, by: officer) }) {
+            step("po-1 tries to approve it too: \(refusal)")
+        }
+        _ = try await vault.legalOrders.approve(id: order.id, by: admin)
+        let disclosure = try await vault.legalOrders.disclose(id: order.id, by: officer)
+        let disclosureFolder = folder.deletingLastPathComponent().appendingPathComponent("legal-disclosure")
+        try disclosure.write(to: disclosureFolder)
+        _ = try LegalDisclosure.verify(directory: disclosureFolder, key: vault.exportVerifyingKey)
+        step("The admin approves as the second person; po-1 discloses once: \(disclosure.content.history.count) returned loan in the window, no registration, signed; the order is now closed.")
+        let underOrder = try await vault.selfService.myAccesses(by: adaPrincipal).filter { $0.legalOrder == order.id }
+        step("Ada's access list shows \(underOrder.count) entries for the order's steps under \(order.id) (an order can delay this notice, never skip it).")
+
         let bundle = try await vault.selfService.exportMyData(by: adaPrincipal)
         let exportFolder = folder.deletingLastPathComponent().appendingPathComponent("ada-export")
         try bundle.write(to: exportFolder)
