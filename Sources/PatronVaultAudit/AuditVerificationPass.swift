@@ -7,7 +7,7 @@ import PatronVaultCrypto
 struct AuditVerificationPass {
     typealias Pending = (checkpoint: AuditCheckpoint, isExternal: Bool)
 
-    let verifyingKey: VerifyingKey
+    let keys: AuditSigningKeys
     let chain: AuditChain?
     let pending: [Pending]
     private(set) var nextPending = 0
@@ -18,8 +18,8 @@ struct AuditVerificationPass {
     private(set) var lastVerifiedCheckpoint: Int64 = 0
     private(set) var checkpointsVerified = 0
 
-    init(verifyingKey: VerifyingKey, macKey: SymmetricKey?, pending: [Pending]) {
-        self.verifyingKey = verifyingKey
+    init(keys: AuditSigningKeys, macKey: SymmetricKey?, pending: [Pending]) {
+        self.keys = keys
         chain = macKey.map(AuditChain.init(key:))
         self.pending = pending
     }
@@ -83,8 +83,8 @@ struct AuditVerificationPass {
             guard checkpoint.size == frontier.size else {
                 return broken(at: nil, "A stored checkpoint has a negative size.")
             }
-            if !isExternal, !checkpoint.isValid(for: verifyingKey) {
-                return broken(at: checkpoint.size, "The checkpoint at size \(checkpoint.size) carries a signature that does not verify with the audit key.")
+            if !isExternal, !keys.accept(checkpoint) {
+                return broken(at: checkpoint.size, "The checkpoint at size \(checkpoint.size) carries a signature that does not verify with the audit key (or a retired one, before it retired).")
             }
             guard checkpoint.rootHash == frontier.root() else {
                 let source = isExternal ? "the external checkpoint" : "the signed checkpoint"
@@ -105,8 +105,8 @@ struct AuditVerificationPass {
     func checkRemainingCheckpoints() -> AuditVerification? {
         guard nextPending < pending.count else { return nil }
         let (checkpoint, isExternal) = pending[nextPending]
-        if !isExternal, !checkpoint.isValid(for: verifyingKey) {
-            return broken(at: checkpoint.size, "The checkpoint at size \(checkpoint.size) carries a signature that does not verify with the audit key.")
+        if !isExternal, !keys.accept(checkpoint) {
+            return broken(at: checkpoint.size, "The checkpoint at size \(checkpoint.size) carries a signature that does not verify with the audit key (or a retired one, before it retired).")
         }
         let source = isExternal ? "the external checkpoint" : "a signed checkpoint"
         return broken(

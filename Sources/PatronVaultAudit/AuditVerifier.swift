@@ -16,7 +16,7 @@ import PatronVaultCrypto
 /// an edit to entries newer than the last checkpoint goes unnoticed if the attacker also
 /// recomputes the plain hashes in `audit_state`.
 public struct AuditVerifier: Sendable {
-    private let verifyingKey: VerifyingKey
+    private let keys: AuditSigningKeys
     private let macKey: SymmetricKey?
     private let checkpointInterval: Int?
 
@@ -25,7 +25,12 @@ public struct AuditVerifier: Sendable {
     /// checkpoint must stand at every multiple of it: deleting them is a failure, not "0 signed
     /// checkpoints verified".
     public init(verifyingKey: VerifyingKey, macKey: SymmetricKey?, checkpointInterval: Int? = nil) {
-        self.verifyingKey = verifyingKey
+        self.init(keys: AuditSigningKeys(current: verifyingKey), macKey: macKey, checkpointInterval: checkpointInterval)
+    }
+
+    /// With the keys retired by rotations too, so checkpoints they signed before retiring verify.
+    public init(keys: AuditSigningKeys, macKey: SymmetricKey?, checkpointInterval: Int? = nil) {
+        self.keys = keys
         self.macKey = macKey
         self.checkpointInterval = checkpointInterval
     }
@@ -34,7 +39,7 @@ public struct AuditVerifier: Sendable {
     /// Throws if the external checkpoint is not signed by the verifying key, since it then proves
     /// nothing about the trail.
     public func verify(_ db: Database, against external: AuditCheckpoint? = nil) throws -> AuditVerification {
-        if let external, !external.isValid(for: verifyingKey) {
+        if let external, !keys.accept(external) {
             throw AuditError.externalCheckpointUnverified
         }
         var pending = try AuditTrail.checkpoints(
@@ -44,7 +49,7 @@ public struct AuditVerifier: Sendable {
             pending.append((external, true))
             pending.sort { $0.checkpoint.size < $1.checkpoint.size }
         }
-        var pass = AuditVerificationPass(verifyingKey: verifyingKey, macKey: macKey, pending: pending)
+        var pass = AuditVerificationPass(keys: keys, macKey: macKey, pending: pending)
         if let failure = pass.checkCheckpoints() { return failure }
 
         let statement = try db.makeStatement(sql: "SELECT \(AuditTrail.entryColumns), mac FROM audit_entry ORDER BY seq")

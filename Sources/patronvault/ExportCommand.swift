@@ -61,8 +61,8 @@ struct ExportCommand: ParsableCommand {
                 guard let receipt = FileManager.default.contents(atPath: file) else {
                     throw CommandFailure(.notFound, "the receipt \(file) cannot be read")
                 }
-                let key = try await Verify.key(exportKey, options: options)
-                try ErasureReceipt.verify(json: Array(receipt), key: key)
+                let keys = try await Verify.keys(exportKey, options: options)
+                try Verify.firstPassing(keys) { key in try ErasureReceipt.verify(json: Array(receipt), key: key) }
                 if options.json { try Terminal.json(["verified": true]) } else { Terminal.line("Erasure receipt verified: signed by this export key, unchanged.") }
             }
         }
@@ -78,8 +78,8 @@ struct ExportCommand: ParsableCommand {
 
         func run() async throws {
             try await Terminal.report {
-                let key = try await Self.key(exportKey, options: options)
-                let verified = try ExportBundleVerifier.verify(directory: URL(fileURLWithPath: directory, isDirectory: true), key: key)
+                let keys = try await Self.keys(exportKey, options: options)
+                let verified = try Self.firstPassing(keys) { key in try ExportBundleVerifier.verify(directory: URL(fileURLWithPath: directory, isDirectory: true), key: key) }
                 if options.json {
                     try Terminal.json(verified)
                 } else {
@@ -88,13 +88,23 @@ struct ExportCommand: ParsableCommand {
             }
         }
 
-        /// The key given in hex, or the vault's own.
-        static func key(_ hex: String?, options: VaultOptions) async throws -> VerifyingKey {
-            guard let hex else { return try await options.withVault { vault in vault.exportVerifyingKey } }
+        /// The key given in hex, or the vault's own: its current export key, then those retired
+        /// by signing-key rotations, so what was signed before a rotation still verifies.
+        static func keys(_ hex: String?, options: VaultOptions) async throws -> [VerifyingKey] {
+            guard let hex else { return try await options.withVault { vault in vault.exportVerifyingKeys } }
             guard let parsed = try? VerifyingKey(hex: hex) else {
                 throw ValidationError("--export-key must be 64 hex digits")
             }
-            return parsed
+            return [parsed]
+        }
+
+        /// `check` with the first key it passes with; when none does, the current key's failure.
+        static func firstPassing<T>(_ keys: [VerifyingKey], _ check: (VerifyingKey) throws -> T) throws -> T {
+            var firstFailure: (any Error)?
+            for key in keys {
+                do { return try check(key) } catch { firstFailure = firstFailure ?? error }
+            }
+            throw firstFailure ?? ValidationError("no export key to check with")
         }
     }
 }

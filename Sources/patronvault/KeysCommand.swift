@@ -14,7 +14,7 @@ struct KeysCommand: ParsableCommand {
             under the old version, the old master key opens nothing in this vault: keep it only as \
             long as you keep key-store backups taken before the rotation.
             """,
-        subcommands: [Rotate.self, ChangePassphrase.self, Status.self])
+        subcommands: [Rotate.self, ChangePassphrase.self, RotateSigning.self, Status.self])
 
     struct Rotate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -49,6 +49,29 @@ struct KeysCommand: ParsableCommand {
         }
     }
 
+    struct RotateSigning: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rotate-signing",
+            abstract: "Replace the audit signing key and the export key (admins); the retired public keys are kept so what they signed still verifies.")
+        @OptionGroup var options: VaultOptions
+        @OptionGroup var credentials: StaffCredentials
+
+        func run() async throws {
+            try await Terminal.report {
+                if let client = try options.client {
+                    throw CommandFailure(.invalidInput, "the signing keys are changed on the vault host with the daemon stopped, not through the daemon at \(client.description)")
+                }
+                let report = try await Vault.rotateSigningKeys(
+                    at: options.directory, masterKey: options.masterKey, policies: try Vault.loadPolicies(from: options.policyDirectory),
+                    configuration: try options.vaultConfiguration, authorizing: { vault in try await credentials.principal(in: vault) })
+                if options.json { return try Terminal.json(report) }
+                Terminal.line("The retired audit key signed a last checkpoint at \(report.lastCheckpointSize) entries; checkpoints, backups, exports and receipts signed before \(report.retiredAt) still verify.")
+                Terminal.line("New export key (give it to patrons and verifiers): \(report.exportKey)")
+                Terminal.line("New audit key (for outside checkpoint verifiers): \(report.auditKey)")
+            }
+        }
+    }
+
     struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Show the current master key version, how many keys each version wraps, and any rotation in progress (no key needed).")
@@ -66,6 +89,9 @@ struct KeysCommand: ParsableCommand {
                     Terminal.line("  version \(version.version): \(version.patronKeys) patron keys, \(version.systemKeys) system keys")
                 }
                 Terminal.line("  \(status.recordKeys) record keys (wrapped by patron keys, untouched by a rotation)")
+                for retired in status.retiredSigningKeys {
+                    Terminal.line("  signing keys retired \(retired.retiredAt): audit \(retired.auditKey.prefix(16))…, export \(retired.exportKey.prefix(16))… (kept to verify what they signed)")
+                }
                 if let rotation = status.rotation {
                     Terminal.line(
                         "A rotation to version \(rotation.toVersion) (\(rotation.keySource)) was interrupted with \(rotation.patronKeysLeft) patron keys left; run it again with the same new key to finish it.")

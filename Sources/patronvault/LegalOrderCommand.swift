@@ -132,14 +132,10 @@ struct LegalOrderCommand: ParsableCommand {
 
         func run() async throws {
             try await Terminal.report {
-                let key: VerifyingKey
-                if let exportKey {
-                    guard let parsed = try? VerifyingKey(hex: exportKey) else { throw ValidationError("--export-key must be 64 hex digits") }
-                    key = parsed
-                } else {
-                    key = try await options.withVault { vault in vault.exportVerifyingKey }
+                let keys = try await ExportCommand.Verify.keys(exportKey, options: options)
+                let manifest = try ExportCommand.Verify.firstPassing(keys) { key in
+                    try LegalDisclosure.verify(directory: URL(fileURLWithPath: folder, isDirectory: true), key: key)
                 }
-                let manifest = try LegalDisclosure.verify(directory: URL(fileURLWithPath: folder, isDirectory: true), key: key)
                 if options.json { return try Terminal.json(manifest) }
                 Terminal.line("The disclosure under \(manifest.order) of \(manifest.createdAt) verifies: signed by the export key, nothing changed or added.")
             }

@@ -98,8 +98,8 @@ struct RetentionCommand: AsyncParsableCommand {
                 guard let bytes = FileManager.default.contents(atPath: file) else {
                     throw CommandFailure(.notFound, "the receipt \(file) cannot be read")
                 }
-                let key = try await ExportCommand.Verify.key(exportKey, options: options)
-                let receipt = try RetentionReceipt.verify(json: Array(bytes), key: key)
+                let keys = try await ExportCommand.Verify.keys(exportKey, options: options)
+                let receipt = try ExportCommand.Verify.firstPassing(keys) { key in try RetentionReceipt.verify(json: Array(bytes), key: key) }
                 if options.json {
                     try Terminal.json(["verified": true])
                 } else {

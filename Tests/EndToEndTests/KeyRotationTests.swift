@@ -239,4 +239,67 @@ struct KeyRotationTests {
         #expect(try cli.run(["audit", "verify"], env: ["PATRONVAULT_KEY_FILE": keyFiles[version]!.path]).status == 0)
         print("killed rotations: \(outcomes.finished) finished, \(outcomes.interrupted) interrupted mid-way, \(outcomes.notStarted) killed before recording; ended at version \(version)")
     }
+
+    @Test("rotate-signing: old checkpoints, backups, exports and receipts still verify; new ones do not verify under the old keys; an edited retired-key list is refused")
+    func signingKeyRotation() throws {
+        let cli = try CLI.initialized()
+        defer { cli.removeHome() }
+        #expect(try cli.run(["patron", "register", "--card", "SG1", "--name", "Sig Nature", "--email", "sg1@example.org", "--history", "keep", "--pin-stdin"], stdin: "2468").status == 0)
+        #expect(try cli.run(["loan", "checkout", "--card", "SG1", "--item", "SG-I1", "--title", "Signed Title"]).status == 0)
+        #expect(try cli.run(["loan", "return", "--item", "SG-I1"]).status == 0)
+        let checkpoint = cli.home.appendingPathComponent("before.checkpoint").path
+        #expect(try cli.run(["audit", "checkpoint", "--output", checkpoint]).status == 0)
+        let exportBefore = cli.home.appendingPathComponent("export-before").path
+        #expect(try cli.run(["me", "export", "--card", "SG1", "--pin-stdin", "--out", exportBefore], stdin: "2468").status == 0)
+        let backup = cli.home.appendingPathComponent("backup-before").path
+        #expect(try cli.run(["backup", "create", "--out", backup]).status == 0)
+        let oldKey = try cli.run(["export", "key"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+
+        let daemon = try Daemon(cli)
+        #expect(try cli.run(["keys", "rotate-signing"]).status == 81, "a daemon would keep signing with the old keys")
+        #expect(daemon.stop() == 0)
+        let desk = try cli.run(["staff", "add", "desk-sg", "--role", "staff", "--json"]).json["token"] as? String ?? ""
+        #expect(try cli.run(["keys", "rotate-signing"], env: ["PATRONVAULT_TOKEN": desk]).status == 70)
+
+        let rotated = try cli.run(["keys", "rotate-signing", "--json"])
+        #expect(rotated.status == 0, "\(rotated.stderr)")
+        #expect(rotated.json["retiredExportKey"] as? String == oldKey)
+        let newKey = try cli.run(["export", "key"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(newKey != oldKey && rotated.json["exportKey"] as? String == newKey)
+        let status = try Self.status(cli)
+        let retired = status["retiredSigningKeys"] as? [[String: Any]] ?? []
+        #expect(retired.count == 1 && retired.first?["exportKey"] as? String == oldKey, "\(status)")
+
+        // What the old keys signed still verifies, by default and with the old key named.
+        #expect(try cli.run(["audit", "verify"]).status == 0)
+        let external = try cli.run(["audit", "verify", "--checkpoint", checkpoint])
+        #expect(external.status == 0, "\(external.stdout) \(external.stderr)")
+        #expect(try cli.run(["export", "verify", exportBefore]).status == 0)
+        #expect(try cli.run(["export", "verify", exportBefore, "--export-key", oldKey]).status == 0)
+        #expect(try cli.run(["export", "verify", exportBefore, "--export-key", newKey]).status == 74)
+        let restored = try cli.run(["backup", "restore", backup, "--into", cli.home.appendingPathComponent("restored").path, "--keys-from", cli.vault.path])
+        #expect(restored.status == 0, "a backup signed before the rotation is refused: \(restored.stderr)")
+
+        // What is signed now verifies with the new key only; new checkpoints too.
+        let exportAfter = cli.home.appendingPathComponent("export-after").path
+        #expect(try cli.run(["me", "export", "--card", "SG1", "--pin-stdin", "--out", exportAfter], stdin: "2468").status == 0)
+        #expect(try cli.run(["export", "verify", exportAfter]).status == 0)
+        #expect(try cli.run(["export", "verify", exportAfter, "--export-key", oldKey]).status == 74)
+        #expect(try cli.run(["audit", "checkpoint", "--output", cli.home.appendingPathComponent("after.checkpoint").path]).status == 0)
+        #expect(try cli.run(["audit", "verify"]).status == 0)
+
+        // The retired list is MACed: a key store editor cannot put a key of their own in it.
+        let keys = try cli.database("keys.db")
+        let stored = try #require(try keys.read { try Data.fetchOne($0, sql: "SELECT value FROM key_meta WHERE name = 'retired_signing_keys'") })
+        var edited = stored
+        edited[3] ^= 0x01
+        try keys.write { try $0.execute(sql: "UPDATE key_meta SET value = ? WHERE name = 'retired_signing_keys'", arguments: [edited]) }
+        #expect(try cli.run(["staff", "list"]).status == 74)
+        try keys.write { try $0.execute(sql: "DELETE FROM key_meta WHERE name = 'retired_signing_keys'") }
+        let dropped = try cli.run(["audit", "verify"])
+        #expect(dropped.status != 0, "with the retired keys removed, the old checkpoints must fail: \(dropped.stdout)")
+        try keys.write { try $0.execute(sql: "INSERT INTO key_meta(name, value) VALUES ('retired_signing_keys', ?)", arguments: [stored]) }
+        try keys.close()
+        #expect(try cli.run(["audit", "verify"]).status == 0)
+    }
 }

@@ -42,8 +42,13 @@ extension Vault {
             let vault = try await Vault.open(at: staging, masterKey: source, policies: policies, configuration: configuration)
             let report: RestoreReport
             do {
-                let auditKey = vault.gate.trail.verifyingKey
-                guard auditKey.hex == manifest.auditKey, auditKey.isValidSignature(signature, for: manifestBytes) else {
+                // The audit key now, or one a signing-key rotation retired after the backup was taken.
+                let ring = vault.gate.ring
+                let created = try? Date(manifest.createdAt, strategy: .iso8601)
+                // (The manifest's time is to the second, so a backup in the rotation's last second counts.)
+                let retired = ring.retiredSigningKeys.pairs.filter { pair in created.map { $0 <= pair.retiredAt.addingTimeInterval(1) } ?? false }
+                let signers = [vault.gate.trail.verifyingKey] + retired.map(\.auditKey)
+                guard signers.contains(where: { $0.hex == manifest.auditKey && $0.isValidSignature(signature, for: manifestBytes) }) else {
                     throw VaultError(.integrityFailure, "the backup's manifest is not signed by this vault's audit key: it was edited, or belongs to another vault")
                 }
                 let verification = try await vault.gate.verifyTrail()

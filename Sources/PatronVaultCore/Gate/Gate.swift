@@ -135,7 +135,7 @@ final class Gate: Sendable {
     /// and no record is opened, so nothing is recorded: a trail checked every few minutes would
     /// otherwise grow by its own checks.
     func verifyTrail(against external: AuditCheckpoint? = nil) async throws(VaultError) -> AuditVerification {
-        let verifier = AuditVerifier(verifyingKey: trail.verifyingKey, macKey: ring.auditMACKey, checkpointInterval: trail.checkpointInterval)
+        let verifier = AuditVerifier(keys: ring.auditKeys, macKey: ring.auditMACKey, checkpointInterval: trail.checkpointInterval)
         let outcome: Result<AuditVerification, VaultError>
         do {
             outcome = try await storage.records.read(GatePass()) { reader in

@@ -1,4 +1,5 @@
 import Foundation
+import PatronVaultAudit
 import PatronVaultCrypto
 
 /// The unwrapped top of the key hierarchy for one open vault:
@@ -41,6 +42,8 @@ final class KeyRing: Sendable {
     let exportSigningKey: SigningKey
     /// Keys the audit trail's MAC chain, so only the vault can extend it.
     let auditMACKey: SymmetricKey
+    /// Audit and export keys replaced by rotations: their public halves, to verify what they signed.
+    let retiredSigningKeys: RetiredSigningKeys
     /// Keys patrons' record sets and the tags on queued shreds.
     let recordSet: RecordSetKey
     /// Seals staff rows.
@@ -68,8 +71,9 @@ final class KeyRing: Sendable {
 
     private init(
         kek: SymmetricKey, kekVersion: Int64, blindIndexRoot: SymmetricKey, auditSeed: SymmetricKey, auditMAC: SymmetricKey, acceptsFixedClock: Bool,
-        checkBeforeRecordSets: [UInt8]? = nil
+        checkBeforeRecordSets: [UInt8]? = nil, retiredSigningKeys: RetiredSigningKeys = RetiredSigningKeys()
     ) throws(CryptoError) {
+        self.retiredSigningKeys = retiredSigningKeys
         self.acceptsFixedClock = acceptsFixedClock
         self.checkBeforeRecordSets = checkBeforeRecordSets
         recordSet = RecordSetKey(key: try blindIndexRoot.deriveSubkey(id: 5, context: "blindidx"))
@@ -176,10 +180,15 @@ final class KeyRing: Sendable {
         guard let root = unwrapped[blindIndexRootName], let seed = unwrapped[auditSeedName], let mac = unwrapped[auditMACName] else {
             throw VaultError(.corruptVault, "the key store is missing system keys")
         }
+        let retired = try RetiredSigningKeys(stored: metadata[RetiredSigningKeys.metadataName], macKey: mac)
         return try KeyRing(
             kek: kek, kekVersion: version, blindIndexRoot: root, auditSeed: seed, auditMAC: mac, acceptsFixedClock: acceptsFixedClock,
-            checkBeforeRecordSets: checked == checkBeforeUpgrade ? check : nil)
+            checkBeforeRecordSets: checked == checkBeforeUpgrade ? check : nil, retiredSigningKeys: retired)
     }
+
+    /// The audit keys a verifier of this vault's trail accepts: the current one, and retired ones
+    /// for what they signed before they retired.
+    var auditKeys: AuditSigningKeys { retiredSigningKeys.auditKeys(current: auditSigningKey.publicKey) }
 
     /// The metadata that marks an upgraded vault as having record sets.
     func metadataWithRecordSets() -> [String: [UInt8]] {

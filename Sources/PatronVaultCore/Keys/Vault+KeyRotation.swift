@@ -31,6 +31,13 @@ public struct KeyStatus: Sendable, Codable, Equatable {
         public let patronKeysLeft: Int
     }
 
+    /// An audit and export key pair a signing-key rotation retired (public halves, hex).
+    public struct RetiredSigningKey: Sendable, Codable, Equatable {
+        public let auditKey: String
+        public let exportKey: String
+        public let retiredAt: String
+    }
+
     public let keySource: String
     public let currentVersion: Int64
     /// The versions that still wrap keys; every other version is retired, and its master key
@@ -38,6 +45,8 @@ public struct KeyStatus: Sendable, Codable, Equatable {
     public let versions: [Version]
     public let recordKeys: Int
     public let rotation: Rotation?
+    /// As stored (its MAC is checked when the vault opens, with the master key).
+    public let retiredSigningKeys: [RetiredSigningKey]
 }
 
 extension Vault {
@@ -99,8 +108,11 @@ extension Vault {
                     toVersion: target, keySource: metadata[KeyRing.rotationSourceName].map { String(decoding: $0, as: UTF8.self) } ?? "unknown",
                     patronKeysLeft: counts.patronKeys[current] ?? 0)
             }
+            guard let retired = RetiredSigningKeys.unverified(stored: metadata[RetiredSigningKeys.metadataName]) else { throw VaultError.integrity }
             await storage.close()
-            return KeyStatus(keySource: source, currentVersion: current, versions: versions, recordKeys: counts.recordKeys, rotation: rotation)
+            return KeyStatus(
+                keySource: source, currentVersion: current, versions: versions, recordKeys: counts.recordKeys, rotation: rotation,
+                retiredSigningKeys: retired.pairs.map { .init(auditKey: $0.auditKey.hex, exportKey: $0.exportKey.hex, retiredAt: $0.retiredAt.iso8601Text) })
         } catch {
             await storage.close()
             throw Gate.vaultError(error)

@@ -85,7 +85,7 @@ extension Retention {
     }
 
     private func verifyTrail(by principal: Principal) async throws(VaultError) {
-        let verifier = AuditVerifier(verifyingKey: gate.trail.verifyingKey, macKey: gate.ring.auditMACKey, checkpointInterval: gate.trail.checkpointInterval)
+        let verifier = AuditVerifier(keys: gate.ring.auditKeys, macKey: gate.ring.auditMACKey, checkpointInterval: gate.trail.checkpointInterval)
         let outcome: Result<AuditVerification, AuditError> = try await gate.read(principal, [AccessRequest(.retentionManage, .retention)]) { reader in
             do {
                 return .success(try reader.verifyAudit(with: verifier, against: nil))

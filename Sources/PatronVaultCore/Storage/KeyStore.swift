@@ -92,6 +92,10 @@ protocol KeyStore: Sendable {
     /// the new version in place of the old. Refused while any patron key is at another version.
     func finishRotation(to version: Int64, systemKeys: [(name: String, wrapped: [UInt8])], setting values: [String: [UInt8]], removing names: [String]) throws
 
+    /// Replaces one system key and writes metadata in one durable transaction: a signing-key
+    /// rotation's new seed beside the retired public keys.
+    func replaceSystemKey(name: String, kekVersion: Int64, wrapped: [UInt8], setting values: [String: [UInt8]]) throws
+
     /// How many keys each master-key version wraps.
     func keyVersions() throws -> KeyVersionCounts
 

@@ -59,6 +59,16 @@ extension SQLiteKeyStore {
         _ = try? pool.writeWithoutTransaction { kdb in try SQLiteStorage.truncateWAL(kdb) }
     }
 
+    func replaceSystemKey(name: String, kekVersion: Int64, wrapped: [UInt8], setting values: [String: [UInt8]]) throws {
+        let row = SystemKeyRow(name: name, kekVersion: kekVersion, wrapped: wrapped)
+        try durably { kdb in
+            try kdb.execute(sql: "UPDATE system_key SET kek_version = ?, wrapped = ? WHERE name = ?", arguments: [row.kekVersion, Data(row.wrapped), row.name])
+            guard kdb.changesCount == 1 else { throw VaultError(.corruptVault, "the key store is missing system keys") }
+            try Self.replace(values, removing: [], in: kdb)
+        }
+        _ = try? pool.writeWithoutTransaction { kdb in try SQLiteStorage.truncateWAL(kdb) }
+    }
+
     func keyVersions() throws -> KeyVersionCounts {
         try SQLiteStorage.read(pool) { kdb in
             var counts = KeyVersionCounts()
