@@ -1,5 +1,3 @@
-import ArgumentParser
-
 /// A POSIX ustar archive of a few small files: how a patron downloads their export bundle in
 /// one response, to unpack with `tar -xf` (or `patronvault me export --server`) and check with
 /// `patronvault export verify`.
@@ -58,16 +56,28 @@ public struct TarArchive: Sendable {
             }
             var summed = header
             for index in 148..<156 { summed[index] = UInt8(ascii: " ") }
-            guard octal(148, 8) == summed.reduce(0, { $0 + Int($1) }) else { throw ValidationError("the archive is damaged (a header checksum does not match)") }
-            guard header[156] == UInt8(ascii: "0") || header[156] == 0 else { throw ValidationError("the archive holds something other than plain files") }
+            guard octal(148, 8) == summed.reduce(0, { $0 + Int($1) }) else { throw DamagedArchive("a header checksum does not match") }
+            guard header[156] == UInt8(ascii: "0") || header[156] == 0 else { throw DamagedArchive("it holds something other than plain files") }
             let name = field(0, 100)
             guard !name.isEmpty, !name.hasPrefix("/"), !name.split(separator: "/").contains("..") else {
-                throw ValidationError("the archive names a file outside its folder")
+                throw DamagedArchive("it names a file outside its folder")
             }
-            guard let size = octal(124, 12), size >= 0, offset + 512 + size <= archive.count else { throw ValidationError("the archive is cut short") }
+            guard let size = octal(124, 12), size >= 0, offset + 512 + size <= archive.count else { throw DamagedArchive("it is cut short") }
             files.append((name, Array(archive[offset + 512..<offset + 512 + size])))
             offset += 512 + (size + 511) / 512 * 512
         }
-        throw ValidationError("the archive is cut short (no end marker)")
+        throw DamagedArchive("it is cut short (no end marker)")
     }
+}
+
+/// An archive received from the daemon that is not one it writes: an integrity failure, since
+/// the names and bytes in it would become files.
+public struct DamagedArchive: Error, CustomStringConvertible {
+    public let reason: String
+
+    init(_ reason: String) {
+        self.reason = reason
+    }
+
+    public var description: String { "the archive received is damaged or not one the daemon writes: \(reason)" }
 }

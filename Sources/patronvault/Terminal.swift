@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PatronVaultCore
+import PatronVaultFrontEnd
 
 /// Output and failure reporting: results on stdout as text or JSON, failures as one line on
 /// stderr with the CLI's exit code for that kind of failure.
@@ -35,6 +36,8 @@ enum Terminal {
             // A value the command read and refused is bad input, as the core's own refusals are;
             // 64 stays the argument parser's, for an unknown or missing option.
             return fail(error.message, code: VaultError.Kind.invalidInput.exitCode)
+        case let error as DamagedArchive:
+            return fail(error.description, code: VaultError.Kind.integrityFailure.exitCode)
         case is EncodingError:
             return fail("the result could not be written as JSON", code: ExitCode.failure.rawValue)
         default:

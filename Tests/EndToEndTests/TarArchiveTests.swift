@@ -36,7 +36,7 @@ struct TarArchiveTests {
         for name in ["../evil", "patron-data/../../evil", "/etc/evil"] {
             var archive = TarArchive()
             archive.add(name: name, contents: [1])
-            #expect(throws: (any Error).self, "\(name)") { try TarArchive.files(in: archive.finished) }
+            #expect(throws: DamagedArchive.self, "\(name)") { try TarArchive.files(in: archive.finished) }
         }
         var archive = TarArchive()
         archive.add(name: "patron-data/a", contents: Array(repeating: 7, count: 600))
@@ -50,12 +50,12 @@ struct TarArchiveTests {
             bytes[154] = 0
             return bytes
         }
-        #expect(throws: (any Error).self) { try TarArchive.files(in: typed("2")) }
+        #expect(throws: DamagedArchive.self) { try TarArchive.files(in: typed("2")) }
         #expect(try TarArchive.files(in: typed("0")).count == 1, "the same header re-summed as a plain file is read")
         var flipped = archive.finished
         flipped[10] ^= 1
-        #expect(throws: (any Error).self) { try TarArchive.files(in: flipped) }
-        #expect(throws: (any Error).self) { try TarArchive.files(in: Array(archive.finished.prefix(900))) }
-        #expect(throws: (any Error).self) { try TarArchive.files(in: archive.bytes) }
+        #expect(throws: DamagedArchive.self) { try TarArchive.files(in: flipped) }
+        #expect(throws: DamagedArchive.self) { try TarArchive.files(in: Array(archive.finished.prefix(900))) }
+        #expect(throws: DamagedArchive.self) { try TarArchive.files(in: archive.bytes) }
     }
 }
