@@ -132,6 +132,19 @@ public final class Vault: Sendable {
             configuration: configuration, lock: lock)
     }
 
+    /// Opens the vault folder for an operation that needs it to itself (a key rotation): refused
+    /// while any other process has it open, and, with `resumingRotation`, opened although a
+    /// master key rotation is recorded.
+    static func openAlone(
+        at directory: URL, masterKey source: MasterKeySource, policies: PolicySet, configuration: VaultConfiguration, resumingRotation: Bool = false
+    ) async throws(VaultError) -> Vault {
+        guard SQLiteStorage.exists(in: directory) else { throw VaultError(.notInitialized, "no vault at \(directory.path)") }
+        let lock = try VaultLock(in: directory, exclusive: true)
+        return try await open(
+            directory: directory, storage: SQLiteStorage.open(directory: directory, create: false), masterKey: source, policies: policies,
+            configuration: configuration, lock: lock, resumingRotation: resumingRotation)
+    }
+
     /// Opens a vault over given stores: the seam a second backend, or a test's failing store,
     /// plugs into. Refused while a master key rotation is recorded, unless the caller is that
     /// rotation (`resumingRotation`): new patron keys would be wrapped under the old version.

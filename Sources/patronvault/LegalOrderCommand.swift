@@ -35,6 +35,7 @@ struct LegalOrderCommand: ParsableCommand {
                     reference: reference, card: patron, scope: scope, from: try CalendarDay(parsing: from, field: "--from"),
                     to: try CalendarDay(parsing: to, field: "--to"), expires: try CalendarDay(parsing: expires, field: "--expires"),
                     delayNoticeUntil: try CalendarDay.option(delayNoticeUntil, name: "--delay-notice-until"))
+                guard filing.from <= filing.to else { throw ValidationError("--to is before --from: the order's window ends before it starts") }
                 let order = try await options.perform { vault in
                     try await vault.legalOrders.file(filing, by: try await credentials.principal(in: vault))
                 } remote: { client in

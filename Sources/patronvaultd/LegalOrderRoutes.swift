@@ -37,12 +37,7 @@ struct LegalOrderRoutes {
     @Sendable func disclose(_ request: Request, context: DaemonRequestContext) async throws -> Response {
         let officer = try await Bearer.staff(request, in: vault)
         let disclosure = try await vault.legalOrders.disclose(id: context.parameters.require("id"), by: officer)
-        var archive = TarArchive()
-        for file in disclosure.files { archive.add(name: "disclosure/\(file.name)", contents: file.bytes) }
-        return Response(
-            status: .ok,
-            headers: [.contentType: "application/x-tar", .contentDisposition: "attachment; filename=\"disclosure.tar\"", .cacheControl: "no-store"],
-            body: .init(byteBuffer: ByteBuffer(bytes: archive.finished)))
+        return PatronRoutes.tarDownload(folder: "disclosure", files: disclosure.files)
     }
 
     struct Orders: Encodable, Sendable {

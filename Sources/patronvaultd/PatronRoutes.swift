@@ -59,11 +59,17 @@ struct PatronRoutes {
 
     /// The bundle's files in one tar, under `patron-data/`, as the API and the web page send it.
     static func download(_ bundle: ExportBundle) -> Response {
+        tarDownload(folder: "patron-data", files: bundle.files.map { ($0.name, $0.bytes) })
+    }
+
+    /// Files in one tar under `folder/`, sent as `folder.tar`, never cached: how the daemon hands
+    /// over a signed bundle (an export, a legal disclosure).
+    static func tarDownload(folder: String, files: [(name: String, bytes: [UInt8])]) -> Response {
         var archive = TarArchive()
-        for file in bundle.files { archive.add(name: "patron-data/\(file.name)", contents: file.bytes) }
+        for file in files { archive.add(name: "\(folder)/\(file.name)", contents: file.bytes) }
         return Response(
             status: .ok,
-            headers: [.contentType: "application/x-tar", .contentDisposition: "attachment; filename=\"patron-data.tar\"", .cacheControl: "no-store"],
+            headers: [.contentType: "application/x-tar", .contentDisposition: "attachment; filename=\"\(folder).tar\"", .cacheControl: "no-store"],
             body: .init(byteBuffer: ByteBuffer(bytes: archive.finished)))
     }
 

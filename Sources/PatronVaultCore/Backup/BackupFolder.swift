@@ -76,7 +76,7 @@ enum BackupFolder {
             throw VaultError(.notFound, "\(folder.path) is not a PatronVault backup (no readable manifest.json)")
         }
         guard let signatureText = FileManager.default.contents(atPath: folder.appendingPathComponent(BackupManifest.signatureFile).path),
-              let signature = Hex.decode(String(decoding: signatureText, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+              let signature = ExportBundleVerifier.detachedSignature(Array(signatureText))
         else {
             throw VaultError(.integrityFailure, "the backup's manifest.sig is missing or malformed")
         }

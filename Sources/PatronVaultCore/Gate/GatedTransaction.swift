@@ -53,22 +53,24 @@ struct GatedTransaction {
     /// which the gate records and returns after the commit.
     mutating func authorize(_ request: AccessRequest) throws {
         let decision = gate.decide(principal, request, time: time)
-        decided.append(decision)
-        for (index, earlier) in actionLevel.enumerated() where earlier.request.action == request.action && earlier.request.resource == request.resource {
-            answered[index] = true
-        }
+        keep(decision)
         guard decision.decision.isPermitted else { throw AccessDenial(error: Gate.denial(decision.decision)) }
     }
 
     /// Refuses `request` for a reason the policy files cannot state (a rule about two people,
     /// such as dual control): recorded as a refusal naming no rule, then thrown like a denial.
     mutating func refuse(_ request: AccessRequest, because reason: String) throws -> Never {
-        let decision = PolicyDecision(effect: .forbid, ruleIDs: [], reason: reason)
-        decided.append(RecordedDecision(request: request, decision: decision))
-        for (index, earlier) in actionLevel.enumerated() where earlier.request.action == request.action && earlier.request.resource == request.resource {
+        let decision = RecordedDecision(request: request, decision: PolicyDecision(effect: .forbid, ruleIDs: [], reason: reason))
+        keep(decision)
+        throw AccessDenial(error: Gate.denial(decision.decision))
+    }
+
+    /// Records a decision about a named patron in place of the action-level one it answers.
+    private mutating func keep(_ decision: RecordedDecision) {
+        decided.append(decision)
+        for (index, earlier) in actionLevel.enumerated() where earlier.request.action == decision.request.action && earlier.request.resource == decision.request.resource {
             answered[index] = true
         }
-        throw AccessDenial(error: Gate.denial(decision))
     }
 
     /// Decides every action-level request again, now about the patron a lookup found.

@@ -73,11 +73,7 @@ extension Vault {
         authorizing principal: (Vault) async throws -> Principal
     ) async throws(VaultError) -> KeyRotationReport {
         guard batchSize > 0 else { throw VaultError.invalid("the batch size must be a positive number") }
-        guard SQLiteStorage.exists(in: directory) else { throw VaultError(.notInitialized, "no vault at \(directory.path)") }
-        let lock = try VaultLock(in: directory, exclusive: true)
-        let vault = try await open(
-            directory: directory, storage: SQLiteStorage.open(directory: directory, create: false), masterKey: current, policies: policies,
-            configuration: configuration, lock: lock, resumingRotation: true)
+        let vault = try await openAlone(at: directory, masterKey: current, policies: policies, configuration: configuration, resumingRotation: true)
         do {
             let report = try await MasterKeyRotation(vault: vault, configuration: configuration, batchSize: batchSize)
                 .run(to: next, by: try await principal(vault))
@@ -212,7 +208,6 @@ struct MasterKeyRotation {
             salt = newSalt
             source = "passphrase"
         }
-        if kek == ring.kek { throw VaultError.invalid("the new master key is the same as the current one") }
         var values: [String: [UInt8]] = [
             KeyRing.rotationTargetName: Array(String(version).utf8),
             KeyRing.rotationCheckName: KeyRing.check(sealedUnder: kek, version: version),

@@ -27,11 +27,7 @@ extension Vault {
         at directory: URL, masterKey: MasterKeySource, policies: PolicySet, configuration: VaultConfiguration = VaultConfiguration(),
         authorizing principal: (Vault) async throws -> Principal
     ) async throws(VaultError) -> SigningKeyRotationReport {
-        guard SQLiteStorage.exists(in: directory) else { throw VaultError(.notInitialized, "no vault at \(directory.path)") }
-        let lock = try VaultLock(in: directory, exclusive: true)
-        let vault = try await open(
-            directory: directory, storage: SQLiteStorage.open(directory: directory, create: false), masterKey: masterKey, policies: policies,
-            configuration: configuration, lock: lock)
+        let vault = try await openAlone(at: directory, masterKey: masterKey, policies: policies, configuration: configuration)
         do {
             let gate = vault.gate
             let ring = gate.ring

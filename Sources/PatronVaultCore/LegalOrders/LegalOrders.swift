@@ -16,7 +16,7 @@ public struct LegalOrders: Sendable {
     public func file(_ filing: LegalOrderFiling, by principal: Principal) async throws(VaultError) -> LegalOrder {
         let reference = try FieldRules.text(filing.reference, field: "order reference", maxLength: 200)
         let card = try FieldRules.barcode(filing.card, field: "card barcode")
-        guard filing.from <= filing.to else { throw VaultError.invalid("the order's window ends (--to) before it starts (--from)") }
+        guard filing.from <= filing.to else { throw VaultError.invalid("the order's window ends before it starts") }
         let today = CalendarDay(gate.clock.now())
         guard filing.expires >= today else { throw VaultError.invalid("the order has already expired (its expiry day is before today)") }
         if let notice = filing.delayNoticeUntil, notice <= today {
@@ -87,9 +87,17 @@ public struct LegalOrders: Sendable {
                 reads.append(AccessRequest(.historyRead, .history, patron: pseudonym, state: .closed, legalOrder: id, underApprovedOrder: true))
             }
             for request in reads { try tx.authorize(request) }
-            let registration = order.scope == .history ? nil : try tx.registration(of: patron)
+            var registration: PatronRegistration?
+            var openLoans: [Loan] = []
+            switch order.scope {
+            case .history: break
+            case .registration: registration = try tx.registration(of: patron)
+            case .all:
+                let profile = try tx.profile(of: patron)
+                registration = profile.registration
+                openLoans = profile.openLoans.filter(order.covers)
+            }
             let history = order.scope == .registration ? [] : try tx.history(of: patron).filter(order.covers)
-            let openLoans = order.scope == .all ? try tx.profile(of: patron).openLoans.filter(order.covers) : []
             order.disclosedBy = principal.id
             order.disclosedAt = tx.time
             try tx.records.replaceLegalOrder(try Self.seal(order, pseudonym: pseudonym, with: ring))

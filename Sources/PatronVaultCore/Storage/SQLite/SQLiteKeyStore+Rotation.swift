@@ -49,10 +49,7 @@ extension SQLiteKeyStore {
             guard left == 0 else {
                 throw VaultError(.storageFailure, "\(left) patron keys are not yet wrapped under the new master key; the rotation was not finished")
             }
-            for row in rows {
-                try kdb.execute(sql: "UPDATE system_key SET kek_version = ?, wrapped = ? WHERE name = ?", arguments: [row.kekVersion, Data(row.wrapped), row.name])
-                guard kdb.changesCount == 1 else { throw VaultError(.corruptVault, "the key store is missing system keys") }
-            }
+            for row in rows { try Self.update(row, in: kdb) }
             try Self.replace(values, removing: names, in: kdb)
         }
         // The old wrapped keys leave the WAL too (secure_delete has zeroed them in the main file).
@@ -62,8 +59,7 @@ extension SQLiteKeyStore {
     func replaceSystemKey(name: String, kekVersion: Int64, wrapped: [UInt8], setting values: [String: [UInt8]]) throws {
         let row = SystemKeyRow(name: name, kekVersion: kekVersion, wrapped: wrapped)
         try durably { kdb in
-            try kdb.execute(sql: "UPDATE system_key SET kek_version = ?, wrapped = ? WHERE name = ?", arguments: [row.kekVersion, Data(row.wrapped), row.name])
-            guard kdb.changesCount == 1 else { throw VaultError(.corruptVault, "the key store is missing system keys") }
+            try Self.update(row, in: kdb)
             try Self.replace(values, removing: [], in: kdb)
         }
         _ = try? pool.writeWithoutTransaction { kdb in try SQLiteStorage.truncateWAL(kdb) }
@@ -95,6 +91,11 @@ extension SQLiteKeyStore {
                 return .commit
             }
         }
+    }
+
+    private static func update(_ row: SystemKeyRow, in kdb: Database) throws {
+        try kdb.execute(sql: "UPDATE system_key SET kek_version = ?, wrapped = ? WHERE name = ?", arguments: [row.kekVersion, Data(row.wrapped), row.name])
+        guard kdb.changesCount == 1 else { throw VaultError(.corruptVault, "the key store is missing system keys") }
     }
 
     private static func replace(_ values: [String: [UInt8]], removing names: [String], in kdb: Database) throws {
