@@ -85,14 +85,24 @@ final class Daemon: @unchecked Sendable {
     func stop(within seconds: Double = 5) -> Int32? {
         kill(process.processIdentifier, SIGTERM)
         let deadline = Date().addingTimeInterval(seconds)
-        while process.isRunning, Date() < deadline { usleep(20_000) }
-        guard !process.isRunning else {
+        while !hasExited, Date() < deadline { usleep(20_000) }
+        guard hasExited else {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
             return nil
         }
         process.waitUntilExit()
         return process.terminationStatus
+    }
+
+    /// Whether the process has ended, read from the kernel (a zombie has ended) rather than from
+    /// `Process.isRunning`, which Foundation updates only when its reaper gets a thread: on a
+    /// loaded machine that can come seconds after the exit.
+    private var hasExited: Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return true }
+        let state = stat[stat.index(close, offsetBy: 2)...].prefix(1)
+        return state == "Z" || state == "X" || !process.isRunning
     }
 
     /// What the daemon wrote to stderr (its log), once it has stopped.

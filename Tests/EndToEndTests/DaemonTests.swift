@@ -143,7 +143,7 @@ struct DaemonTests {
         while answered.value < 40 { usleep(10_000) }
         let status = daemon.stop()
         group.wait()
-        #expect(status == 0)
+        #expect(status == 0, "the daemon did not stop within 5 s; its log: \(daemon.log)")
         let committed = try cli.database("vault.db").read { try Int.fetchOne($0, sql: "SELECT count(*) FROM record WHERE kind = 2 AND state = 0") } ?? 0
         #expect(committed >= answered.value && answered.value >= 40)
         #expect(try cli.run(["audit", "verify"]).status == 0)
