@@ -30,6 +30,12 @@ public final class Vault: Sendable {
     /// The public half of the export key: what `ExportBundleVerifier` checks a patron's bundle
     /// and erasure receipt with. Public by nature, so reading it needs no principal.
     public var exportVerifyingKey: VerifyingKey { gate.ring.exportSigningKey.publicKey }
+
+    /// The privacy notice of the rules this vault enforces, dated by its clock. Public, and not
+    /// recorded: it says what the rules are, nothing about anyone.
+    public func privacyNotice() -> PrivacyNotice {
+        PrivacyNotice(policies: policies, today: CalendarDay(gate.clock.now()))
+    }
     let gate: Gate
     /// This process's hold on the vault folder, kept while the vault is open.
     private let lock: VaultLock?
@@ -202,11 +208,14 @@ public final class Vault: Sendable {
     /// Loads and validates a policy folder; a vault never opens with rules it cannot read, and
     /// the error points at the file, line and column.
     public static func loadPolicies(from directory: URL) throws(VaultError) -> PolicySet {
+        let set: PolicySet
         do {
-            return try PolicySet.load(directory: directory)
+            set = try PolicySet.load(directory: directory)
         } catch {
             throw VaultError.policy(error.description)
         }
+        try ViewFields.check(set.schema)
+        return set
     }
 
     /// Finishes queued shreds and closes the stores; a long-lived process runs `maintenance`

@@ -14,6 +14,8 @@ public struct RegistrationDocument: Codable, Sendable {
     public var expires: String?
     /// `keep` or `discard` (the default).
     public var history: String?
+    /// `email`, `phone` or `post`: how the patron wants hold notices (email when left out).
+    public var notify: String?
 
     /// The document of a registration, for a writer of import files.
     public init(_ registration: PatronRegistration) {
@@ -27,6 +29,7 @@ public struct RegistrationDocument: Codable, Sendable {
         category = registration.category
         expires = registration.cardExpiry?.description
         history = registration.history.rawValue
+        notify = registration.notifyBy?.rawValue
     }
 
     /// A field that does not hold what it must, named as the document names it.
@@ -45,9 +48,14 @@ public struct RegistrationDocument: Codable, Sendable {
         guard let preference = HistoryPreference(rawValue: history ?? "discard") else {
             throw FieldError(sentence: "history must be keep or discard")
         }
+        var channel: NotificationChannel?
+        if let notify {
+            guard let chosen = NotificationChannel(rawValue: notify) else { throw FieldError(sentence: "notify must be email, phone or post") }
+            channel = chosen
+        }
         return PatronRegistration(
             cardBarcode: card, fullName: name, email: email, phone: phone, postalAddress: address, birthDate: try day(birthDate, "birthDate"),
-            homeBranch: branch, category: category, cardExpiry: try day(expires, "expires"), history: preference)
+            homeBranch: branch, category: category, cardExpiry: try day(expires, "expires"), history: preference, notifyBy: channel)
     }
 }
 

@@ -8,11 +8,19 @@ public struct PolicyDecision: Sendable, Equatable {
     public let ruleIDs: [String]
     /// The deciding rules' descriptions, or why nothing permitted the request.
     public let reason: String
+    /// For a permitted read: the fields the permitting rules reveal (their union), limited to
+    /// those the action can show. Nothing for a forbid, whatever permits also matched.
+    public let revealed: RevealedFields
 
-    public init(effect: PolicyEffect, ruleIDs: [String], reason: String) {
+    public init(effect: PolicyEffect, ruleIDs: [String], reason: String, revealed: RevealedFields = .nothing) {
         self.effect = effect
         self.ruleIDs = ruleIDs
         self.reason = reason
+        self.revealed = effect == .permit ? revealed : .nothing
+    }
+
+    func revealing(_ fields: RevealedFields) -> PolicyDecision {
+        fields == revealed ? self : PolicyDecision(effect: effect, ruleIDs: ruleIDs, reason: reason, revealed: fields)
     }
 
     public var isPermitted: Bool { effect == .permit }

@@ -11,6 +11,13 @@ struct PolicyRule: Sendable {
     let actions: [String]?
     let actionIndices: [Int]?
     let condition: Condition?
+    /// Fields the rule shows when it permits a read (`reveals:`), in the order written; empty
+    /// when it reveals nothing.
+    var reveals: [String] = []
+    var revealed: RevealedFields = .nothing
+    /// The rule as written in its file, comments after it left out: what a notice quotes when it
+    /// cannot put the rule in words of its own.
+    var source = ""
     let file: String
     let line: Int
     let column: Int
@@ -20,6 +27,31 @@ struct PolicyRule: Sendable {
     @inline(__always)
     func covers(roleBit: UInt64) -> Bool {
         roles == nil || roleMask & roleBit != 0
+    }
+
+    /// The purposes the rule's condition requires, when it requires one or a list
+    /// (`context.purpose == "fines"`, `context.purpose in [...]`, possibly among other terms
+    /// joined by `and`); nil when it does not say, or says it another way.
+    var purposes: [String]? {
+        condition.flatMap(Self.purposes)
+    }
+
+    private static func purposes(in condition: Condition) -> [String]? {
+        switch condition {
+        case .all(let terms):
+            return terms.lazy.compactMap(purposes).first
+        case .compare(.attribute(.contextPurpose), .equal, .constant(.string(let purpose))),
+             .compare(.constant(.string(let purpose)), .equal, .attribute(.contextPurpose)):
+            return [purpose]
+        case .member(.attribute(.contextPurpose), let values, negated: false):
+            let texts = values.compactMap { value -> String? in
+                if case .string(let text) = value { return text }
+                return nil
+            }
+            return texts.count == values.count ? texts : nil
+        default:
+            return nil
+        }
     }
 
     /// The reason given when this rule alone decides.

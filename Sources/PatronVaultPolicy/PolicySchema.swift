@@ -9,16 +9,24 @@ public struct PolicySchema: Sendable {
     public let resourceKinds: [String]
     /// Declared attribute paths, in file order.
     public let attributePaths: [String]
+    /// Fields a read may reveal (`reveals ACTION: ...` lines), masked forms included, in the
+    /// order first declared: bit `i` of a `RevealedFields` is `fields[i]`.
+    public let fields: [String]
 
     let enumerations: [String: [String]]
     let attributes: [String: SchemaAttribute]
     let actionIndex: [String: Int]
     let roleIndex: [String: Int]
+    let fieldIndex: [String: Int]
+    /// Per action index: the fields that action may reveal.
+    let actionFields: [RevealedFields]
     /// The file's bytes, for the policy-set digest.
     let bytes: [UInt8]
 
     /// Roles are matched as bits of one machine word.
     static let maximumRoleCount = 64
+    /// Revealed fields are bits of one machine word too.
+    static let maximumFieldCount = 64
 
     public init(name: String, text: String) throws(PolicyLoadError) {
         try self.init(source: PolicySource(name: name, text: text))
@@ -31,10 +39,15 @@ public struct PolicySchema: Sendable {
     init(source: PolicySource) throws(PolicyLoadError) {
         var parser = SchemaParser(source: source, tokens: try PolicyLexer.tokens(of: source))
         let parsed = try parser.parse()
-        self.init(name: source.name, bytes: source.bytes, enumerations: parsed.enumerations, attributes: parsed.attributes, order: parsed.order)
+        self.init(
+            name: source.name, bytes: source.bytes, enumerations: parsed.enumerations, attributes: parsed.attributes, order: parsed.order,
+            fields: parsed.fields, reveals: parsed.reveals)
     }
 
-    private init(name: String, bytes: [UInt8], enumerations: [String: [String]], attributes: [String: SchemaAttribute], order: [String]) {
+    private init(
+        name: String, bytes: [UInt8], enumerations: [String: [String]], attributes: [String: SchemaAttribute], order: [String],
+        fields: [String] = [], reveals: [String: [String]] = [:]
+    ) {
         self.name = name
         self.bytes = bytes
         self.enumerations = enumerations
@@ -45,6 +58,12 @@ public struct PolicySchema: Sendable {
         self.resourceKinds = enumerations["resource-kind"] ?? []
         self.actionIndex = Dictionary(actions.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
         self.roleIndex = Dictionary(roles.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+        self.fields = fields
+        let fieldIndex = Dictionary(fields.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+        self.fieldIndex = fieldIndex
+        self.actionFields = actions.map { action in
+            RevealedFields(bits: (reveals[action] ?? []).reduce(0) { $0 | 1 << UInt64(fieldIndex[$1]!) })
+        }
     }
 
     /// A schema that names nothing, for the built-in permit-everything and forbid-everything sets.
@@ -53,6 +72,38 @@ public struct PolicySchema: Sendable {
     /// The members of a declared enumeration, such as `purpose`; empty when it is not declared.
     public func members(of enumeration: String) -> [String] {
         enumerations[enumeration] ?? []
+    }
+
+    /// The names of the fields in `revealed`, in the schema's order.
+    public func fieldNames(_ revealed: RevealedFields) -> [String] {
+        fields.indices.filter(revealed.contains(fieldAt:)).map { fields[$0] }
+    }
+
+    /// The fields `action` may reveal (none for an action the schema does not list, or one
+    /// without a `reveals` line).
+    public func fields(revealedBy action: String) -> RevealedFields {
+        actionIndex[action].map { actionFields[$0] } ?? .nothing
+    }
+
+    /// The field's bit, or nil when the schema does not declare it: a front end or the vault
+    /// then never shows it.
+    public func field(named name: String) -> RevealedFields? {
+        fieldIndex[name].map { RevealedFields(bits: 1 << UInt64($0)) }
+    }
+
+    /// The set of the named fields, or nil naming the first one the schema does not declare.
+    public func fields(named names: [String]) -> Result<RevealedFields, UnknownField> {
+        var bits: UInt64 = 0
+        for name in names {
+            guard let index = fieldIndex[name] else { return .failure(UnknownField(name: name)) }
+            bits |= 1 << UInt64(index)
+        }
+        return .success(RevealedFields(bits: bits))
+    }
+
+    /// A field name the schema does not declare.
+    public struct UnknownField: Error, Sendable {
+        public let name: String
     }
 }
 
@@ -82,7 +133,8 @@ enum SchemaType: Sendable, Equatable {
     }
 }
 
-/// Reads `enum NAME: a, b, c` and `attribute PATH: [optional] TYPE` declarations.
+/// Reads `enum NAME: a, b, c`, `attribute PATH: [optional] TYPE` and
+/// `reveals ACTION: field, field.mask, ...` declarations.
 private struct SchemaParser {
     let source: PolicySource
     let tokens: [PolicyToken]
@@ -97,6 +149,8 @@ private struct SchemaParser {
         var enumerations: [String: [String]] = [:]
         var attributes: [String: SchemaAttribute] = [:]
         var order: [String] = []
+        var fields: [String] = []
+        var reveals: [String: [String]] = [:]
     }
 
     private var current: PolicyToken { tokens[position] }
@@ -120,6 +174,7 @@ private struct SchemaParser {
         var result = Result()
         var enumTokens: [String: PolicyToken] = [:]
         var pending: [(path: PolicyToken, optional: Bool, type: PolicyToken)] = []
+        var pendingReveals: [(action: PolicyToken, fields: [PolicyToken])] = []
         while current.kind != .end {
             let keyword = current
             if keyword.isWord("enum") {
@@ -163,13 +218,44 @@ private struct SchemaParser {
                 }
                 let type = try name("a type (string, bool, int, datetime or an enumeration name)")
                 pending.append((path, optional, type))
+            } else if keyword.isWord("reveals") {
+                position += 1
+                let action = try name("an action such as patron.read")
+                try expectColon(after: "reveals \(action.word!)")
+                var fields: [PolicyToken] = []
+                repeat {
+                    if current.isSymbol(.comma) { position += 1 }
+                    let field = try name("a field name such as name or email.masked")
+                    guard !fields.contains(where: { $0.word == field.word }) else {
+                        throw error("reveals \(action.word!) lists \(field.word!) twice", at: field)
+                    }
+                    fields.append(field)
+                } while current.isSymbol(.comma)
+                pendingReveals.append((action, fields))
             } else {
-                throw error("expected \"enum\" or \"attribute\", found \(keyword.spelling)", at: keyword)
+                throw error("expected \"enum\", \"attribute\" or \"reveals\", found \(keyword.spelling)", at: keyword)
             }
         }
         let end = current
         for required in ["action", "role", "resource-kind"] where result.enumerations[required] == nil {
             throw error("the schema must declare enum \(required)", at: end)
+        }
+        let actions = result.enumerations["action"] ?? []
+        for (actionToken, fieldTokens) in pendingReveals {
+            let action = actionToken.word!
+            guard actions.contains(action) else {
+                throw error("unknown action \(action) in reveals; the schema's actions are \(actions.joined(separator: ", "))", at: actionToken)
+            }
+            guard result.reveals[action] == nil else {
+                throw error("reveals \(action) is declared twice; list all its fields on one line", at: actionToken)
+            }
+            for token in fieldTokens where !result.fields.contains(token.word!) {
+                guard result.fields.count < PolicySchema.maximumFieldCount else {
+                    throw error("a schema may declare at most \(PolicySchema.maximumFieldCount) fields", at: token)
+                }
+                result.fields.append(token.word!)
+            }
+            result.reveals[action] = fieldTokens.map { $0.word! }
         }
         for (pathToken, optional, typeToken) in pending {
             let path = pathToken.word!

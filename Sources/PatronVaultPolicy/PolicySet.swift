@@ -34,6 +34,7 @@ public struct PolicySet: Sendable {
         let roleMask: UInt64
         let effect: PolicyEffect
         let condition: Condition?
+        let revealed: RevealedFields
     }
 
     init(schema: PolicySchema, rules: [PolicyRule], digest: String, retention: RetentionSchedule = .empty) {
@@ -42,7 +43,7 @@ public struct PolicySet: Sendable {
         self.digest = digest
         self.retention = retention
         self.compiledRules = sorted
-        self.matchers = sorted.map { Matcher(anyRole: $0.roles == nil, roleMask: $0.roleMask, effect: $0.effect, condition: $0.condition) }
+        self.matchers = sorted.map { Matcher(anyRole: $0.roles == nil, roleMask: $0.roleMask, effect: $0.effect, condition: $0.condition, revealed: $0.revealed) }
         var buckets = [[Int]](repeating: [], count: schema.actions.count)
         var anyAction: [Int] = []
         for (index, rule) in sorted.enumerated() {
@@ -85,6 +86,7 @@ public struct PolicySet: Sendable {
         var firstForbidMissing: AttributeSlot?
         var permitCount = 0
         var firstPermit = -1
+        var revealed: UInt64 = 0
         for index in candidates {
             let matcher = matchers[index]
             guard matcher.anyRole || matcher.roleMask & roleBit != 0 else { continue }
@@ -95,6 +97,7 @@ public struct PolicySet: Sendable {
             case .yes where matcher.effect == .permit:
                 if permitCount == 0 { firstPermit = index }
                 permitCount += 1
+                revealed |= matcher.revealed.bits
             case .yes:
                 if forbidCount == 0 { firstForbid = index }
                 forbidCount += 1
@@ -115,8 +118,10 @@ public struct PolicySet: Sendable {
             return soloDecisions[firstForbid]
         }
         if forbidCount > 1 { return combined(.forbid, candidates: candidates, roleBit: roleBit, request: request) }
-        if permitCount == 1 { return soloDecisions[firstPermit] }
-        if permitCount > 1 { return combined(.permit, candidates: candidates, roleBit: roleBit, request: request) }
+        // What the permits reveal, limited to what this action can show.
+        let shown = RevealedFields(bits: revealed).intersection(actionIndex.map { schema.actionFields[$0] } ?? .nothing)
+        if permitCount == 1 { return soloDecisions[firstPermit].revealing(shown) }
+        if permitCount > 1 { return combined(.permit, candidates: candidates, roleBit: roleBit, request: request).revealing(shown) }
         if let actionIndex, let roleIndex { return defaultDenials[actionIndex][roleIndex] }
         return Self.defaultDenial(action: request.action, role: request.principalRole)
     }
@@ -154,6 +159,12 @@ public struct PolicyRuleSummary: Sendable, Equatable {
     /// Action names, or `["any"]`.
     public let actions: [String]
     public let hasCondition: Bool
+    /// Fields the rule reveals when it permits a read, as written.
+    public let reveals: [String]
+    /// The purposes its condition requires, when it names them plainly; nil otherwise.
+    public let purposes: [String]?
+    /// The rule as written in its file.
+    public let source: String
     public let file: String
     public let line: Int
 
@@ -164,6 +175,9 @@ public struct PolicyRuleSummary: Sendable, Equatable {
         roles = rule.roles ?? ["any"]
         actions = rule.actions ?? ["any"]
         hasCondition = rule.condition != nil
+        reveals = rule.reveals
+        purposes = rule.purposes
+        source = rule.source
         file = rule.file
         line = rule.line
     }

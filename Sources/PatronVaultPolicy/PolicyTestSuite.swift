@@ -12,7 +12,9 @@ import Foundation
 ///   expect: forbid by history-only-for-the-patron
 /// ```
 /// `expect:` is `permit` or `forbid`, optionally `by` rule ids that must be among the deciding
-/// rules, or `by default` when no rule may match. Requests use `PolicyRequest.parse`; a case
+/// rules, or `by default` when no rule may match. An optional `reveals:` lists exactly the
+/// fields the decision must reveal (`reveals: nothing` for none), so adding a field to a rule
+/// fails the case that promised less. Requests use `PolicyRequest.parse`; a case
 /// without `time=` is decided at 2025-01-01T00:00:00Z so results never depend on the clock.
 public struct PolicyTestSuite: Sendable {
     struct Case: Sendable {
@@ -23,9 +25,11 @@ public struct PolicyTestSuite: Sendable {
         let expected: PolicyEffect
         let expectedRuleIDs: [String]
         let expectsDefaultDenial: Bool
+        let expectedReveals: RevealedFields?
     }
 
     let cases: [Case]
+    let schema: PolicySchema
 
     /// When cases are decided unless they give `time=`.
     public static let fixedTime = Date(timeIntervalSince1970: 1_735_689_600)
@@ -58,6 +62,7 @@ public struct PolicyTestSuite: Sendable {
             cases += try reader.read()
         }
         self.cases = cases
+        self.schema = schema
     }
 
     public var count: Int { cases.count }
@@ -68,7 +73,7 @@ public struct PolicyTestSuite: Sendable {
             PolicyTestResult(
                 file: item.file, line: item.line, name: item.name, expected: item.expected,
                 expectedRuleIDs: item.expectedRuleIDs, expectsDefaultDenial: item.expectsDefaultDenial,
-                actual: set.decide(item.request))
+                expectedReveals: item.expectedReveals.map(schema.fieldNames), actual: set.decide(item.request), schema: set.schema)
         }
     }
 }
@@ -84,7 +89,7 @@ private struct CaseReader {
         let column: Int
     }
 
-    private static let keys = ["principal", "action", "resource", "context", "expect"]
+    private static let keys = ["principal", "action", "resource", "context", "expect", "reveals"]
 
     mutating func read() throws(PolicyLoadError) -> [PolicyTestSuite.Case] {
         let text = String(decoding: source.bytes, as: UTF8.self)
@@ -111,11 +116,11 @@ private struct CaseReader {
                 throw error("expected \"case <name>\" to start a test case, found \(content.prefix(40))", line: lineNumber, column: column)
             }
             guard let colon = content.firstIndex(of: ":") else {
-                throw error("expected key: value (principal, action, resource, context or expect)", line: lineNumber, column: column)
+                throw error("expected key: value (principal, action, resource, context, expect or reveals)", line: lineNumber, column: column)
             }
             let key = String(content[..<colon])
             guard Self.keys.contains(key) else {
-                throw error("unknown key \(key); a case has principal, action, resource, context and expect", line: lineNumber, column: column)
+                throw error("unknown key \(key); a case has principal, action, resource, context, expect and reveals", line: lineNumber, column: column)
             }
             guard open!.fields[key] == nil else {
                 throw error("\(key) is given twice in case \(open!.name)", line: lineNumber, column: column)
@@ -167,8 +172,25 @@ private struct CaseReader {
                 ids = Array(words[2...])
             }
         }
+        var reveals: RevealedFields?
+        if let field = fields["reveals"] {
+            let names = field.value.split(whereSeparator: { $0 == " " || $0 == "," || $0 == "\t" }).map(String.init)
+            if names == ["nothing"] {
+                reveals = .nothing
+            } else {
+                guard !names.isEmpty else { throw error("reveals: lists fields, or says nothing", line: field.line, column: field.column) }
+                switch schema.fields(named: names) {
+                case .success(let set): reveals = set
+                case .failure(let unknown):
+                    let offset = field.value.range(of: unknown.name).map { field.value.distance(from: field.value.startIndex, to: $0.lowerBound) } ?? 0
+                    throw error(
+                        "unknown field \(unknown.name); the schema's fields are \(schema.fields.joined(separator: ", "))", line: field.line,
+                        column: field.column + offset)
+                }
+            }
+        }
         return PolicyTestSuite.Case(
             file: source.name, line: block.line, name: block.name, request: request,
-            expected: effect, expectedRuleIDs: ids, expectsDefaultDenial: byDefault)
+            expected: effect, expectedRuleIDs: ids, expectsDefaultDenial: byDefault, expectedReveals: reveals)
     }
 }

@@ -7,6 +7,7 @@
 ///   roles: <role>, ... | any
 ///   actions: <action>, ... | any
 ///   when: <condition>            (optional)
+///   reveals: <field>, ...        (optional, permit rules only)
 /// ```
 /// Conditions: `or` < `and` < `not` < comparisons (`==`, `!=`, `<`, `<=`, `>`, `>=`,
 /// `in [...]`, `not in [...]`); `has path` / `exists(path)`; parentheses; literals
@@ -40,7 +41,7 @@ struct RuleParser {
     }
 
     private var atHeader: Bool {
-        guard let word = current.word, ["roles", "actions", "when"].contains(word) else { return false }
+        guard let word = current.word, ["roles", "actions", "when", "reveals"].contains(word) else { return false }
         return tokens[position + 1].isSymbol(.colon)
     }
 
@@ -89,10 +90,11 @@ struct RuleParser {
         var roles: (names: [String]?, mask: UInt64)?
         var actions: (names: [String]?, indices: [Int]?)?
         var condition: Condition??
+        var reveals: (header: PolicyToken, fields: [PolicyToken])?
         while current.kind != .end && !current.isWord("rule") {
             let header = current
             guard atHeader, let word = header.word else {
-                throw error("expected roles:, actions:, when: or the next rule, found \(header.spelling)", at: header)
+                throw error("expected roles:, actions:, when:, reveals: or the next rule, found \(header.spelling)", at: header)
             }
             position += 2
             switch word {
@@ -106,6 +108,12 @@ struct RuleParser {
                 guard actions == nil else { throw error("rule \(id) has two actions: lines", at: header) }
                 let names = try parseNames(kind: "action", known: schema.actionIndex, allowed: schema.actions)
                 actions = (names, names.map { $0.map { schema.actionIndex[$0]! } })
+            case "reveals":
+                guard reveals == nil else { throw error("rule \(id) has two reveals: lines", at: header) }
+                guard effect == .permit else {
+                    throw error("rule \(id) forbids, and a forbid shows nothing; reveals: belongs on permit rules", at: header)
+                }
+                reveals = (header, try parseFieldTokens())
             default:
                 guard condition == nil else { throw error("rule \(id) has two when: lines; join them with and", at: header) }
                 depth = 0
@@ -114,13 +122,55 @@ struct RuleParser {
         }
         guard let roles else { throw error("rule \(id) names no roles; add a line such as \"roles: staff\" (or \"roles: any\")", at: start) }
         guard let actions else { throw error("rule \(id) names no actions; add a line such as \"actions: patron.read\" (or \"actions: any\")", at: start) }
-        return PolicyRule(
+        var rule = PolicyRule(
             id: id, description: description, effect: effect,
             roles: roles.names, roleMask: roles.mask, actions: actions.names, actionIndices: actions.indices,
             condition: condition ?? nil, file: source.name, line: start.line, column: start.column)
+        if let reveals {
+            let readable = (actions.indices ?? Array(schema.actions.indices)).reduce(RevealedFields.nothing) { $0.union(schema.actionFields[$1]) }
+            for token in reveals.fields {
+                let name = token.word!
+                guard let field = schema.field(named: name) else {
+                    throw error("unknown field \(name); the schema's fields are \(schema.fields.joined(separator: ", "))", at: token)
+                }
+                guard !readable.intersection(field).isEmpty else {
+                    let readers = schema.actions.indices.filter { !schema.actionFields[$0].intersection(field).isEmpty }.map { schema.actions[$0] }
+                    throw error(
+                        "rule \(id) cannot reveal \(name): none of its actions shows it (the schema lists it under \(readers.joined(separator: ", ")))",
+                        at: token)
+                }
+                rule.revealed = rule.revealed.union(field)
+            }
+            rule.reveals = reveals.fields.map { $0.word! }
+        }
+        rule.source = verbatim(fromLine: start.line, toBefore: current.kind == .end ? nil : current.line)
+        return rule
     }
 
-    static let reserved: Set<String> = ["rule", "permit", "forbid", "roles", "actions", "when", "and", "or", "not", "in", "has", "exists", "true", "false", "any"]
+    /// Lines `first` up to (not including) `next`, or to the end, without the blank and comment
+    /// lines that close the span (they belong to what follows).
+    private func verbatim(fromLine first: Int, toBefore next: Int?) -> String {
+        let lines = String(decoding: source.bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        var span = Array(lines[min(first - 1, lines.count)..<min((next ?? lines.count + 1) - 1, lines.count)])
+        while let last = span.last.map(String.init), last.trimmingSpaces.isEmpty || last.trimmingSpaces.hasPrefix("#") { span.removeLast() }
+        return span.joined(separator: "\n")
+    }
+
+    /// A comma-separated list of field names, checked against the schema by the caller (it needs
+    /// the rule's actions, which may come after).
+    private mutating func parseFieldTokens() throws(PolicyLoadError) -> [PolicyToken] {
+        var fields: [PolicyToken] = []
+        repeat {
+            if current.isSymbol(.comma) { position += 1 }
+            guard let name = current.word else { throw error("expected a field name such as name or email.masked, found \(current.spelling)", at: current) }
+            guard !fields.contains(where: { $0.word == name }) else { throw error("the field \(name) is listed twice", at: current) }
+            fields.append(current)
+            position += 1
+        } while current.isSymbol(.comma)
+        return fields
+    }
+
+    static let reserved: Set<String> = ["rule", "permit", "forbid", "roles", "actions", "when", "reveals", "and", "or", "not", "in", "has", "exists", "true", "false", "any"]
 
     /// A comma-separated list of schema names, or `any` (returned as nil).
     private mutating func parseNames(kind: String, known: [String: Int], allowed: [String]) throws(PolicyLoadError) -> [String]? {

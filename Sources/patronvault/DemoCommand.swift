@@ -63,7 +63,10 @@ struct DemoCommand: AsyncParsableCommand {
             step("desk-1 looks Ada up without saying why: \(refusal)")
         }
         let profile = try await vault.desk.patronProfile(card: "D1001", purpose: "circulation", by: desk)
-        step("With --purpose circulation: \(profile.registration.fullName), \(profile.openLoans.count) open loans.")
+        let out = (profile.openLoans ?? []).map { "\($0.item ?? "?") due \($0.due?.description ?? "?")" }.joined(separator: ", ")
+        step("With --purpose circulation the rules reveal only \(profile.name ?? "no name"), card \(profile.card ?? "?") (\(profile.cardStatus ?? "?")) and the items out: \(out). No email, no titles.")
+        let holds = try await vault.desk.patronProfile(card: "D1001", purpose: "holds", by: desk)
+        step("With --purpose holds: \(holds.name ?? "no name") and the contact she chose for notices, \(holds.contact.map { "\($0.channel.rawValue) \($0.value)" } ?? "none"); no loans.")
 
         _ = try await vault.desk.returnItem("B-1", by: desk)
         _ = try await vault.desk.returnItem("B-3", by: desk)
@@ -76,8 +79,7 @@ struct DemoCommand: AsyncParsableCommand {
         let adaHistory = try await vault.selfService.myHistory(by: adaPrincipal)
         step("Ada, with her card and PIN, reads her history: \(adaHistory.map(\.title).joined(separator: "; ")).")
         let accesses = try await vault.selfService.myAccesses(by: adaPrincipal)
-        let seen = accesses.map { "\($0.staffName ?? $0.staffID) \($0.action) for \($0.purpose ?? "no stated purpose") (\($0.permitted ? "allowed" : "refused"))" }
-        step("Ada asks who looked at her record: \(seen.joined(separator: "; ")).")
+        step("Ada asks who looked at her record, and sees what each look showed:\n" + Rendering.accessLines(accesses).map { "       " + $0 }.joined(separator: "\n"))
         let bobHistory = try await vault.selfService.myHistory(by: try await vault.signIn.patron(card: "D1002", pin: Array("1357".utf8)))
         step("Bob reads his: \(bobHistory.isEmpty ? "nothing is kept" : "\(bobHistory.count) loans").")
         if let refusal = await refusal(of: { () async throws(VaultError) in _ = try await vault.signIn.patron(card: "D1002", pin: Array("0000".utf8)) }) {
@@ -139,8 +141,9 @@ struct DemoCommand: AsyncParsableCommand {
         step("Cleo, who keeps her history, borrows and returns B-4.")
         _ = try await vault.desk.checkout(card: "D1002", item: "B-5", title: "Debt and Recovery", author: nil, due: nil, branch: "central", by: desk)
         _ = try await vault.desk.returnItem("B-5", fee: 150, by: desk)
-        let owed = try await vault.desk.patronProfile(card: "D1002", purpose: "fines", by: desk).feesOwed
-        step("Bob returns B-5 damaged, with a fee: the loan is held although he discards history. For fines, desk-1 sees \(owed.map { "\($0.itemBarcode) \(LoanFee.text($0.amount)), returned \($0.returnedOn)" }.joined(separator: "; ")), never the title.")
+        let owed = try await vault.desk.patronProfile(card: "D1002", purpose: "fines", by: desk).feesOwed ?? []
+        let fees = owed.map { "\($0.item ?? "?") \($0.amount.map(LoanFee.text) ?? "?"), returned \($0.returned?.description ?? "?")" }
+        step("Bob returns B-5 damaged, with a fee: the loan is held although he discards history. For fines, desk-1 sees \(fees.joined(separator: "; ")), never the title.")
         let settled = try await vault.desk.settleFee(card: "D1002", item: "B-5", purpose: "fines", by: desk)
         step("Bob pays: the loan stays held until the schedule destroys it, on the first run from \(settled.destroyedAfter?.description ?? "never").")
         clock.set(clock.now().addingTimeInterval(86_400 * (3 * 365 + 2)))
@@ -151,6 +154,10 @@ struct DemoCommand: AsyncParsableCommand {
         step("With --confirm: \(summary(run.rules, verb: "removed")), \(run.keysDestroyed ? "its keys destroyed" : "its keys queued for destruction"). Cleo's history now: \(cleoHistory.isEmpty ? "empty" : "\(cleoHistory.count) loans").")
         let coarse = try await vault.desk.statistics(by: desk)
         step("The statistics, coarsened by the schedule: \(coarse.map { "\($0.itemBarcode) \($0.branch) \($0.month) ×\($0.returns)" }.joined(separator: ", ")).")
+
+        let notice = vault.privacyNotice()
+        let holdsView = notice.views.first { $0.purposes == ["holds"] }.map { "\"For holds, staff see: \(PrivacyNotice.list($0.sees)).\"" } ?? "(no holds rule)"
+        step("The privacy notice patrons read (policy notice, or the daemon's /privacy) is generated from these same rules: \(notice.views.count) purpose views such as \(holdsView), \(notice.retention.count) retention periods, \(notice.rights.count) rights; policy digest \(notice.policyDigest.prefix(16))….")
 
         let trail = try await vault.oversight.verifyAudit(against: nil, by: admin)
         step("The admin verifies the audit trail: \(trail.isIntact ? "intact" : "BROKEN"), \(trail.entryCount) entries, each decision chained and MACed, checkpoints signed.")

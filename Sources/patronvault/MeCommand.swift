@@ -66,13 +66,7 @@ struct MeCommand: ParsableCommand {
                 } else if accesses.isEmpty {
                     Terminal.line("No staff member has accessed your record, and no sign-in with your card has failed.")
                 } else {
-                    for a in accesses {
-                        if a.kind == .failedSignIn {
-                            Terminal.line("\(Terminal.time(a.time))  a sign-in with your card failed (wrong PIN, or the card was locked)")
-                        } else {
-                            Terminal.line("\(Terminal.time(a.time))  \(a.staffName ?? a.staffID) (\(a.role))  \(a.action)  purpose: \(a.purpose ?? "none")  \(a.permitted ? "allowed" : "refused")")
-                        }
-                    }
+                    for line in Rendering.accessLines(accesses) { Terminal.line(line) }
                 }
             }
         }

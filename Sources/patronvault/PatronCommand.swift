@@ -35,7 +35,7 @@ struct PatronCommand: ParsableCommand {
                 let form = PatronRegistration(
                     cardBarcode: card, fullName: name, email: email, phone: details.phone, postalAddress: details.postalAddress,
                     birthDate: details.birthDate, homeBranch: details.homeBranch, category: details.category,
-                    cardExpiry: details.cardExpiry, history: preference)
+                    cardExpiry: details.cardExpiry, history: preference, notifyBy: details.notifyBy)
                 // Only an explicit --pin-stdin sets a PIN: a PATRONVAULT_PIN left over from a
                 // patron's own session must never become someone else's PIN.
                 let pin: [UInt8]? = pinStdin ? try PIN.read(fromStdin: true) : nil
@@ -55,7 +55,8 @@ struct PatronCommand: ParsableCommand {
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show a patron's registration and open loans (never reading history).")
+        static let configuration = CommandConfiguration(
+            abstract: "Show what the purpose reveals of a patron's registration, open loans and fees (never reading history).")
         @OptionGroup var options: VaultOptions
         @OptionGroup var credentials: StaffCredentials
         @Argument(help: "Card barcode.") var card: String
@@ -66,9 +67,9 @@ struct PatronCommand: ParsableCommand {
                 let profile = try await options.perform { vault in
                     try await vault.desk.patronProfile(card: card, purpose: purpose, by: try await credentials.principal(in: vault))
                 } remote: { client in
-                    try await client.send("POST", "/v1/patrons/lookup", token: try credentials.token(), body: CardLookup(card: card, purpose: purpose), as: PatronProfile.self)
+                    try await client.send("POST", "/v1/patrons/lookup", token: try credentials.token(), body: CardLookup(card: card, purpose: purpose), as: PatronView.self)
                 }
-                if options.json { try Terminal.json(profile) } else { Terminal.line(Rendering.profileText(profile)) }
+                if options.json { try Terminal.json(profile) } else { Terminal.line(Rendering.viewText(profile)) }
             }
         }
     }
@@ -196,14 +197,14 @@ struct PatronCommand: ParsableCommand {
                 } remote: { client in
                     try await client.send(
                         "POST", "/v1/patrons/find", token: credentials.token(), body: ["email": email, "name": name, "purpose": purpose],
-                        as: [String: [PatronMatch]].self)["matches"] ?? []
+                        as: [String: [PatronView]].self)["matches"] ?? []
                 }
                 if options.json {
                     try Terminal.json(["matches": matches])
                 } else if matches.isEmpty {
                     Terminal.line("No patron matches.")
                 } else {
-                    for m in matches { Terminal.line("\(m.cardBarcode)\t\(m.fullName)") }
+                    for m in matches { Terminal.line(Rendering.matchText(m)) }
                 }
             }
         }
@@ -228,7 +229,7 @@ struct PatronCommand: ParsableCommand {
                 } remote: { client in
                     let body = [
                         "name": name, "email": email, "phone": details.phone, "address": details.address, "birthDate": details.birthDate,
-                        "branch": details.branch, "category": details.category, "expires": details.expires,
+                        "branch": details.branch, "category": details.category, "expires": details.expires, "notify": details.notify,
                     ]
                     _ = try await client.send("PATCH", "/v1/patrons/\(DaemonClient.segment(card))", token: credentials.token(), body: body, as: [String: Bool].self)
                 }
@@ -246,6 +247,7 @@ struct RegistrationDetails: ParsableArguments {
     @Option(name: .long) var branch: String?
     @Option(name: .long) var category: String?
     @Option(name: .long, help: "Card expiry, YYYY-MM-DD") var expires: String?
+    @Option(name: .long, help: "How the patron wants hold notices: email (the default), phone or post") var notify: String?
 
     /// The fields as an update; dates are checked here, naming the option when malformed.
     func update() throws -> PatronUpdate {
@@ -256,6 +258,10 @@ struct RegistrationDetails: ParsableArguments {
         update.homeBranch = branch
         update.category = category
         update.cardExpiry = try CalendarDay.option(expires, name: "expiry date")
+        if let notify {
+            guard let channel = NotificationChannel(rawValue: notify) else { throw ValidationError("--notify must be email, phone or post") }
+            update.notifyBy = channel
+        }
         return update
     }
 }

@@ -7,7 +7,7 @@ import PatronVaultPolicy
 struct PolicyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "policy", abstract: "Check, test and explain the access rules in Policies/.",
-        subcommands: [Check.self, Test.self, Explain.self])
+        subcommands: [Check.self, Test.self, Explain.self, Notice.self])
 
     struct Location: ParsableArguments {
         @Option(name: .long, help: "The policy folder (default: $PATRONVAULT_POLICIES or ./Policies).")
@@ -17,6 +17,29 @@ struct PolicyCommand: ParsableCommand {
         var json = false
 
         var directory: URL { Environment.policyDirectory(policies) }
+    }
+
+    struct Notice: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the privacy notice generated from the rules in force: what is kept, who sees what and why, for how long, and the patron's rights.")
+        @OptionGroup var location: Location
+        @Option(name: .long, help: "text (default), markdown, html or json.") var format = "text"
+
+        func validate() throws {
+            guard ["text", "markdown", "html", "json"].contains(format) else { throw ValidationError("--format must be text, markdown, html or json") }
+        }
+
+        func run() throws {
+            try Terminal.report {
+                let notice = PrivacyNotice(policies: try Vault.loadPolicies(from: location.directory), today: CalendarDay(Date()))
+                switch location.json ? "json" : format {
+                case "json": try Terminal.json(notice)
+                case "markdown": Terminal.write(notice.markdown)
+                case "html": Terminal.write(notice.html)
+                default: Terminal.write(notice.text)
+                }
+            }
+        }
     }
 
     struct Check: ParsableCommand {
@@ -98,13 +121,6 @@ struct PolicyCommand: ParsableCommand {
         var server: String?
         @OptionGroup var credentials: StaffCredentials
 
-        private struct Explanation: Encodable {
-            let effect: String
-            let rules: [String]
-            let reason: String
-            let digest: String
-        }
-
         private struct Question: Encodable, Sendable {
             let principal: String
             let action: String
@@ -114,12 +130,11 @@ struct PolicyCommand: ParsableCommand {
 
         func run() async throws {
             try await Terminal.report {
-                let explanation: Explanation
+                let explanation: PolicyExplanation
                 if let client = try (server ?? Environment.value("PATRONVAULT_SERVER")).map(DaemonClient.init) {
-                    let answer = try await client.send(
+                    explanation = try await client.send(
                         "POST", "/v1/policy/explain", token: credentials.token(),
                         body: Question(principal: principal, action: action, resource: resource, context: context), as: PolicyExplanation.self)
-                    explanation = Explanation(effect: answer.effect, rules: answer.rules, reason: answer.reason, digest: answer.digest)
                 } else {
                     let set = try Vault.loadPolicies(from: location.directory)
                     let request: PolicyRequest
@@ -128,14 +143,16 @@ struct PolicyCommand: ParsableCommand {
                     } catch let error as PolicyRequestError {
                         throw ValidationError(error.description)
                     }
-                    let decision = set.decide(request)
-                    explanation = Explanation(effect: decision.effect.rawValue, rules: decision.ruleIDs, reason: decision.reason, digest: set.digest)
+                    explanation = PolicyExplanation(set.decide(request), in: set)
                 }
                 if location.json {
                     try Terminal.json(explanation)
                 } else {
                     Terminal.line("\(explanation.effect)\(explanation.rules.isEmpty ? " (deny by default)" : " by \(explanation.rules.joined(separator: ", "))")")
                     Terminal.line(explanation.reason)
+                    if explanation.effect == "permit" {
+                        Terminal.line("reveals: " + (explanation.reveals.isEmpty ? "no field" : explanation.reveals.joined(separator: ", ")))
+                    }
                 }
             }
         }

@@ -9,7 +9,8 @@ enum Rendering {
         var rows: [(String, String?)] = [
             ("Card", r.cardBarcode), ("Name", r.fullName), ("Email", r.email), ("Phone", r.phone), ("Address", r.postalAddress),
             ("Born", r.birthDate?.description), ("Branch", r.homeBranch), ("Category", r.category),
-            ("Expires", r.cardExpiry?.description), ("History", r.history.rawValue), ("Registered", r.registeredOn.description),
+            ("Expires", r.cardExpiry?.description), ("Notices", (r.notifyBy ?? .email).rawValue), ("History", r.history.rawValue),
+            ("Registered", r.registeredOn.description),
         ]
         rows.append(("Open loans", String(p.openLoans.count)))
         var lines = rows.compactMap { label, value in value.map { label.padding(toLength: 12, withPad: " ", startingAt: 0) + $0 } }
@@ -20,6 +21,83 @@ enum Rendering {
             lines += p.feesOwed.map { "  \($0.itemBarcode)  \(LoanFee.text($0.amount))  due \($0.dueOn)  returned \($0.returnedOn)" }
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// Only the fields the view holds: a line for each, none for a field the rules did not reveal.
+    static func viewText(_ v: PatronView) -> String {
+        let rows: [(String, String?)] = [
+            ("Card", v.card), ("Status", v.cardStatus), ("Name", v.name), ("Email", v.email ?? v.emailMasked), ("Phone", v.phone ?? v.phoneLast4.map { "…" + $0 }),
+            ("Address", v.address), ("Born", v.birthDate?.description ?? v.birthYear.map(String.init)), ("Branch", v.branch), ("Category", v.category),
+            ("Expires", v.expires?.description), ("Notices", v.contact.map { "\($0.channel.rawValue): \($0.value)" }),
+            ("History", v.history?.rawValue), ("Registered", v.registered?.description), ("PIN", v.hasPIN.map { $0 ? "set" : "not set" }),
+        ]
+        var lines = rows.compactMap { label, value in value.map { label.padding(toLength: 12, withPad: " ", startingAt: 0) + $0 } }
+        func loanLines(_ label: String, _ loans: [PatronView.LoanView]?) {
+            guard let loans else { return }
+            lines.append(label.padding(toLength: 12, withPad: " ", startingAt: 0) + String(loans.count))
+            lines += loans.map { loan in
+                var parts = [loan.item, loan.title.map { t in loan.author.map { "\(t) / \($0)" } ?? t }, loan.branch].compactMap { $0 }
+                if let out = loan.checkedOut { parts.append("out \(Terminal.time(out))") }
+                if let due = loan.due { parts.append("due \(due)") }
+                return "  " + parts.joined(separator: "  ")
+            }
+        }
+        loanLines("Open loans", v.openLoans)
+        loanLines("Overdue", v.overdueLoans)
+        if let fees = v.feesOwed {
+            let amounts = fees.compactMap(\.amount)
+            lines.append("Fees owed".padding(toLength: 12, withPad: " ", startingAt: 0) + (amounts.count == fees.count ? LoanFee.text(amounts.reduce(0, +)) : String(fees.count)))
+            lines += fees.map { fee in
+                "  " + [fee.item, fee.amount.map(LoanFee.text), fee.due.map { "due \($0)" }, fee.returned.map { "returned \($0)" }].compactMap { $0 }.joined(separator: "  ")
+            }
+        }
+        return lines.isEmpty ? "(the rules for this purpose reveal nothing about the patron)" : lines.joined(separator: "\n")
+    }
+
+    /// One search hit on a line: the fields the rules reveal for a search, tab-separated.
+    static func matchText(_ m: PatronView) -> String {
+        let fields = [m.card, m.name, m.email ?? m.emailMasked, m.birthDate?.description ?? m.birthYear.map(String.init), m.branch].compactMap { $0 }
+        return fields.isEmpty ? "(a match; the rules reveal none of its fields)" : fields.joined(separator: "\t")
+    }
+
+    /// One line an access, except that the entries of one staff view (one per action, same
+    /// time, person and purpose) read as one: "desk-1 (staff) saw your name and open loans for
+    /// circulation".
+    static func accessLines(_ accesses: [RecordAccess]) -> [String] {
+        var lines: [String] = []
+        var index = 0
+        while index < accesses.count {
+            let a = accesses[index]
+            if a.kind == .failedSignIn {
+                lines.append("\(Terminal.time(a.time))  a sign-in with your card failed (wrong PIN, or the card was locked)")
+                index += 1
+                continue
+            }
+            let who = "\(a.staffName ?? a.staffID) (\(a.role))"
+            guard a.permitted, let first = a.revealedPhrases else {
+                lines.append("\(Terminal.time(a.time))  \(who)  \(a.action)  purpose: \(a.purpose ?? "none")  \(a.permitted ? "allowed" : "refused")")
+                index += 1
+                continue
+            }
+            var seen = first
+            var next = index + 1
+            while next < accesses.count, let more = accesses[next].revealedPhrases, accesses[next].permitted, accesses[next].time == a.time,
+                  accesses[next].staffID == a.staffID, accesses[next].purpose == a.purpose
+            {
+                for phrase in more where !seen.contains(phrase) { seen.append(phrase) }
+                next += 1
+            }
+            let what = seen.isEmpty ? "looked you up but saw none of your details" : "saw your \(sentenceList(seen))"
+            lines.append("\(Terminal.time(a.time))  \(who) \(what) for \(a.purpose ?? "no stated purpose")")
+            index = next
+        }
+        return lines
+    }
+
+    /// "name, card number and open loans".
+    static func sentenceList(_ items: [String]) -> String {
+        guard items.count > 1 else { return items.first ?? "" }
+        return items.dropLast().joined(separator: ", ") + " and " + items.last!
     }
 
     static func loanText(_ l: Loan) -> String {

@@ -54,6 +54,11 @@ enum Terminal {
         print(text)
     }
 
+    /// Text that already ends its own lines.
+    static func write(_ text: String) {
+        print(text, terminator: "")
+    }
+
     /// One JSON object on one line, keys sorted, so output diffs cleanly and scripts can rely on it.
     static func json(_ value: some Encodable) throws {
         let encoder = JSONEncoder()

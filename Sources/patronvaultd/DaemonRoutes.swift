@@ -10,6 +10,7 @@ struct DaemonRoutes {
 
     func add(to table: RouteTable) {
         table.on(.get, "health", use: health)
+        table.on(.get, "v1/privacy-notice", use: privacyNotice)
         table.on(.post, "v1/patrons", use: register)
         // The card in the body keeps it out of any access log.
         table.on(.post, "v1/patrons/lookup", use: lookupInBody)
@@ -72,15 +73,20 @@ struct DaemonRoutes {
         let audit: AuditWatch.Status
     }
 
+    /// The privacy notice as JSON, for anyone: it says what the rules are, nothing about anyone.
+    @Sendable func privacyNotice(_ request: Request, context: DaemonRequestContext) async throws -> JSONBody<PrivacyNotice> {
+        JSONBody(value: vault.privacyNotice())
+    }
+
     // MARK: Staff
 
-    @Sendable func lookupInBody(_ request: Request, context: DaemonRequestContext) async throws -> JSONBody<PatronProfile> {
+    @Sendable func lookupInBody(_ request: Request, context: DaemonRequestContext) async throws -> JSONBody<PatronView> {
         let staff = try await Bearer.staff(request, in: vault)
         let body = try await request.decode(as: CardLookup.self, context: context)
         return JSONBody(value: try await vault.desk.patronProfile(card: body.card, purpose: body.purpose, by: staff))
     }
 
-    @Sendable func lookup(_ request: Request, context: DaemonRequestContext) async throws -> JSONBody<PatronProfile> {
+    @Sendable func lookup(_ request: Request, context: DaemonRequestContext) async throws -> JSONBody<PatronView> {
         let staff = try await Bearer.staff(request, in: vault)
         let card = try context.parameters.require("card")
         return JSONBody(value: try await vault.desk.patronProfile(card: card, purpose: request.uri.queryParameters["purpose"].map(String.init), by: staff))
@@ -116,6 +122,7 @@ struct DaemonRoutes {
         let branch: String?
         let category: String?
         let expires: String?
+        let notify: String?
     }
 
     @Sendable func update(_ request: Request, context: DaemonRequestContext) async throws -> JSONBody<Done> {
@@ -131,6 +138,10 @@ struct DaemonRoutes {
         update.homeBranch = body.branch
         update.category = body.category
         update.cardExpiry = try body.expires.map { try CalendarDay(parsing: $0, field: "card expiry") }
+        if let notify = body.notify {
+            guard let channel = NotificationChannel(rawValue: notify) else { throw Problem.invalid("notify must be email, phone or post") }
+            update.notifyBy = channel
+        }
         try await vault.desk.updatePatron(card: card, with: update, by: staff)
         return JSONBody(value: Done())
     }
@@ -156,7 +167,7 @@ struct DaemonRoutes {
     }
 
     struct Matches: Encodable, Sendable {
-        let matches: [PatronMatch]
+        let matches: [PatronView]
     }
 
     /// By exact email or by name, through blind indexes; in a body so neither reaches a log.

@@ -39,7 +39,7 @@ struct BackupTests {
         let report = try cli.run(["backup", "restore", out, "--into", restored, "--json"])
         #expect(report.status == 0 && report.json["unrecoverablePatrons"] as? Int == 0 && report.json["patrons"] as? Int == 1, "\(report.stderr)")
         let keyFile = cli.vault.appendingPathComponent("master.key").path
-        let shown = try cli.run(["patron", "show", "B1", "--purpose", "circulation", "--vault", restored, "--key-file", keyFile])
+        let shown = try cli.run(["patron", "show", "B1", "--purpose", "patron-request", "--vault", restored, "--key-file", keyFile])
         #expect(shown.status == 0 && shown.stdout.contains("Bea Backup") && shown.stdout.contains("Kept Safe"), "\(shown.stderr)")
         #expect(try cli.run(["audit", "verify", "--vault", restored, "--key-file", keyFile]).status == 0)
         let log = try cli.run(["audit", "log", "--action", "keys.manage", "--vault", restored, "--key-file", keyFile, "--json"])

@@ -62,7 +62,9 @@ struct FeeTests {
         #expect(state == [2])
         #expect(try cli.run(["loan", "return", "--item", "B1"]).status == 66)
 
-        let desk = try cli.run(["patron", "show", "C1", "--purpose", "circulation", "--json"])
+        // Circulation shows no fees; fines shows them, without the title.
+        #expect(try cli.run(["patron", "show", "C1", "--purpose", "circulation", "--json"]).json["feesOwed"] == nil)
+        let desk = try cli.run(["patron", "show", "C1", "--purpose", "fines", "--json"])
         #expect(desk.status == 0, "\(desk.stderr)")
         let fees = desk.json["feesOwed"] as? [[String: Any]] ?? []
         #expect(fees.count == 1)

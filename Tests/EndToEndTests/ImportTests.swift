@@ -20,7 +20,7 @@ struct ImportTests {
         #expect(imported.status == 0, "\(imported.stderr)")
         #expect(imported.json["records"] as? Int == 5)
 
-        let shown = try cli.run(["patron", "show", "IMP1", "--purpose", "circulation", "--json"])
+        let shown = try cli.run(["patron", "show", "IMP1", "--purpose", "patron-request", "--json"])
         #expect((shown.json["openLoans"] as? [[String: Any]])?.compactMap { $0["title"] as? String } == ["An Open Book"])
         #expect(try cli.run(["loan", "return", "--item", "IM-3", "--json"]).json["outcome"] as? String == "destroyed")
 

@@ -34,7 +34,7 @@ struct LegacyVaultTests {
         #expect(try keys.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM record_key") } == 5)
         try keys.close()
 
-        let shown = try cli.run(["patron", "show", "LG1", "--purpose", "circulation"])
+        let shown = try cli.run(["patron", "show", "LG1", "--purpose", "patron-request"])
         #expect(shown.status == 0, "\(shown.stderr)")
         #expect(shown.stdout.contains("Legacy Open Title"))
         let history = try cli.run(["me", "history", "--card", "LG1", "--pin-stdin"], stdin: "2468")
@@ -67,7 +67,7 @@ struct LegacyVaultTests {
         try cli.database("vault.db").write { db in
             try db.execute(sql: "UPDATE record SET state = 1 WHERE kind = 2 AND state = 0")
         }
-        let shown = try cli.run(["patron", "show", "LG1", "--purpose", "circulation"])
+        let shown = try cli.run(["patron", "show", "LG1", "--purpose", "patron-request"])
         #expect(shown.status == 74)
         #expect(!shown.stdout.contains("Legacy Open Title"))
         #expect(try cli.database("keys.db").read { try Data.fetchAll($0, sql: "SELECT record_set FROM patron_key ORDER BY pseudonym") } == sets)

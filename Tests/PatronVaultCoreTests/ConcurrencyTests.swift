@@ -64,7 +64,7 @@ struct ConcurrencyTests {
                     group.addTask {
                         let profile = try await reopened.desk.patronProfile(card: card, purpose: "circulation", by: desk)
                         finishes.record("lookup")
-                        #expect(profile.registration.cardBarcode == card)
+                        #expect(profile.card == card)
                     }
                 }
                 try await group.waitForAll()

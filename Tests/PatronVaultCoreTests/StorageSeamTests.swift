@@ -55,7 +55,7 @@ struct StorageSeamTests {
             let vault = try await fixture.reopened()
             try await vault.desk.registerPatron(VaultFixture.registration(card: "F1"), pin: VaultFixture.pin("1357"), by: fixture.admin)
             _ = try await vault.desk.checkout(card: "OK1", item: "IT1", title: "T", author: nil, due: nil, branch: nil, by: fixture.admin)
-            #expect(try await vault.desk.patronProfile(card: "OK1", purpose: "circulation", by: fixture.admin).openLoans.map(\.itemBarcode) == ["IT1"])
+            #expect(try await vault.desk.patronProfile(card: "OK1", purpose: "circulation", by: fixture.admin).openLoans?.map(\.item) == ["IT1"])
             let patron = try await vault.signIn.patron(card: "F1", pin: VaultFixture.pin("1357"))
             #expect(try await vault.selfService.myProfile(by: patron).registration.cardBarcode == "F1")
             #expect(try await vault.oversight.verifyAudit(against: nil, by: fixture.admin).isIntact)

@@ -53,7 +53,7 @@ import Testing
         try expectError(rule(when: "(has context.purpose"), "test.policy:7:1: expected \")\" to close the \"(\" at 6:9")
         try expectError(rule(when: "context.purpose = \"fines\""), "test.policy:6:25: a single \"=\" is not an operator")
         try expectError(rule(when: "context.consent and"), "test.policy:7:1: expected an attribute or a value, found the end of the file")
-        try expectError(rule() + "  colour: red\n", "test.policy:6:3: expected roles:, actions:, when: or the next rule")
+        try expectError(rule() + "  colour: red\n", "test.policy:6:3: expected roles:, actions:, when:, reveals: or the next rule")
         try expectError("permit everything\n", "test.policy:1:1: expected \"rule\" to start a rule")
         try expectError(rule(when: "context.time < date(\"2025-02-30\")"), "test.policy:6:29: \"2025-02-30\" is not a valid date")
         try expectError(rule(when: "\"unclosed"), "test.policy:6:9: this quoted text is not closed on its line")

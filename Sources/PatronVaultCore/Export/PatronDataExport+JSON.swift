@@ -85,6 +85,7 @@ extension PatronDataExport {
                     json.field("hasPIN", r.hasPIN)
                     json.field("history", r.history.rawValue)
                     json.field("name", r.fullName)
+                    json.field("notify", r.notifyBy?.rawValue)
                     json.field("phone", r.phone)
                     json.field("registered", day: r.registeredOn)
                 }

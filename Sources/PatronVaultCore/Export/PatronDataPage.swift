@@ -55,6 +55,7 @@ struct PatronDataPage {
             ("Name", registration.fullName), ("Card", registration.cardBarcode), ("Email", registration.email), ("Phone", registration.phone),
             ("Address", registration.postalAddress), ("Birth date", registration.birthDate?.description), ("Home branch", registration.homeBranch),
             ("Category", registration.category), ("Card expires", registration.cardExpiry?.description),
+            ("Hold notices by", registration.notifyBy?.rawValue),
             ("Registered", registration.registeredOn.description),
             ("Reading history", registration.history == .keep ? "kept (you chose keep)" : "not kept (returned loans are destroyed)"),
             ("PIN", registration.hasPIN ? "set (stored only as an Argon2id hash, which is not exported)" : "not set"),

@@ -23,6 +23,8 @@ final class Gate: Sendable {
     let frontEnd: FrontEnd
     /// Purposes the schema lists; anything else a person typed is not copied into the audit trail.
     let listedPurposes: Set<String>
+    /// The schema's fields, resolved to what staff views show.
+    let views: ViewFields
 
     init(storage: VaultStorage, ring: KeyRing, policies: PolicySet, configuration: VaultConfiguration) {
         self.storage = storage
@@ -33,6 +35,7 @@ final class Gate: Sendable {
         clock = configuration.clock
         frontEnd = configuration.frontEnd
         listedPurposes = Set(policies.schema.members(of: "purpose"))
+        views = ViewFields(schema: policies.schema)
     }
 
     /// How strictly the decision must be on record before the operation runs.

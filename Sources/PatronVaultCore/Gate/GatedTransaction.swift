@@ -73,6 +73,21 @@ struct GatedTransaction {
         }
     }
 
+    /// What the decisions made so far about named patrons reveal together: the fields a staff
+    /// view may show.
+    var revealed: RevealedFields {
+        decided.reduce(.nothing) { $0.union($1.decision.revealed) }
+    }
+
+    /// Notes on the entry of each decision made so far which fields it revealed (their names,
+    /// never a value), for the trail and the patron's view of their accesses.
+    mutating func noteRevealedFields() {
+        details = decided.map { gate.views.auditDetail($0.decision.revealed) }
+    }
+
+    /// The schema's fields as staff views show them.
+    var views: ViewFields { gate.views }
+
     /// Decides every action-level request again, now about the patron a lookup found.
     mutating func authorize(about patron: PatronPseudonym) throws {
         for earlier in actionLevel {

@@ -44,9 +44,11 @@ public struct CirculationDesk: Sendable {
         }
     }
 
-    /// The desk view of a patron: registration, open loans and fees owed, for a stated purpose
-    /// that the gate checks and the audit trail keeps. Reading history is never part of it.
-    public func patronProfile(card: String, purpose: String?, by principal: Principal) async throws(VaultError) -> PatronProfile {
+    /// The desk view of a patron for a stated purpose that the gate checks and the audit trail
+    /// keeps: of the registration, open loans and fees owed, only the fields the permitting
+    /// rules reveal for that purpose. The entries record which fields (never their values).
+    /// Reading history is never part of it.
+    public func patronProfile(card: String, purpose: String?, by principal: Principal) async throws(VaultError) -> PatronView {
         let card = try FieldRules.barcode(card, field: "card barcode")
         let purpose = try FieldRules.optionalText(purpose, field: "purpose")
         let ring = gate.ring
@@ -58,13 +60,18 @@ public struct CirculationDesk: Sendable {
         return try await gate.write(principal, requests, subject: .card(card), readsOnly: true) { tx in
             let patron = try tx.patron(card: card, keys: ring)
             try tx.authorize(about: patron.pseudonym)
-            return try tx.profile(of: patron)
+            tx.noteRevealedFields()
+            let profile = try tx.profile(of: patron)
+            return PatronView(
+                profile.registration, openLoans: profile.openLoans, fees: profile.feesOwed, today: CalendarDay(tx.time),
+                showing: tx.views.shown(tx.revealed))
         }
     }
 
     /// Finds patrons by exact email or by name (case, accents and spacing ignored) through blind
-    /// indexes; the stored index reveals neither.
-    public func findPatrons(email: String? = nil, name: String? = nil, purpose: String?, by principal: Principal) async throws(VaultError) -> [PatronMatch] {
+    /// indexes; the stored index reveals neither. Each match shows only the fields the rules
+    /// permitting `patron.find` reveal for the purpose.
+    public func findPatrons(email: String? = nil, name: String? = nil, purpose: String?, by principal: Principal) async throws(VaultError) -> [PatronView] {
         let purpose = try FieldRules.optionalText(purpose, field: "purpose")
         let search: PatronSearch
         switch (email, name) {
@@ -82,16 +89,20 @@ public struct CirculationDesk: Sendable {
             case .email(_, let index): rows = try tx.records.patrons(emailIndex: index)
             case .name(_, let index): rows = try tx.records.patrons(nameIndex: index)
             }
-            var matches: [PatronMatch] = []
+            var found: [PatronRegistration] = []
             for patron in rows {
                 try tx.authorize(about: patron.pseudonym)
                 let registration = try tx.registration(of: patron)
                 // The row was found by a blind index: the sealed registration must hold what was
                 // searched for, or the index was copied onto another patron's row.
                 guard search.matches(registration) else { throw VaultError.integrity }
-                matches.append(PatronMatch(cardBarcode: registration.cardBarcode, fullName: registration.fullName))
+                found.append(registration)
             }
-            return matches.sorted { ($0.fullName, $0.cardBarcode) < ($1.fullName, $1.cardBarcode) }
+            tx.noteRevealedFields()
+            let shown = tx.views.shown(tx.revealed)
+            let today = CalendarDay(tx.time)
+            // In name order, then card, whichever fields the rules show.
+            return found.sorted { ($0.fullName, $0.cardBarcode) < ($1.fullName, $1.cardBarcode) }.map { PatronView($0, today: today, showing: shown) }
         }
     }
 

@@ -2,12 +2,23 @@ import Foundation
 import PatronVaultPolicy
 
 /// What the rules in force decide for a request someone describes, and why: the effect, the
-/// deciding rules, the reason, and the digest of the rule set, which audit entries carry too.
+/// deciding rules, the reason, the fields a permitted read would show, and the digest of the
+/// rule set, which audit entries carry too.
 public struct PolicyExplanation: Sendable, Codable, Equatable {
     public let effect: String
     public let rules: [String]
     public let reason: String
+    /// Field names, in the schema's order; empty for a forbid or a permit that reveals nothing.
+    public let reveals: [String]
     public let digest: String
+
+    public init(_ decision: PolicyDecision, in set: PolicySet) {
+        effect = decision.effect.rawValue
+        rules = decision.ruleIDs
+        reason = decision.reason
+        reveals = set.schema.fieldNames(decision.revealed)
+        digest = set.digest
+    }
 }
 
 extension Oversight {
@@ -25,7 +36,7 @@ extension Oversight {
             throw VaultError.invalid(error.description)
         }
         let decision = set.decide(request)
-        let explanation = PolicyExplanation(effect: decision.effect.rawValue, rules: decision.ruleIDs, reason: decision.reason, digest: set.digest)
+        let explanation = PolicyExplanation(decision, in: set)
         return try await gate.write(principal, [AccessRequest(.policyRead, .policy)], readsOnly: true) { _ in explanation }
     }
 }

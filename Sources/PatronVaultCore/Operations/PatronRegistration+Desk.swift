@@ -20,6 +20,11 @@ extension PatronRegistration {
         registration.postalAddress = try FieldRules.optionalText(form.postalAddress, field: "address")
         registration.homeBranch = try FieldRules.optionalText(form.homeBranch, field: "branch")
         registration.category = try FieldRules.optionalText(form.category, field: "category")
+        switch registration.notifyBy {
+        case .phone? where registration.phone == nil: throw VaultError.invalid("notices by phone need a phone number")
+        case .post? where registration.postalAddress == nil: throw VaultError.invalid("notices by post need an address")
+        default: break
+        }
         return registration
     }
 
@@ -34,6 +39,7 @@ extension PatronRegistration {
         if let value = update.homeBranch { registration.homeBranch = value }
         if let value = update.category { registration.category = value }
         if let value = update.cardExpiry { registration.cardExpiry = value }
+        if let value = update.notifyBy { registration.notifyBy = value }
         return registration
     }
 

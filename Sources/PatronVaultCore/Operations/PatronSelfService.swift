@@ -60,7 +60,8 @@ public struct PatronSelfService: Sendable {
                 }
                 return RecordAccess(
                     kind: kind, time: entry.time, staffName: names[entry.principalID], staffID: kind == .staff ? entry.principalID : "",
-                    role: entry.principalRole, action: entry.action, purpose: entry.purpose, permitted: entry.decision == .permit, legalOrder: order)
+                    role: entry.principalRole, action: entry.action, purpose: entry.purpose, permitted: entry.decision == .permit, legalOrder: order,
+                    revealed: ViewFields.revealedNames(inAuditDetail: entry.detail))
             }
         }
     }

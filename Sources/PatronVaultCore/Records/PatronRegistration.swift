@@ -11,6 +11,8 @@ public struct PatronRegistration: Sendable, Equatable {
     public var category: String?
     public var cardExpiry: CalendarDay?
     public var history: HistoryPreference
+    /// The channel the patron chose for hold notices; nil means email.
+    public var notifyBy: NotificationChannel?
     /// Argon2id hash of the PIN; sealed, so a stolen database cannot be brute-forced offline.
     var pinHash: String?
     public var registeredOn: CalendarDay
@@ -19,7 +21,7 @@ public struct PatronRegistration: Sendable, Equatable {
         cardBarcode: String, fullName: String, email: String, phone: String? = nil,
         postalAddress: String? = nil, birthDate: CalendarDay? = nil, homeBranch: String? = nil,
         category: String? = nil, cardExpiry: CalendarDay? = nil, history: HistoryPreference = .discard,
-        registeredOn: CalendarDay = CalendarDay(daysSinceEpoch: 0)
+        registeredOn: CalendarDay = CalendarDay(daysSinceEpoch: 0), notifyBy: NotificationChannel? = nil
     ) {
         self.cardBarcode = cardBarcode
         self.fullName = fullName
@@ -32,13 +34,15 @@ public struct PatronRegistration: Sendable, Equatable {
         self.cardExpiry = cardExpiry
         self.history = history
         self.registeredOn = registeredOn
+        self.notifyBy = notifyBy
     }
 
     public var hasPIN: Bool { pinHash != nil }
 
     func encoded() -> [UInt8] {
         var writer = CanonicalWriter(capacity: 256)
-        writer.append(byte: 1)
+        // Format 2 only with a notice channel, so every other registration encodes as it always has.
+        writer.append(byte: notifyBy == nil ? 1 : 2)
         writer.append(cardBarcode)
         writer.append(fullName)
         writer.append(email)
@@ -51,12 +55,14 @@ public struct PatronRegistration: Sendable, Equatable {
         writer.append(history.rawValue)
         writer.append(pinHash)
         writer.append(registeredOn.daysSinceEpoch)
+        if let notifyBy { writer.append(notifyBy.rawValue) }
         return writer.bytes
     }
 
     init(decoding bytes: [UInt8]) throws(VaultError) {
         var reader = CanonicalReader(bytes)
-        guard try reader.readByte() == 1 else { throw .integrity }
+        let format = try reader.readByte()
+        guard format == 1 || format == 2 else { throw .integrity }
         cardBarcode = try reader.readString()
         fullName = try reader.readString()
         email = try reader.readString()
@@ -70,6 +76,10 @@ public struct PatronRegistration: Sendable, Equatable {
         self.history = history
         pinHash = try reader.readOptionalString()
         registeredOn = CalendarDay(daysSinceEpoch: try reader.readInt64())
+        if format == 2 {
+            guard let channel = NotificationChannel(rawValue: try reader.readString()) else { throw .integrity }
+            notifyBy = channel
+        }
         guard reader.isAtEnd else { throw .integrity }
     }
 }
@@ -79,7 +89,7 @@ public struct PatronRegistration: Sendable, Equatable {
 /// CLI reading the daemon's answer) knows: its hash is a placeholder that verifies nothing.
 extension PatronRegistration: Codable {
     private enum CodingKeys: String, CodingKey {
-        case card, name, email, phone, address, birthDate, branch, category, expires, history, registered, hasPIN
+        case card, name, email, phone, address, birthDate, branch, category, expires, history, registered, hasPIN, notify
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -96,6 +106,7 @@ extension PatronRegistration: Codable {
         try container.encode(history, forKey: .history)
         try container.encode(registeredOn, forKey: .registered)
         try container.encode(hasPIN, forKey: .hasPIN)
+        try container.encodeIfPresent(notifyBy, forKey: .notify)
     }
 
     public init(from decoder: any Decoder) throws {
@@ -107,7 +118,8 @@ extension PatronRegistration: Codable {
             birthDate: try container.decodeIfPresent(CalendarDay.self, forKey: .birthDate),
             homeBranch: try container.decodeIfPresent(String.self, forKey: .branch), category: try container.decodeIfPresent(String.self, forKey: .category),
             cardExpiry: try container.decodeIfPresent(CalendarDay.self, forKey: .expires), history: try container.decode(HistoryPreference.self, forKey: .history),
-            registeredOn: try container.decode(CalendarDay.self, forKey: .registered))
+            registeredOn: try container.decode(CalendarDay.self, forKey: .registered),
+            notifyBy: try container.decodeIfPresent(NotificationChannel.self, forKey: .notify))
         pinHash = try container.decode(Bool.self, forKey: .hasPIN) ? "" : nil
     }
 }

@@ -9,11 +9,12 @@ public struct PatronUpdate: Sendable {
     public var homeBranch: String?
     public var category: String?
     public var cardExpiry: CalendarDay?
+    public var notifyBy: NotificationChannel?
 
     public init() {}
 
     public var isEmpty: Bool {
         fullName == nil && email == nil && phone == nil && postalAddress == nil && birthDate == nil
-            && homeBranch == nil && category == nil && cardExpiry == nil
+            && homeBranch == nil && category == nil && cardExpiry == nil && notifyBy == nil
     }
 }

@@ -21,10 +21,13 @@ public struct RecordAccess: Sendable, Equatable {
     public let permitted: Bool
     /// The legal order a privacy officer acted under, once its notice is due.
     public let legalOrder: String?
+    /// For a staff view: the names of the fields it showed (never their values), as the audit
+    /// entry recorded them; nil for an access that was not a view.
+    public let revealed: [String]?
 
     init(
         kind: Kind, time: Date, staffName: String?, staffID: String, role: String, action: String, purpose: String?, permitted: Bool,
-        legalOrder: String? = nil
+        legalOrder: String? = nil, revealed: [String]? = nil
     ) {
         self.kind = kind
         self.time = time
@@ -35,6 +38,19 @@ public struct RecordAccess: Sendable, Equatable {
         self.purpose = purpose
         self.permitted = permitted
         self.legalOrder = legalOrder
+        self.revealed = revealed
+    }
+
+    /// The revealed fields as a patron reads them ("name", "open loans"), without repeats.
+    public var revealedPhrases: [String]? {
+        revealed.map { names in
+            var phrases: [String] = []
+            for name in names {
+                let phrase = ViewField(rawValue: name)?.phrase ?? name
+                if !phrases.contains(phrase) { phrases.append(phrase) }
+            }
+            return phrases
+        }
     }
 }
 
@@ -42,7 +58,7 @@ public struct RecordAccess: Sendable, Equatable {
 /// account's name is known, `purpose` only when one was stated.
 extension RecordAccess: Codable {
     private enum CodingKeys: String, CodingKey {
-        case kind, time, staff, staffID, role, action, purpose, permitted, legalOrder
+        case kind, time, staff, staffID, role, action, purpose, permitted, legalOrder, revealed
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -56,6 +72,7 @@ extension RecordAccess: Codable {
         try container.encodeIfPresent(purpose, forKey: .purpose)
         try container.encode(permitted, forKey: .permitted)
         try container.encodeIfPresent(legalOrder, forKey: .legalOrder)
+        try container.encodeIfPresent(revealed, forKey: .revealed)
     }
 
     public init(from decoder: any Decoder) throws {
@@ -69,5 +86,6 @@ extension RecordAccess: Codable {
         purpose = try container.decodeIfPresent(String.self, forKey: .purpose)
         permitted = try container.decode(Bool.self, forKey: .permitted)
         legalOrder = try container.decodeIfPresent(String.self, forKey: .legalOrder)
+        revealed = try container.decodeIfPresent([String].self, forKey: .revealed)
     }
 }

@@ -20,7 +20,7 @@ struct AccountPage {
             \(WebNotice(message: message, isError: isError).html)
             <nav aria-label="On this page"><ul>
             <li><a href="#details">Your details</a></li><li><a href="#loans">On loan</a></li><li><a href="#history">Reading history</a></li>
-            <li><a href="#accesses">Who looked at your record</a></li><li><a href="#data">Your data</a></li><li><a href="#erase">Erase your account</a></li>
+            <li><a href="#accesses">Who looked at your record</a></li><li><a href="#data">Your data</a></li><li><a href="#erase">Erase your account</a></li><li><a href="/privacy">How the library handles your records</a></li>
             </ul></nav>
             <section aria-labelledby="details"><h2 id="details">Your details</h2>
             <dl>
@@ -126,13 +126,14 @@ struct AccountPage {
         let rows = accesses.map { access -> HTML in
             let when = access.time.formatted(.iso8601)
             if access.kind == .failedSignIn {
-                return "<tr><td>\(when)</td><td colspan=\"3\">A sign-in with your card failed (a wrong PIN, or the card was locked)</td><td>refused</td></tr>"
+                return "<tr><td>\(when)</td><td colspan=\"4\">A sign-in with your card failed (a wrong PIN, or the card was locked)</td><td>refused</td></tr>"
             }
-            return "<tr><td>\(when)</td><td>\(access.staffName ?? access.staffID) (\(access.role))</td><td><code>\(access.action)</code></td><td>\(access.legalOrder.map { "under legal order \($0)" } ?? access.purpose ?? "none stated")</td><td>\(access.permitted ? "allowed" : "refused")</td></tr>"
+            let saw = access.revealedPhrases.map { $0.isEmpty ? "none of your details" : "your " + $0.joined(separator: ", ") } ?? ""
+            return "<tr><td>\(when)</td><td>\(access.staffName ?? access.staffID) (\(access.role))</td><td><code>\(access.action)</code></td><td>\(access.legalOrder.map { "under legal order \($0)" } ?? access.purpose ?? "none stated")</td><td>\(saw)</td><td>\(access.permitted ? "allowed" : "refused")</td></tr>"
         }
         let table: HTML = rows.isEmpty
             ? "<p>No staff member has looked at your record, and no sign-in with your card has failed.</p>"
-            : "<table><caption>Every staff request about you, allowed or refused, and every failed sign-in</caption><thead><tr><th scope=\"col\">When (UTC)</th><th scope=\"col\">Who</th><th scope=\"col\">What</th><th scope=\"col\">Purpose</th><th scope=\"col\">Outcome</th></tr></thead><tbody>\(rows)</tbody></table>"
+            : "<table><caption>Every staff request about you, allowed or refused, and every failed sign-in</caption><thead><tr><th scope=\"col\">When (UTC)</th><th scope=\"col\">Who</th><th scope=\"col\">What</th><th scope=\"col\">Purpose</th><th scope=\"col\">What they saw</th><th scope=\"col\">Outcome</th></tr></thead><tbody>\(rows)</tbody></table>"
         return "<section aria-labelledby=\"accesses\"><h2 id=\"accesses\">Who looked at your record</h2>\(table)</section>"
     }
 }

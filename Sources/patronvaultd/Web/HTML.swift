@@ -1,3 +1,5 @@
+import PatronVaultCore
+
 /// Markup built by string interpolation in which every interpolated `String` is escaped and only
 /// other `HTML` values go in as they are, so a patron's name or a title can never become markup.
 struct HTML: Sendable, ExpressibleByStringInterpolation {
@@ -9,6 +11,12 @@ struct HTML: Sendable, ExpressibleByStringInterpolation {
 
     init(stringInterpolation: Interpolation) {
         markup = stringInterpolation.markup
+    }
+
+    /// Markup a renderer has already escaped (the core's privacy notice escapes every text it
+    /// writes); nothing a person typed reaches it unescaped.
+    init(escapedMarkup: String) {
+        markup = escapedMarkup
     }
 
     struct Interpolation: StringInterpolationProtocol {
@@ -41,18 +49,6 @@ struct HTML: Sendable, ExpressibleByStringInterpolation {
 
     /// Escapes the five characters that can end text or an attribute value.
     static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for character in text.unicodeScalars {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.unicodeScalars.append(character)
-            }
-        }
-        return out
+        HTMLText.escaped(text)
     }
 }

@@ -28,6 +28,12 @@ struct PatronWebRoutes {
         table.on(.post, "account/pin", use: changePIN)
         table.on(.post, "account/erase", use: erase)
         table.on(.get, "style.css", use: stylesheet)
+        table.on(.get, "privacy", use: privacy)
+    }
+
+    /// The privacy notice generated from the rules the daemon enforces; anyone may read it.
+    @Sendable func privacy(_ request: Request, context: DaemonRequestContext) async throws -> Response {
+        try WebPage(title: "Privacy notice", body: HTML(escapedMarkup: vault.privacyNotice().htmlBody)).response(from: request, context: context)
     }
 
     // MARK: Signing in and out

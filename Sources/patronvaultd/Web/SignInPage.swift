@@ -18,6 +18,7 @@ struct SignInPage {
         <p><button type="submit">Sign in</button></p>
         </form>
         <p class="aside">Too many wrong PINs lock the card for a while. Library staff can set a new PIN at the desk.</p>
+        <p><a href="/privacy">How the library handles your records</a> (the privacy notice, generated from the rules the library enforces).</p>
         """
     }
 }
