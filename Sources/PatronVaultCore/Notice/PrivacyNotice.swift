@@ -99,7 +99,7 @@ extension PrivacyNotice {
 
         let registrationFields = schema.fieldNames(schema.fields(revealedBy: "patron.read")).filter { !$0.contains(".") }
         stored = Stored(
-            registration: registrationFields.compactMap { ViewField(rawValue: $0)?.phrase },
+            registration: registrationFields.compactMap { ViewField(schemaName: $0)?.phrase },
             kept: [
                 "the items you have out, with their due dates",
                 "the items you returned, only if you chose to keep your reading history (you may choose keep or discard at any time)",
@@ -135,7 +135,7 @@ extension PrivacyNotice {
             } else if !rule.reveals.isEmpty {
                 let names = rule.reveals
                 var sees: [String] = []
-                for field in ViewField.allCases where names.contains(field.rawValue) && !sees.contains(field.detailedPhrase) {
+                for field in ViewField.allCases where names.contains(field.schemaName) && !sees.contains(field.detailedPhrase) {
                     sees.append(field.detailedPhrase)
                 }
                 views.append(View(rule: rule.id, description: rule.description, roles: rule.roles, purposes: rule.purposes, sees: sees))

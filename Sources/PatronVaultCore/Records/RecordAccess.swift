@@ -46,7 +46,7 @@ public struct RecordAccess: Sendable, Equatable {
         revealed.map { names in
             var phrases: [String] = []
             for name in names {
-                let phrase = ViewField(rawValue: name)?.phrase ?? name
+                let phrase = ViewField(schemaName: name)?.phrase ?? name
                 if !phrases.contains(phrase) { phrases.append(phrase) }
             }
             return phrases

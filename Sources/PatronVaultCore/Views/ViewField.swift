@@ -1,39 +1,81 @@
 import Foundation
 import PatronVaultPolicy
+import Synchronization
 
 /// Every field a staff view can show, named as `schema.pvschema` declares them. The vault opens
 /// only with a schema whose fields it knows how to show, so a rule can never promise a field
 /// the vault would show some other way, or not at all.
-enum ViewField: String, CaseIterable, Sendable {
+enum ViewField: Int, CaseIterable, Sendable {
     case name
     case card
-    case cardStatus = "card-status"
+    case cardStatus
     case expiry
     case email
-    case emailMasked = "email.masked"
+    case emailMasked
     case phone
-    case phoneLast4 = "phone.last4"
+    case phoneLast4
     case address
-    case birthDate = "birth-date"
-    case birthYear = "birth-date.year"
+    case birthDate
+    case birthYear
     case branch
     case category
     case contact
-    case historyPreference = "history-preference"
+    case historyPreference
     case registered
-    case pinState = "pin-state"
-    case openLoanItem = "open-loans.item"
-    case openLoanDue = "open-loans.due"
-    case openLoanTitle = "open-loans.title"
-    case openLoanAuthor = "open-loans.author"
-    case openLoanBranch = "open-loans.branch"
-    case openLoanCheckedOut = "open-loans.checked-out"
-    case overdueLoanItem = "overdue-loans.item"
-    case overdueLoanDue = "overdue-loans.due"
-    case feeItem = "fees.item"
-    case feeDue = "fees.due"
-    case feeReturned = "fees.returned"
-    case feeAmount = "fees.amount"
+    case pinState
+    case openLoanItem
+    case openLoanDue
+    case openLoanTitle
+    case openLoanAuthor
+    case openLoanBranch
+    case openLoanCheckedOut
+    case overdueLoanItem
+    case overdueLoanDue
+    case feeItem
+    case feeDue
+    case feeReturned
+    case feeAmount
+
+    /// The field's name in the schema and the rules, in case order.
+    private static let names = [
+        "name",
+        "card",
+        "card-status",
+        "expiry",
+        "email",
+        "email.masked",
+        "phone",
+        "phone.last4",
+        "address",
+        "birth-date",
+        "birth-date.year",
+        "branch",
+        "category",
+        "contact",
+        "history-preference",
+        "registered",
+        "pin-state",
+        "open-loans.item",
+        "open-loans.due",
+        "open-loans.title",
+        "open-loans.author",
+        "open-loans.branch",
+        "open-loans.checked-out",
+        "overdue-loans.item",
+        "overdue-loans.due",
+        "fees.item",
+        "fees.due",
+        "fees.returned",
+        "fees.amount",
+    ]
+    private static let byName = Dictionary(uniqueKeysWithValues: allCases.map { ($0.schemaName, $0) })
+
+    var schemaName: String { Self.names[rawValue] }
+
+    init?(schemaName name: String) {
+        guard let field = Self.byName[name] else { return nil }
+        self = field
+    }
 
     /// How a patron reads the field among their accesses ("desk-1 saw your name and open loans").
     var phrase: String {
@@ -64,25 +106,24 @@ enum ViewField: String, CaseIterable, Sendable {
 
 /// The schema's field bits resolved to the fields the vault shows, once when the vault opens.
 struct ViewFields: Sendable {
-    private let bits: [ViewField: RevealedFields]
+    /// Per field, in case order: its schema bit (zero when the schema does not declare it).
+    private let bits: [UInt64]
     let schema: PolicySchema
+    private let details: DetailCache
 
     /// Refuses a schema that declares a field the vault cannot show: how policies are loaded.
     static func check(_ schema: PolicySchema) throws(VaultError) {
-        for name in schema.fields where ViewField(rawValue: name) == nil {
-            let known = ViewField.allCases.map(\.rawValue).joined(separator: ", ")
+        for name in schema.fields where ViewField(schemaName: name) == nil {
+            let known = ViewField.allCases.map(\.schemaName).joined(separator: ", ")
             throw VaultError(.invalidPolicy, "invalid policy: \(schema.name) declares the field \(name), which the vault cannot show; it shows \(known)")
         }
     }
 
     /// For a schema already checked (or one declaring no fields, as the built-in sets).
     init(schema: PolicySchema) {
-        var bits: [ViewField: RevealedFields] = [:]
-        for field in ViewField.allCases {
-            bits[field] = schema.field(named: field.rawValue)
-        }
-        self.bits = bits
+        bits = ViewField.allCases.map { schema.field(named: $0.schemaName)?.bits ?? 0 }
         self.schema = schema
+        details = DetailCache()
     }
 
     /// What `revealed` shows: a set the view builder asks field by field.
@@ -90,10 +131,13 @@ struct ViewFields: Sendable {
         Shown(revealed: revealed, bits: bits)
     }
 
-    /// The field names an audit entry records for a decision (never a value).
+    /// The field names an audit entry records for a decision (never a value). A lookup
+    /// records three, from the few sets the rules can make, so each text is made once.
     func auditDetail(_ revealed: RevealedFields) -> String {
-        let names = schema.fieldNames(revealed)
-        return Self.detailPrefix + (names.isEmpty ? "nothing" : names.joined(separator: ", "))
+        details.text(for: revealed) { revealed in
+            let names = schema.fieldNames(revealed)
+            return Self.detailPrefix + (names.isEmpty ? "nothing" : names.joined(separator: ", "))
+        }
     }
 
     static let detailPrefix = "revealed "
@@ -108,13 +152,24 @@ struct ViewFields: Sendable {
 
     struct Shown: Sendable {
         let revealed: RevealedFields
-        fileprivate let bits: [ViewField: RevealedFields]
+        fileprivate let bits: [UInt64]
 
         func contains(_ field: ViewField) -> Bool {
-            guard let bit = bits[field] else { return false }
-            return !revealed.intersection(bit).isEmpty
+            revealed.bits & bits[field.rawValue] != 0
         }
 
         func any(_ fields: ViewField...) -> Bool { fields.contains(where: contains) }
+    }
+}
+
+/// The audit detail text of each revealed set met so far.
+private final class DetailCache: Sendable {
+    private let texts = Mutex<[UInt64: String]>([:])
+
+    func text(for revealed: RevealedFields, making make: (RevealedFields) -> String) -> String {
+        if let known = texts.withLock({ $0[revealed.bits] }) { return known }
+        let text = make(revealed)
+        texts.withLock { $0[revealed.bits] = text }
+        return text
     }
 }
