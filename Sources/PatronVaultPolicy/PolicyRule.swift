@@ -39,7 +39,11 @@ struct PolicyRule: Sendable {
     private static func purposes(in condition: Condition) -> [String]? {
         switch condition {
         case .all(let terms):
-            return terms.lazy.compactMap(purposes).first
+            // Every purpose term of an `and` must hold: the purposes all of them allow.
+            let lists = terms.compactMap(purposes)
+            guard var common = lists.first else { return nil }
+            for list in lists.dropFirst() { common = common.filter(list.contains) }
+            return common
         case .compare(.attribute(.contextPurpose), .equal, .constant(.string(let purpose))),
              .compare(.constant(.string(let purpose)), .equal, .attribute(.contextPurpose)):
             return [purpose]

@@ -179,6 +179,9 @@ private struct CaseReader {
                 reveals = .nothing
             } else {
                 guard !names.isEmpty else { throw error("reveals: lists fields, or says nothing", line: field.line, column: field.column) }
+                guard effect == .permit else {
+                    throw error("a forbid reveals nothing; list fields in reveals: only for expect: permit", line: field.line, column: field.column)
+                }
                 switch schema.fields(named: names) {
                 case .success(let set): reveals = set
                 case .failure(let unknown):

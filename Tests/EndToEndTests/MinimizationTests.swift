@@ -102,6 +102,15 @@ struct MinimizationTests {
         let holds = try cli.run(["patron", "show", "M1", "--purpose", "holds", "--json"]).json
         #expect(holds["contact"] as? [String: String] == ["channel": "phone", "value": Self.phone])
 
+        // Choosing a channel is no oracle for the contacts on file: it is accepted either way,
+        // and a channel without its contact shows the email.
+        #expect(try cli.run(["patron", "register", "--card", "M2", "--name", "No Phone", "--email", "m2@example.org", "--notify", "phone"]).status == 65)
+        #expect(try cli.run(["patron", "register", "--card", "M2", "--name", "No Phone", "--email", "m2@example.org"]).status == 0)
+        let update = try cli.run(["patron", "update", "M2", "--notify", "post"])
+        #expect(update.status == 0, "\(update.stderr)")
+        let fallback = try cli.run(["patron", "show", "M2", "--purpose", "holds", "--json"]).json
+        #expect(fallback["contact"] as? [String: String] == ["channel": "email", "value": "m2@example.org"])
+
         // A search shows enough to pick the right patron: card, name, a masked email.
         let found = try cli.run(["patron", "find", "--name", "mina field", "--purpose", "holds", "--json"])
         let match = try #require((found.json["matches"] as? [[String: Any]])?.first)

@@ -103,5 +103,8 @@ import Testing
         #expect(try !run("name, card, email"))
         #expect(try !run("nothing"))
         #expect(throws: PolicyLoadError.self) { try run("name, shoe-size") }
+        #expect(throws: PolicyLoadError.self) {
+            try PolicyTestSuite(schema: set.schema, files: [("f.cases", "case f\n  principal: role=staff\n  action: patron.read\n  resource: kind=registration\n  expect: forbid\n  reveals: name\n")])
+        }
     }
 }

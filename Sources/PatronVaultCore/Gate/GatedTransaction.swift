@@ -76,7 +76,15 @@ struct GatedTransaction {
     /// What the decisions made so far about named patrons reveal together: the fields a staff
     /// view may show.
     var revealed: RevealedFields {
-        decided.reduce(.nothing) { $0.union($1.decision.revealed) }
+        revealed(since: 0)
+    }
+
+    /// How many decisions about named patrons have been made so far.
+    var decisionCount: Int { decided.count }
+
+    /// What the decisions made after the first `count` reveal: one search match's own view.
+    func revealed(since count: Int) -> RevealedFields {
+        decided.dropFirst(count).reduce(.nothing) { $0.union($1.decision.revealed) }
     }
 
     /// Notes on the entry of each decision made so far which fields it revealed (their names,

@@ -47,7 +47,7 @@ extension PrivacyNotice {
         sections.append(Section(heading: "What is never in the vault's files in the clear", paragraphs: [stored.neverInTheClear]))
 
         var seeing = Section(heading: "Who sees what, and why")
-        seeing.paragraphs.append("Staff look you up only for a stated purpose, and each purpose shows only what the rule for it reveals. Every look is recorded, with the fields it showed.")
+        seeing.paragraphs.append("Each rule below says what staff see when it applies; when several apply, they see what those rules reveal together. Every look is recorded, with the names of the fields it showed.")
         for view in views {
             let purpose = view.purposes.map { "For \(Self.list($0))" } ?? "When the rule's condition holds"
             let sees = view.sees.isEmpty ? "nothing about you" : Self.list(view.sees)
@@ -126,7 +126,8 @@ extension PrivacyNotice {
                 out += "\n"
             }
             if !section.items.isEmpty { out += "\n" }
-            for block in section.blocks { out += "```\n\(block)\n```\n\n" }
+            // Indented, not fenced: a rule's text cannot close an indented block.
+            for block in section.blocks { out += block.split(separator: "\n", omittingEmptySubsequences: false).map { "    " + $0 }.joined(separator: "\n") + "\n\n" }
         }
         return out
     }
@@ -181,6 +182,10 @@ extension PrivacyNotice {
     static func markdownEscaped(_ text: String) -> String {
         var out = ""
         for character in text {
+            if character == "&" {
+                out += "&amp;"
+                continue
+            }
             if "\\`*_{}[]<>#|".contains(character) { out.append("\\") }
             out.append(character)
         }

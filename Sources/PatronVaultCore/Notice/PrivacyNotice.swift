@@ -94,20 +94,22 @@ extension PrivacyNotice {
         self.title = title
         policyDigest = policies.digest
         generated = today
-        let schema = policies.schema
         let rules = policies.rules
 
-        let registrationFields = schema.fieldNames(schema.fields(revealedBy: "patron.read")).filter { !$0.contains(".") }
         stored = Stored(
-            registration: registrationFields.compactMap { ViewField(schemaName: $0)?.phrase },
+            registration: [
+                "name", "card number", "email", "phone (if given)", "postal address (if given)", "birth date (if given)", "home branch",
+                "category", "card expiry", "the channel you chose for hold notices", "whether you keep your reading history",
+                "the day you registered", "your PIN, only as an Argon2id hash that cannot be turned back into the PIN",
+            ],
             kept: [
                 "the items you have out, with their due dates",
                 "the items you returned, only if you chose to keep your reading history (you may choose keep or discard at any time)",
-                "an item returned with a fee, until the fee is paid or waived",
-                "a record of every request about your account: who asked, when, for which purpose, whether it was allowed, and which fields were shown (never their values)",
+                "an item returned with a fee, while the fee is owed and afterwards for as long as the retention rules below say",
+                "a record of every request about your account: who asked, when, for which purpose, whether it was allowed, and which fields were shown (never their values); checkouts and returns are recorded too, never with the item or title",
                 "failed sign-ins with your card, and whether it is locked",
             ],
-            neverInTheClear: "Each record is encrypted under its own key, and your key under the library's master key. The vault's files hold no name, card number, email or title in the clear; cards, emails and names are found through keyed fingerprints that reveal none of them. When a record is destroyed, its key is destroyed, so no copy of it, in a backup or anywhere else, can be read again.")
+            neverInTheClear: "Each record is encrypted under its own key, and your key under the library's master key. The vault's files hold no name, card number, email or title in the clear; cards, emails and names are found through keyed fingerprints that reveal none of them. When a record is destroyed, its key is destroyed: no copy of the record can be read again once the key-store backups made before that day have expired, which the library's backup rule keeps short.")
 
         var views: [View] = []
         var neverSeen: [Statement] = []
@@ -163,11 +165,11 @@ extension PrivacyNotice {
         }
         notGoverned = RetentionRule.Records.allCases.filter { kind in !schedule.contains { $0.records == kind } }.map { Self.recordsPhrase($0) + " are kept until a person removes them" }
         let statisticsRule = schedule.first { $0.records == .statistics }
-        statistics = "When an item comes back, the vault counts the return by item, branch and month, with nothing about who borrowed it: these anonymous counts are all that outlasts a destroyed loan."
+        statistics = "When an item comes back, the vault counts the return by item, branch and month, with nothing about who borrowed it. Once a loan is destroyed, these anonymous counts and the audit entries saying that a checkout and a return happened (without the item or title) are all that remain of it."
             + (statisticsRule.map { " Monthly counts become yearly ones \($0.period) after the month ends." } ?? "")
         legalOrders = LegalOrders(
             statements: legal,
-            process: [
+            process: legal.isEmpty ? ["No rule in force lets anyone file, approve or disclose under a legal order, so the vault discloses nothing under one."] : [
                 "A legal order (a subpoena, warrant or court order) is filed by the library's privacy officer, naming one patron, what it covers (reading history, registration, or both), a window of days and an expiry.",
                 "A second person, never the one who filed it, must approve it before anything is read.",
                 "It is used once, before it expires, and only what its scope and window cover is disclosed.",
@@ -178,14 +180,14 @@ extension PrivacyNotice {
     /// Patron actions, what they give, and how to use them. A right is listed only when a rule
     /// in force grants it.
     static let patronRights: [String: (String, String)] = [
-        "patron.read": ("See your registration, the items you have out and any fees owed", "the library's web page (/me), or `patronvault me show`"),
+        "patron.read": ("See your registration, the items you have out and any fees owed", "the library's web page (/account), or `patronvault me show`"),
         "audit.read-own": ("See every staff request about your account and what it showed, and every failed sign-in with your card", "the web page, or `patronvault me accesses`"),
         "export.read": ("Take a complete, signed copy of everything the vault holds about you", "the web page's download, or `patronvault me export`"),
         "history.read": ("Read your own reading history, if you keep it", "the web page, or `patronvault me history`"),
         "history.purge": ("Destroy your reading history at once", "the web page, or `patronvault me purge-history`"),
         "history.set-preference": ("Choose whether returned items are kept as your history (keep) or destroyed (discard)", "the web page, or `patronvault me set-history keep|discard`"),
         "patron.change-pin": ("Change your PIN", "the web page, or `patronvault me change-pin`"),
-        "patron.erase": ("Erase your account: every record and key destroyed, with a signed receipt", "the web page, or `patronvault me erase`, or at the desk"),
+        "patron.erase": ("Erase your account: every record and key destroyed, with a signed receipt", "the web page, or `patronvault me erase`"),
     ]
 
     static func recordsPhrase(_ records: RetentionRule.Records) -> String {

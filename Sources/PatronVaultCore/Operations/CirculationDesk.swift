@@ -60,8 +60,8 @@ public struct CirculationDesk: Sendable {
         return try await gate.write(principal, requests, subject: .card(card), readsOnly: true) { tx in
             let patron = try tx.patron(card: card, keys: ring)
             try tx.authorize(about: patron.pseudonym)
-            tx.noteRevealedFields()
             let profile = try tx.profile(of: patron)
+            tx.noteRevealedFields()
             return PatronView(
                 profile.registration, openLoans: profile.openLoans, fees: profile.feesOwed, today: CalendarDay(tx.time),
                 showing: tx.views.shown(tx.revealed))
@@ -89,20 +89,21 @@ public struct CirculationDesk: Sendable {
             case .email(_, let index): rows = try tx.records.patrons(emailIndex: index)
             case .name(_, let index): rows = try tx.records.patrons(nameIndex: index)
             }
-            var found: [PatronRegistration] = []
+            var matches: [PatronView] = []
+            let today = CalendarDay(tx.time)
             for patron in rows {
+                let before = tx.decisionCount
                 try tx.authorize(about: patron.pseudonym)
                 let registration = try tx.registration(of: patron)
                 // The row was found by a blind index: the sealed registration must hold what was
                 // searched for, or the index was copied onto another patron's row.
                 guard search.matches(registration) else { throw VaultError.integrity }
-                found.append(registration)
+                // Each match shows what its own decision reveals, as its own entry records.
+                matches.append(PatronView(registration, today: today, showing: tx.views.shown(tx.revealed(since: before))))
             }
             tx.noteRevealedFields()
-            let shown = tx.views.shown(tx.revealed)
-            let today = CalendarDay(tx.time)
-            // In name order, then card, whichever fields the rules show.
-            return found.sorted { ($0.fullName, $0.cardBarcode) < ($1.fullName, $1.cardBarcode) }.map { PatronView($0, today: today, showing: shown) }
+            // Ordered by the fields shown alone, so the order tells nothing the view does not.
+            return matches.sorted { ($0.name ?? "", $0.card ?? "", $0.emailMasked ?? "") < ($1.name ?? "", $1.card ?? "", $1.emailMasked ?? "") }
         }
     }
 
@@ -117,7 +118,8 @@ public struct CirculationDesk: Sendable {
             let patron = try tx.patron(card: card, keys: ring)
             try tx.authorize(about: patron.pseudonym)
             let opened = try tx.openedRegistration(of: patron)
-            let registration = try PatronRegistration.validated(opened.registration.applying(update), today: CalendarDay(tx.time))
+            let registration = try PatronRegistration.validated(
+                opened.registration.applying(update), today: CalendarDay(tx.time), checkingNoticeContact: false)
             try tx.reseal(opened.sealed, of: patron.pseudonym, as: registration.encoded())
             try tx.records.updateIndexes(
                 of: patron.pseudonym, emailIndex: ring.email.index(of: registration.email),

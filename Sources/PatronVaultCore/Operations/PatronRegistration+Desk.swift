@@ -4,8 +4,11 @@ extension PatronRegistration {
     private static let earliestBirth = try! CalendarDay(parsing: "1900-01-01", field: "birth date")
     private static let expiryRange = try! CalendarDay(parsing: "1970-01-01", field: "card expiry")...(try! CalendarDay(parsing: "2199-12-31", field: "card expiry"))
 
-    /// Normalises and checks every field; errors name the field, never its value.
-    static func validated(_ form: PatronRegistration, today: CalendarDay) throws(VaultError) -> PatronRegistration {
+    /// Normalises and checks every field; errors name the field, never its value. A new
+    /// registration's notice channel must have its contact; an update's is not checked against
+    /// the stored contacts, since the answer would tell any desk whether the patron has a phone
+    /// or an address (a view shows email for a channel without its contact).
+    static func validated(_ form: PatronRegistration, today: CalendarDay, checkingNoticeContact: Bool = true) throws(VaultError) -> PatronRegistration {
         if let born = form.birthDate, born < earliestBirth || today < born {
             throw VaultError.invalid("the birth date must be between 1900-01-01 and today")
         }
@@ -20,6 +23,7 @@ extension PatronRegistration {
         registration.postalAddress = try FieldRules.optionalText(form.postalAddress, field: "address")
         registration.homeBranch = try FieldRules.optionalText(form.homeBranch, field: "branch")
         registration.category = try FieldRules.optionalText(form.category, field: "category")
+        guard checkingNoticeContact else { return registration }
         switch registration.notifyBy {
         case .phone? where registration.phone == nil: throw VaultError.invalid("notices by phone need a phone number")
         case .post? where registration.postalAddress == nil: throw VaultError.invalid("notices by post need an address")

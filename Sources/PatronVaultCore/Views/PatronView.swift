@@ -88,17 +88,17 @@ extension PatronView {
         if shown.contains(.pinState) { hasPIN = registration.hasPIN }
         if let loans = openLoans {
             if shown.any(.openLoanItem, .openLoanDue, .openLoanTitle, .openLoanAuthor, .openLoanBranch, .openLoanCheckedOut) {
-                self.openLoans = loans.map { loan in
+                self.openLoans = Self.ordered(loans.map { loan in
                     LoanView(
                         item: shown.contains(.openLoanItem) ? loan.itemBarcode : nil, title: shown.contains(.openLoanTitle) ? loan.title : nil,
                         author: shown.contains(.openLoanAuthor) ? loan.author : nil, branch: shown.contains(.openLoanBranch) ? loan.branch : nil,
                         checkedOut: shown.contains(.openLoanCheckedOut) ? loan.checkedOutAt : nil, due: shown.contains(.openLoanDue) ? loan.dueOn : nil)
-                }
+                })
             }
             if shown.any(.overdueLoanItem, .overdueLoanDue) {
-                overdueLoans = loans.filter { $0.dueOn < today }.map { loan in
+                overdueLoans = Self.ordered(loans.filter { $0.dueOn < today }.map { loan in
                     LoanView(item: shown.contains(.overdueLoanItem) ? loan.itemBarcode : nil, due: shown.contains(.overdueLoanDue) ? loan.dueOn : nil)
-                }
+                })
             }
         }
         if let fees, shown.any(.feeItem, .feeDue, .feeReturned, .feeAmount) {
@@ -106,7 +106,7 @@ extension PatronView {
                 FeeView(
                     item: shown.contains(.feeItem) ? fee.itemBarcode : nil, due: shown.contains(.feeDue) ? fee.dueOn : nil,
                     returned: shown.contains(.feeReturned) ? fee.returnedOn : nil, amount: shown.contains(.feeAmount) ? fee.amount : nil)
-            }
+            }.sorted { ($0.due?.daysSinceEpoch ?? .max, $0.item ?? "") < ($1.due?.daysSinceEpoch ?? .max, $1.item ?? "") }
         }
     }
 
@@ -121,12 +121,19 @@ extension PatronView {
         String(phone.filter(\.isASCIIDigit).suffix(4))
     }
 
+    /// The chosen channel and its contact; email when the channel has no contact on file.
     static func contact(of registration: PatronRegistration) -> Contact {
-        switch registration.notifyBy ?? .email {
-        case .email: Contact(channel: .email, value: registration.email)
-        case .phone: Contact(channel: .phone, value: registration.phone ?? "")
-        case .post: Contact(channel: .post, value: registration.postalAddress ?? "")
+        switch registration.notifyBy {
+        case .phone? where registration.phone != nil: Contact(channel: .phone, value: registration.phone!)
+        case .post? where registration.postalAddress != nil: Contact(channel: .post, value: registration.postalAddress!)
+        default: Contact(channel: .email, value: registration.email)
         }
+    }
+
+    /// Loans ordered by what the view shows (due day, then item, then title), so their order
+    /// says nothing the view leaves out, such as when each was borrowed.
+    static func ordered(_ loans: [LoanView]) -> [LoanView] {
+        loans.sorted { ($0.due?.daysSinceEpoch ?? .max, $0.item ?? "", $0.title ?? "") < ($1.due?.daysSinceEpoch ?? .max, $1.item ?? "", $1.title ?? "") }
     }
 }
 
