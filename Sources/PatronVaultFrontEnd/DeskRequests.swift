@@ -7,10 +7,14 @@ import PatronVaultCore
 public struct CardLookup: Codable, Sendable {
     public let card: String
     public let purpose: String?
+    /// Field names to narrow the view to (what a patron at the desk asked to see); nil for all
+    /// the purpose reveals.
+    public let fields: [String]?
 
-    public init(card: String, purpose: String?) {
+    public init(card: String, purpose: String?, fields: [String]? = nil) {
         self.card = card
         self.purpose = purpose
+        self.fields = fields
     }
 }
 

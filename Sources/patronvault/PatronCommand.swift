@@ -61,13 +61,18 @@ struct PatronCommand: ParsableCommand {
         @OptionGroup var credentials: StaffCredentials
         @Argument(help: "Card barcode.") var card: String
         @Option(name: .long, help: "Why you are looking: circulation, account-help, fines, holds, patron-request.") var purpose: String?
+        @Option(name: .long, help: "Show only these fields (comma-separated, as Policies/schema.pvschema names them), such as what a patron asked to see at the desk.")
+        var fields: String?
 
         func run() async throws {
             try await Terminal.report {
+                let asked = fields.map { $0.split(separator: ",").map(String.init) }
                 let profile = try await options.perform { vault in
-                    try await vault.desk.patronProfile(card: card, purpose: purpose, by: try await credentials.principal(in: vault))
+                    try await vault.desk.patronProfile(card: card, purpose: purpose, fields: asked, by: try await credentials.principal(in: vault))
                 } remote: { client in
-                    try await client.send("POST", "/v1/patrons/lookup", token: try credentials.token(), body: CardLookup(card: card, purpose: purpose), as: PatronView.self)
+                    try await client.send(
+                        "POST", "/v1/patrons/lookup", token: try credentials.token(), body: CardLookup(card: card, purpose: purpose, fields: asked),
+                        as: PatronView.self)
                 }
                 if options.json { try Terminal.json(profile) } else { Terminal.line(Rendering.viewText(profile)) }
             }

@@ -83,13 +83,15 @@ struct DaemonRoutes {
     @Sendable func lookupInBody(_ request: Request, context: DaemonRequestContext) async throws -> JSONBody<PatronView> {
         let staff = try await Bearer.staff(request, in: vault)
         let body = try await request.decode(as: CardLookup.self, context: context)
-        return JSONBody(value: try await vault.desk.patronProfile(card: body.card, purpose: body.purpose, by: staff))
+        return JSONBody(value: try await vault.desk.patronProfile(card: body.card, purpose: body.purpose, fields: body.fields, by: staff))
     }
 
     @Sendable func lookup(_ request: Request, context: DaemonRequestContext) async throws -> JSONBody<PatronView> {
         let staff = try await Bearer.staff(request, in: vault)
         let card = try context.parameters.require("card")
-        return JSONBody(value: try await vault.desk.patronProfile(card: card, purpose: request.uri.queryParameters["purpose"].map(String.init), by: staff))
+        let fields = request.uri.queryParameters["fields"].map { $0.split(separator: ",").map(String.init) }
+        return JSONBody(value: try await vault.desk.patronProfile(
+            card: card, purpose: request.uri.queryParameters["purpose"].map(String.init), fields: fields, by: staff))
     }
 
     /// Refused by the shipped rules (403 naming the rule): only the patron reads their history.

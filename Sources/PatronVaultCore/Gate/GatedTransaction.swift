@@ -89,8 +89,8 @@ struct GatedTransaction {
 
     /// Notes on the entry of each decision made so far which fields it revealed (their names,
     /// never a value), for the trail and the patron's view of their accesses.
-    mutating func noteRevealedFields() {
-        details = decided.map { gate.views.auditDetail($0.decision.revealed) }
+    mutating func noteRevealedFields(limitedTo asked: RevealedFields? = nil) {
+        details = decided.map { gate.views.auditDetail(asked.map($0.decision.revealed.intersection) ?? $0.decision.revealed) }
     }
 
     /// The schema's fields as staff views show them.

@@ -48,9 +48,13 @@ public struct CirculationDesk: Sendable {
     /// keeps: of the registration, open loans and fees owed, only the fields the permitting
     /// rules reveal for that purpose. The entries record which fields (never their values).
     /// Reading history is never part of it.
-    public func patronProfile(card: String, purpose: String?, by principal: Principal) async throws(VaultError) -> PatronView {
+    ///
+    /// `fields` narrows the view further to the named fields (what a patron at the desk asked to
+    /// see): the view and the entries hold only those the rules also reveal.
+    public func patronProfile(card: String, purpose: String?, fields: [String]? = nil, by principal: Principal) async throws(VaultError) -> PatronView {
         let card = try FieldRules.barcode(card, field: "card barcode")
         let purpose = try FieldRules.optionalText(purpose, field: "purpose")
+        let asked = try fields.map { names throws(VaultError) in try gate.views.fields(named: names) }
         let ring = gate.ring
         let requests = [
             AccessRequest(.patronRead, .registration, state: .open, purpose: purpose),
@@ -61,10 +65,11 @@ public struct CirculationDesk: Sendable {
             let patron = try tx.patron(card: card, keys: ring)
             try tx.authorize(about: patron.pseudonym)
             let profile = try tx.profile(of: patron)
-            tx.noteRevealedFields()
+            tx.noteRevealedFields(limitedTo: asked)
+            let revealed = asked.map(tx.revealed.intersection) ?? tx.revealed
             return PatronView(
                 profile.registration, openLoans: profile.openLoans, fees: profile.feesOwed, today: CalendarDay(tx.time),
-                showing: tx.views.shown(tx.revealed))
+                showing: tx.views.shown(revealed))
         }
     }
 

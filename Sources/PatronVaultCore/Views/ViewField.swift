@@ -126,6 +126,16 @@ struct ViewFields: Sendable {
         details = DetailCache()
     }
 
+    /// The set of fields a person named, each one a field the schema declares; an unknown name
+    /// is refused with the list of known ones (names only, never a value).
+    func fields(named names: [String]) throws(VaultError) -> RevealedFields {
+        switch schema.fields(named: names.map { $0.trimmingCharacters(in: .whitespaces) }) {
+        case .success(let set): return set
+        case .failure(let unknown):
+            throw VaultError.invalid("unknown field \(unknown.name); the fields are \(schema.fields.joined(separator: ", "))")
+        }
+    }
+
     /// What `revealed` shows: a set the view builder asks field by field.
     func shown(_ revealed: RevealedFields) -> Shown {
         Shown(revealed: revealed, bits: bits)
