@@ -84,6 +84,7 @@ struct LegalOrderTests {
         try Data("x".utf8).write(to: busy.appendingPathComponent("already-here"))
         #expect(try cli.run(["legal-order", "disclose", id, "--out", busy.path], env: ["PATRONVAULT_TOKEN": officers[1]]).status == 67)
 
+        let approvedRow = try cli.database("vault.db").read { try Data.fetchOne($0, sql: "SELECT sealed FROM legal_order WHERE id = ?", arguments: [id]) }
         let disclosed = try cli.run(["legal-order", "disclose", id, "--out", out.path], env: ["PATRONVAULT_TOKEN": officers[1]])
         #expect(disclosed.status == 0, "\(disclosed.stderr)")
         let text = try String(contentsOf: out.appendingPathComponent("disclosure.json"), encoding: .utf8)
@@ -105,6 +106,16 @@ struct LegalOrderTests {
 
         // Used once: a second disclosure is refused; the listing says so.
         #expect(try cli.run(["legal-order", "disclose", id, "--out", cli.home.appendingPathComponent("again").path], env: ["PATRONVAULT_TOKEN": officers[1]]).status == 81)
+        // The approved row copied back over the used one (a rollback with sqlite3): the trail
+        // remembers the disclosure, so the order is not used twice.
+        let rollback = try cli.database("vault.db")
+        let usedRow = try rollback.read { try Data.fetchOne($0, sql: "SELECT sealed FROM legal_order WHERE id = ?", arguments: [id]) }
+        try rollback.write { try $0.execute(sql: "UPDATE legal_order SET sealed = ? WHERE id = ?", arguments: [try #require(approvedRow), id]) }
+        let replayed = try cli.run(["legal-order", "disclose", id, "--out", cli.home.appendingPathComponent("replayed").path], env: ["PATRONVAULT_TOKEN": officers[1]])
+        #expect(replayed.status == 74, "\(replayed.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: cli.home.appendingPathComponent("replayed").appendingPathComponent("disclosure.json").path))
+        try rollback.write { try $0.execute(sql: "UPDATE legal_order SET sealed = ? WHERE id = ?", arguments: [try #require(usedRow), id]) }
+        try rollback.close()
         let listed = try cli.run(["legal-order", "list", "--json"], env: ["PATRONVAULT_TOKEN": officers[0]])
         let orders = listed.json["orders"] as? [[String: Any]] ?? []
         #expect(orders.count == 1 && orders.first?["status"] as? String == "disclosed", "\(listed.stdout)")

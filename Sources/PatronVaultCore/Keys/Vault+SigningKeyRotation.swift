@@ -18,7 +18,11 @@ extension Vault {
     /// random ones. The retired key first signs a checkpoint of the trail as it stands, then its
     /// public half, and the export key's, are kept beside the new seed with their retirement
     /// time, MACed, so checkpoints, backup manifests, exports and receipts signed before still
-    /// verify, and nothing dated after the retirement does under the old keys.
+    /// verify. A retired audit key verifies only checkpoints dated up to its retirement (the
+    /// trail orders them). A retired export key verifies any bundle it signed: a bundle's date is
+    /// its signer's word, so a date limit would not stop a holder of a leaked retired key, who
+    /// would backdate; rotate when a key may have leaked, and name the key to trust
+    /// (`--export-key`) when that matters.
     ///
     /// The folder must be open nowhere else (a daemon would go on signing with the old keys).
     /// The audit MAC key is kept: the trail's chain is not rewritten. Decided and recorded as

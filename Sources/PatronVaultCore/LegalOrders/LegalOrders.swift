@@ -1,5 +1,6 @@
 import Foundation
 import PatronVaultCrypto
+import PatronVaultAudit
 
 /// The legal-process workflow (ALA: records are released only under a lawful order, reviewed by
 /// the library's privacy officer): a privacy officer files an order, a second person (an admin or
@@ -79,6 +80,11 @@ public struct LegalOrders: Sendable {
             case .disclosed: throw VaultError(.conflict, "legal order \(id) was already used for its disclosure")
             case .expired: throw VaultError(.conflict, "legal order \(id) expired on \(order.expires)")
             }
+            // The row says approved; the trail, which cannot be rolled back unseen, must not hold
+            // a read already made under this order: if it does, an older copy of the row was put back.
+            let used = try tx.records.auditEntries(AuditQuery(action: AccessAction.exportRead.rawValue, patron: pseudonym.description))
+                .contains { $0.decision == .permit && LegalOrder.id(inAuditDetail: $0.detail) == id }
+            if used { throw VaultError.integrity }
             guard let patron = try tx.records.patron(pseudonym: pseudonym) else {
                 throw VaultError.notFound("the patron legal order \(id) concerns is no longer in the vault (erased)")
             }

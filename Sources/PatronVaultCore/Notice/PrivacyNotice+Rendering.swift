@@ -140,7 +140,7 @@ extension PrivacyNotice {
         <head>
         <meta charset="utf-8">
         <meta name="viewport" content="width=device-width, initial-scale=1">
-        <title>\(Self.escaped(title))</title>
+        <title>\(HTMLText.escaped(title))</title>
         <style>body{font-family:system-ui,sans-serif;max-width:46rem;margin:1rem auto;padding:0 1rem;line-height:1.5;color:#1a1a1a;background:#fff}q{font-style:italic}pre{white-space:pre-wrap;background:#f3f3f3;padding:.5rem}code{font-size:.95em}</style>
         </head>
         <body>
@@ -155,27 +155,23 @@ extension PrivacyNotice {
     /// The page's content, from its `h1` on, every text escaped: what a server puts inside its
     /// own page.
     public var htmlBody: String {
-        var out = "<h1>\(Self.escaped(title))</h1>\n"
+        var out = "<h1>\(HTMLText.escaped(title))</h1>\n"
         for (index, section) in outline.enumerated() {
-            out += "<section aria-labelledby=\"s\(index)\"><h2 id=\"s\(index)\">\(Self.escaped(section.heading))</h2>\n"
-            for paragraph in section.paragraphs { out += "<p>\(Self.escaped(paragraph))</p>\n" }
+            out += "<section aria-labelledby=\"s\(index)\"><h2 id=\"s\(index)\">\(HTMLText.escaped(section.heading))</h2>\n"
+            for paragraph in section.paragraphs { out += "<p>\(HTMLText.escaped(paragraph))</p>\n" }
             if !section.items.isEmpty {
                 out += "<ul>\n"
                 for item in section.items {
-                    out += "<li>\(Self.escaped(item.text))"
-                    if let quote = item.quote { out += " <q>\(Self.escaped(quote.description))</q> (<code>\(Self.escaped(quote.rule))</code>)" }
+                    out += "<li>\(HTMLText.escaped(item.text))"
+                    if let quote = item.quote { out += " <q>\(HTMLText.escaped(quote.description))</q> (<code>\(HTMLText.escaped(quote.rule))</code>)" }
                     out += "</li>\n"
                 }
                 out += "</ul>\n"
             }
-            for block in section.blocks { out += "<pre>\(Self.escaped(block))</pre>\n" }
+            for block in section.blocks { out += "<pre>\(HTMLText.escaped(block))</pre>\n" }
             out += "</section>\n"
         }
         return out
-    }
-
-    static func escaped(_ text: String) -> String {
-        HTMLText.escaped(text)
     }
 
     /// Backslash before the characters Markdown would read as markup, so a rule's words stay words.

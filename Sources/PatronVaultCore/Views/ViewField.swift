@@ -2,9 +2,9 @@ import Foundation
 import PatronVaultPolicy
 import Synchronization
 
-/// Every field a staff view can show, named as `schema.pvschema` declares them. The vault opens
-/// only with a schema whose fields it knows how to show, so a rule can never promise a field
-/// the vault would show some other way, or not at all.
+/// Every field a staff view can show, named as `schema.pvschema` declares them. A policy folder
+/// whose schema declares a field the vault cannot show does not load, so a rule can never
+/// promise a field the vault would show some other way; a field it does not know is never shown.
 enum ViewField: Int, CaseIterable, Sendable {
     case name
     case card
@@ -172,14 +172,16 @@ struct ViewFields: Sendable {
     }
 }
 
-/// The audit detail text of each revealed set met so far.
+/// The audit detail text of each revealed set met so far, up to `limit` sets: the rules make a
+/// handful, but `--fields` lets a caller choose the set, so the cache must not grow with them.
 private final class DetailCache: Sendable {
+    private static let limit = 256
     private let texts = Mutex<[UInt64: String]>([:])
 
     func text(for revealed: RevealedFields, making make: (RevealedFields) -> String) -> String {
         if let known = texts.withLock({ $0[revealed.bits] }) { return known }
         let text = make(revealed)
-        texts.withLock { $0[revealed.bits] = text }
+        texts.withLock { if $0.count < Self.limit { $0[revealed.bits] = text } }
         return text
     }
 }
