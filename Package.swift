@@ -17,6 +17,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", exact: "4.5.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        .package(url: "https://github.com/vapor/postgres-nio", exact: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.25.0"),
     ],
     targets: [
         .systemLibrary(
@@ -49,6 +52,20 @@ let package = Package(
             ],
             // Documents the export format; tests validate exports against it.
             exclude: ["Export/patron-data.schema.json"]
+        ),
+        // The second implementation of the storage protocols, for a consortium's shared vault:
+        // records and keys in two PostgreSQL databases.
+        .target(
+            name: "PatronVaultPostgres",
+            dependencies: [
+                "PatronVaultCore",
+                "PatronVaultCrypto",
+                "PatronVaultAudit",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         // What both front ends share: where the vault is and how it opens, from options and
         // environment variables.
@@ -102,6 +119,15 @@ let package = Package(
         .testTarget(
             name: "PatronVaultCoreTests",
             dependencies: ["PatronVaultCore", "PatronVaultCrypto", "PatronVaultPolicy", "PatronVaultAudit", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        // The storage protocols' conformance suite, run on SQLite and on PostgreSQL.
+        .testTarget(
+            name: "StorageConformanceTests",
+            dependencies: [
+                "PatronVaultCore", "PatronVaultPostgres", "PatronVaultCrypto",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ]
         ),
         .testTarget(
             name: "EndToEndTests",

@@ -23,10 +23,10 @@ public struct AuditError: Error, Equatable, Sendable, CustomStringConvertible {
     static func notAPseudonym(_ name: String) -> AuditError { AuditError(.notAPseudonym(name)) }
     static let invalidRuleID = AuditError(.invalidRuleID)
     static let unrepresentableTime = AuditError(.unrepresentableTime)
-    static let stateMissing = AuditError(.stateMissing)
+    public static let stateMissing = AuditError(.stateMissing)
     static let stateMalformed = AuditError(.stateMalformed)
-    static func stateOutOfStep(_ sequence: Int64) -> AuditError { AuditError(.stateOutOfStep(sequence)) }
-    static func checkpointConflict(_ size: Int64) -> AuditError { AuditError(.checkpointConflict(size)) }
+    public static func stateOutOfStep(_ sequence: Int64) -> AuditError { AuditError(.stateOutOfStep(sequence)) }
+    public static func checkpointConflict(_ size: Int64) -> AuditError { AuditError(.checkpointConflict(size)) }
     static func malformedCheckpoint(_ reason: String) -> AuditError { AuditError(.malformedCheckpoint(reason)) }
     static let externalCheckpointUnverified = AuditError(.externalCheckpointUnverified)
     static let outsideTransaction = AuditError(.outsideTransaction)

@@ -85,6 +85,66 @@ struct AuditRowReader {
         return nil
     }
 
+    /// The same for a row a store other than SQLite read: its schema types the columns, so only
+    /// absent values, sequence, order and canonical forms are checked here.
+    mutating func read(_ row: AuditStoredRow, into batch: AuditVerifierBatch) -> (sequence: Int64, problem: String)? {
+        let expected = count + 1
+        let sequence = row.sequence
+        guard sequence == expected else {
+            if sequence > expected {
+                return (expected, "Entry \(expected) is missing; the next entry is \(sequence).")
+            }
+            return (sequence, "Entry \(sequence) appears where entry \(expected) should be.")
+        }
+        guard row.time >= previousTime else {
+            return (sequence, "Entry \(sequence) is dated earlier than the entry before it.")
+        }
+        if let detail = row.detail, detail.isEmpty {
+            return (sequence, "Entry \(sequence) has an empty detail, which the vault never writes.")
+        }
+        guard row.texts.count == AuditStoredRow.textColumnCount else {
+            return (sequence, "Entry \(sequence) has a field stored with the wrong type.")
+        }
+        let start = batch.encoder.count
+        batch.encoder.beginEntry(
+            sequence: sequence, time: row.time, version: row.detail == nil ? AuditLeafEncoder.formatVersion : AuditLeafEncoder.detailFormatVersion)
+        for (index, text) in row.texts.enumerated() {
+            let isOptional = index == 5 || index == 6
+            guard var text else {
+                guard isOptional else {
+                    return Self.abandon(batch, at: start, (sequence, "Entry \(sequence) has a field stored with the wrong type."))
+                }
+                batch.encoder.appendOptionalText(nil as UnsafeRawBufferPointer?)
+                continue
+            }
+            let failure: (sequence: Int64, problem: String)? = text.withUTF8 { bytes in
+                let raw = UnsafeRawBufferPointer(bytes)
+                if index == 7, !Self.isDecision(raw) { return (sequence, "Entry \(sequence) has a decision other than permit or forbid.") }
+                if index == 8, !Self.isCanonicalRuleList(raw) { return (sequence, "Entry \(sequence) has a rule list that is not in canonical form.") }
+                if isOptional {
+                    batch.encoder.appendOptionalText(raw)
+                } else {
+                    batch.encoder.appendText(raw)
+                }
+                return nil
+            }
+            if let failure { return Self.abandon(batch, at: start, failure) }
+        }
+        batch.encoder.append(row.keyVersion)
+        if var detail = row.detail { detail.withUTF8 { batch.encoder.appendText(UnsafeRawBufferPointer($0)) } }
+        let leafEnd = batch.encoder.count
+        if checksMAC {
+            guard let mac = row.mac else {
+                return Self.abandon(batch, at: start, (sequence, "Entry \(sequence) has no MAC."))
+            }
+            mac.withUnsafeBytes { batch.encoder.appendRaw($0) }
+        }
+        batch.finishEntry(leafEnd: leafEnd, time: row.time)
+        count = sequence
+        previousTime = row.time
+        return nil
+    }
+
     /// Drops a half-written entry so the batch ends with the last good one.
     private static func abandon(
         _ batch: AuditVerifierBatch, at start: Int, _ failure: (sequence: Int64, problem: String)

@@ -136,6 +136,14 @@ struct AuditVerificationPass {
         do {
             state = try AuditState.read(db)
         } catch is AuditError {
+            return checkState(nil)
+        }
+        return checkState(state)
+    }
+
+    /// Compares the stored state (nil when missing or malformed) with the recomputed trail.
+    func checkState(_ state: AuditState?) -> AuditVerification {
+        guard let state else {
             return broken(at: nil, "The trail's state row is missing or malformed.")
         }
         let stored = state.frontier

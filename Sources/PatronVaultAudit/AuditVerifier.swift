@@ -62,4 +62,28 @@ public struct AuditVerifier: Sendable {
         if let checkpointInterval, let failure = pass.checkIntervalCheckpoints(every: checkpointInterval) { return failure }
         return try pass.checkState(db)
     }
+
+    /// The same for a store other than SQLite: its checkpoints, its entries in sequence order
+    /// (`nextRow` returns nil after the last), and its state row (nil when missing or malformed),
+    /// all read from one snapshot.
+    public func verify(
+        checkpoints: [AuditCheckpoint], nextRow: () throws -> AuditStoredRow?, state: AuditTrailState?, against external: AuditCheckpoint? = nil
+    ) throws -> AuditVerification {
+        if let external, !keys.accept(external) {
+            throw AuditError.externalCheckpointUnverified
+        }
+        var pending = checkpoints.sorted { $0.size < $1.size }.map { (checkpoint: $0, isExternal: false) }
+        if let external {
+            pending.append((external, true))
+            pending.sort { $0.checkpoint.size < $1.checkpoint.size }
+        }
+        var pass = AuditVerificationPass(keys: keys, macKey: macKey, pending: pending)
+        if let failure = pass.checkCheckpoints() { return failure }
+        let pipeline = AuditVerifierPipeline(pass: pass, checksMAC: macKey != nil)
+        if let failure = try pipeline.run(rows: nextRow) { return failure }
+        pass = pipeline.pass
+        if let failure = pass.checkRemainingCheckpoints() { return failure }
+        if let checkpointInterval, let failure = pass.checkIntervalCheckpoints(every: checkpointInterval) { return failure }
+        return pass.checkState(state?.state)
+    }
 }

@@ -37,8 +37,23 @@ final class AuditVerifierPipeline: @unchecked Sendable {
     /// Reads every row of `cursor` (whose statement is `raw`) and returns the first problem
     /// found, if any; `pass` then holds the recomputed trail.
     func run(reading cursor: RowCursor, _ raw: SQLiteStatement) throws -> AuditVerification? {
+        try run { reader, batch in
+            guard try cursor.next() != nil else { return .end }
+            return reader.read(raw, into: batch).map(AuditRowStep.failed) ?? .read
+        }
+    }
+
+    /// The same over rows a store other than SQLite hands over one by one (nil at the end).
+    func run(rows next: () throws -> AuditStoredRow?) throws -> AuditVerification? {
+        try run { reader, batch in
+            guard let row = try next() else { return .end }
+            return reader.read(row, into: batch).map(AuditRowStep.failed) ?? .read
+        }
+    }
+
+    private func run(_ step: (inout AuditRowReader, AuditVerifierBatch) throws -> AuditRowStep) throws -> AuditVerification? {
         let first = batches[0]
-        try fill(first, from: cursor, raw)
+        try fill(first, step)
         guard !first.isLast else {
             return pass.consume(first)
         }
@@ -53,7 +68,7 @@ final class AuditVerifierPipeline: @unchecked Sendable {
             emptied.wait()
             let batch = batches[index % Self.batchCount]
             do {
-                try fill(batch, from: cursor, raw)
+                try fill(batch, step)
             } catch {
                 readingError = error
                 batch.isLast = true
@@ -70,14 +85,20 @@ final class AuditVerifierPipeline: @unchecked Sendable {
         return outcome
     }
 
-    private func fill(_ batch: AuditVerifierBatch, from cursor: RowCursor, _ raw: SQLiteStatement) throws {
+    private func fill(_ batch: AuditVerifierBatch, _ step: (inout AuditRowReader, AuditVerifierBatch) throws -> AuditRowStep) throws {
         batch.reset(firstSequence: reader.count + 1)
         while !batch.isFull {
-            guard !hasFailed.load(ordering: .relaxed), try cursor.next() != nil else {
+            guard !hasFailed.load(ordering: .relaxed) else {
                 batch.isLast = true
                 return
             }
-            if let failure = reader.read(raw, into: batch) {
+            switch try step(&reader, batch) {
+            case .read:
+                continue
+            case .end:
+                batch.isLast = true
+                return
+            case .failed(let failure):
                 batch.failure = failure
                 batch.isLast = true
                 return
@@ -103,4 +124,11 @@ final class AuditVerifierPipeline: @unchecked Sendable {
         }
         finished.signal()
     }
+}
+
+/// What reading one row did: nothing left, a row read into the batch, or a row found wrong.
+enum AuditRowStep {
+    case end
+    case read
+    case failed((sequence: Int64, problem: String))
 }

@@ -35,7 +35,7 @@ public struct VaultError: Error, Equatable, Sendable, CustomStringConvertible {
     /// For a lockout, how long until the card may try again: a front end's Retry-After.
     public let retryAfter: Duration?
 
-    init(_ kind: Kind, _ message: String, ruleIDs: [String] = [], retryAfter: Duration? = nil) {
+    package init(_ kind: Kind, _ message: String, ruleIDs: [String] = [], retryAfter: Duration? = nil) {
         self.kind = kind
         self.message = message
         self.ruleIDs = ruleIDs
@@ -44,11 +44,11 @@ public struct VaultError: Error, Equatable, Sendable, CustomStringConvertible {
 
     public var description: String { message }
 
-    static func invalid(_ message: String) -> VaultError { VaultError(.invalidInput, message) }
-    static func notFound(_ message: String) -> VaultError { VaultError(.notFound, message) }
-    static let integrity = VaultError(
+    package static func invalid(_ message: String) -> VaultError { VaultError(.invalidInput, message) }
+    package static func notFound(_ message: String) -> VaultError { VaultError(.notFound, message) }
+    package static let integrity = VaultError(
         .integrityFailure, "a sealed record failed its integrity check: it was altered, moved or opened with the wrong key")
-    static func storage(_ message: String) -> VaultError { VaultError(.storageFailure, message) }
+    package static func storage(_ message: String) -> VaultError { VaultError(.storageFailure, message) }
     /// The audit trail failed verification; the message names the first bad entry.
     public static func auditBroken(_ message: String) -> VaultError { VaultError(.integrityFailure, message) }
     /// A policy or policy test file that does not load; `location` is `file:line:column: message`.

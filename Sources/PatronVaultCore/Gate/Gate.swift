@@ -5,7 +5,7 @@ import PatronVaultPolicy
 /// Proof that the gate opened a transaction. Its initialiser is private to this file, and every
 /// store call that reads or changes patron data takes one, so no operation can reach a record
 /// without passing the gate first.
-struct GatePass: Sendable {
+package struct GatePass: Sendable {
     fileprivate init() {}
 }
 

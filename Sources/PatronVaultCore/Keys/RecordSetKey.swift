@@ -52,22 +52,22 @@ struct RecordSetKey: Sendable {
 /// Adding and removing an element are O(1) and are different operations: an element added twice
 /// (a key whose `settled` flag an edit cleared, settled again) leaves the sum wrong, where an XOR
 /// would take the element out again and hide its record.
-struct RecordSetDigest: Sendable {
-    static let byteCount = 32
-    private(set) var bytes: [UInt8]
+package struct RecordSetDigest: Sendable {
+    package static let byteCount = 32
+    package private(set) var bytes: [UInt8]
 
-    static var empty: RecordSetDigest { RecordSetDigest(bytes: [UInt8](repeating: 0, count: byteCount)) }
+    package static var empty: RecordSetDigest { RecordSetDigest(bytes: [UInt8](repeating: 0, count: byteCount)) }
 
-    init(bytes: [UInt8]) {
+    package init(bytes: [UInt8]) {
         self.bytes = bytes
     }
 
-    init(elements: some Sequence<[UInt8]>) {
+    package init(elements: some Sequence<[UInt8]>) {
         self = .empty
         for element in elements { add(element) }
     }
 
-    mutating func add(_ element: [UInt8]) {
+    package mutating func add(_ element: [UInt8]) {
         guard element.count == Self.byteCount, bytes.count == Self.byteCount else {
             bytes = []
             return
@@ -80,7 +80,7 @@ struct RecordSetDigest: Sendable {
         }
     }
 
-    mutating func subtract(_ element: [UInt8]) {
+    package mutating func subtract(_ element: [UInt8]) {
         guard element.count == Self.byteCount, bytes.count == Self.byteCount else {
             bytes = []
             return
@@ -95,7 +95,7 @@ struct RecordSetDigest: Sendable {
     }
 
     /// A digest of the wrong length (an edited column) matches nothing.
-    func matches(_ other: RecordSetDigest) -> Bool {
+    package func matches(_ other: RecordSetDigest) -> Bool {
         bytes.count == Self.byteCount && other.bytes.count == Self.byteCount && ConstantTime.equals(bytes, other.bytes)
     }
 }

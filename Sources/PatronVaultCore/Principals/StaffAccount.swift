@@ -12,6 +12,15 @@ public struct StaffAccount: Sendable, Equatable {
     /// still cannot bypass the daemon. Sealed with the rest of the account.
     public var remoteOnly = false
 
+    package init(id: String, name: String, role: StaffRole, createdAt: Date, revokedAt: Date?, remoteOnly: Bool = false) {
+        self.id = id
+        self.name = name
+        self.role = role
+        self.createdAt = createdAt
+        self.revokedAt = revokedAt
+        self.remoteOnly = remoteOnly
+    }
+
     public var isActive: Bool { revokedAt == nil }
 }
 

@@ -5,6 +5,13 @@ public struct CirculationStatistic: Sendable, Equatable {
     public let branch: String
     public let month: String
     public let returns: Int
+
+    package init(itemBarcode: String, branch: String, month: String, returns: Int) {
+        self.itemBarcode = itemBarcode
+        self.branch = branch
+        self.month = month
+        self.returns = returns
+    }
 }
 
 /// Encoded as `item`, `branch`, `month` and `returns`, the keys front ends share.

@@ -5,11 +5,11 @@ import PatronVaultCrypto
 public struct PatronPseudonym: Sendable, Hashable, CustomStringConvertible {
     public let bytes: [UInt8]
 
-    init(bytes: [UInt8]) {
+    package init(bytes: [UInt8]) {
         self.bytes = bytes
     }
 
-    static func random() -> PatronPseudonym {
+    package static func random() -> PatronPseudonym {
         PatronPseudonym(bytes: SecureRandom.bytes(16))
     }
 
@@ -27,11 +27,11 @@ public struct PatronPseudonym: Sendable, Hashable, CustomStringConvertible {
 public struct RecordID: Sendable, Hashable, CustomStringConvertible {
     public let bytes: [UInt8]
 
-    init(bytes: [UInt8]) {
+    package init(bytes: [UInt8]) {
         self.bytes = bytes
     }
 
-    static func random() -> RecordID {
+    package static func random() -> RecordID {
         RecordID(bytes: SecureRandom.bytes(16))
     }
 

@@ -3,7 +3,7 @@ import PatronVaultAudit
 
 /// Reading the audit trail: entries by filter, the patrons an account touched, and the whole
 /// trail recomputed as a stream (a verifier never holds it in memory).
-protocol AuditReader {
+package protocol AuditReader {
     func auditEntries(_ query: AuditQuery) throws -> [AuditEntry]
     func auditPatrons(touchedBy principalID: String, since: Date?, until: Date?) throws -> [String]
     func auditPatrons(keyVersion: Int, since: Date?, until: Date?) throws -> [String]
@@ -13,7 +13,7 @@ protocol AuditReader {
 /// Extending the audit trail inside a write transaction. An append locks and reads the trail's
 /// state (tree frontier, MAC chain head, last time) and extends it, so appends from several
 /// writers form one chain; it commits or rolls back with the operation it records.
-protocol AuditLedger: AuditReader {
+package protocol AuditLedger: AuditReader {
     func appendAudit(_ draft: AuditDraft, to trail: AuditTrail) throws
     /// Several entries in order, the chain state read and written once.
     func appendAudit(_ drafts: [AuditDraft], to trail: AuditTrail) throws

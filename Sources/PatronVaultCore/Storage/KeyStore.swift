@@ -3,7 +3,7 @@
 ///
 /// The synchronous calls run inside a record transaction, on the record store's thread; the
 /// async ones run on their own.
-protocol KeyStore: Sendable {
+package protocol KeyStore: Sendable {
     /// Copies the whole key store, as committed, to a new file at `path` (SQLite's online backup).
     func backup(to path: String) throws
     /// The patron's wrapped key and the wrapped keys of the given records, in one read.

@@ -8,7 +8,7 @@ import PatronVaultAudit
 ///
 /// Only the gate holds a `GatePass`, so only the gate can open a transaction that reads or
 /// changes patron data: every such transaction starts with a recorded policy decision.
-protocol RecordStore: Sendable {
+package protocol RecordStore: Sendable {
     /// One immediate write transaction: everything in it commits together or not at all.
     func write<T: Sendable>(_ pass: GatePass, _ body: @escaping @Sendable (any RecordTransaction) throws -> T) async throws -> T
 
@@ -45,7 +45,7 @@ protocol RecordStore: Sendable {
 
 /// What an operation may read inside a transaction: records, and the audit trail kept beside
 /// them (it must commit in the same transaction as the changes it accounts for).
-protocol RecordReader: AuditReader {
+package protocol RecordReader: AuditReader {
     func patron(cardIndex: [UInt8]) throws -> PatronRow?
     func patron(pseudonym: PatronPseudonym) throws -> PatronRow?
     func patrons(emailIndex: [UInt8]) throws -> [PatronRow]
@@ -91,7 +91,7 @@ protocol RecordReader: AuditReader {
 
 /// What an operation may change inside a write transaction. Deleting a record and queueing its
 /// key's shred are one call, so no record leaves without its key being scheduled to go.
-protocol RecordTransaction: RecordReader, AuditLedger {
+package protocol RecordTransaction: RecordReader, AuditLedger {
     func insert(_ patron: NewPatronRow) throws
     func updateIndexes(of patron: PatronPseudonym, emailIndex: [UInt8], nameIndex: [UInt8], expires: CalendarDay?) throws
 
@@ -146,7 +146,7 @@ protocol RecordTransaction: RecordReader, AuditLedger {
 }
 
 /// Which patrons and records exist, for finding keys that belong to nothing.
-protocol RecordInventory {
+package protocol RecordInventory {
     /// Copies the whole store, as committed, to a new file at `path` (SQLite's online backup):
     /// run under the write lock, so no change lands between this copy and the key store's.
     func backup(to path: String) throws
@@ -167,20 +167,26 @@ protocol RecordInventory {
 }
 
 /// A record version with the plaintext columns its element binds.
-struct RecordVersion: Sendable {
-    let owner: RecordOwner
-    let kind: RecordKind
-    let state: RecordState
+package struct RecordVersion: Sendable {
+    package let owner: RecordOwner
+    package let kind: RecordKind
+    package let state: RecordState
+
+    package init(owner: RecordOwner, kind: RecordKind, state: RecordState) {
+        self.owner = owner
+        self.kind = kind
+        self.state = state
+    }
 }
 
 /// Which of a patron's rows a bulk deletion removes.
-enum RecordSelection: Sendable {
+package enum RecordSelection: Sendable {
     /// Every row: an erasure.
     case all
     /// Returned loans: a purge of the whole history.
     case closedLoans
 
-    func matches(_ record: SealedRecord) -> Bool {
+    package func matches(_ record: SealedRecord) -> Bool {
         switch self {
         case .all: true
         case .closedLoans: record.kind == .loan && record.state == .closed

@@ -8,9 +8,9 @@ import Synchronization
 /// takes its keys back out (`WrittenKeys`); only a crash between the key commit and the record
 /// commit can leave a wrapped key without a record, which opens nothing. Never a record
 /// without its key.
-struct VaultStorage: Sendable {
+package struct VaultStorage: Sendable {
     let records: any RecordStore
-    let keys: any KeyStore
+    package let keys: any KeyStore
 
     /// Commits keys before the record change that needs them, noting them so they are removed
     /// if that change does not commit (the gate discards them whenever its transaction fails or
@@ -163,7 +163,7 @@ struct VaultStorage: Sendable {
         }
     }
 
-    func close() async {
+    package func close() async {
         try? await records.close()
         try? await keys.close()
     }

@@ -6,9 +6,9 @@ import Glibc
 
 /// The embedded default: two SQLite files in the vault folder, `vault.db` for records and the
 /// audit trail and `keys.db` for wrapped keys, each with one writer and a pool of readers.
-enum SQLiteStorage {
+package enum SQLiteStorage {
     static let recordsFileName = "vault.db"
-    static let keysFileName = "keys.db"
+    package static let keysFileName = "keys.db"
 
     /// Whether a vault folder holds either file (so `init` refuses to overwrite it).
     static func exists(in directory: URL) -> Bool {
@@ -26,7 +26,7 @@ enum SQLiteStorage {
         }
     }
 
-    static func open(directory: URL, create: Bool) throws(VaultError) -> VaultStorage {
+    package static func open(directory: URL, create: Bool) throws(VaultError) -> VaultStorage {
         let recordsPath = directory.appendingPathComponent(recordsFileName).path
         let keysPath = directory.appendingPathComponent(keysFileName).path
         let fm = FileManager.default

@@ -1,0 +1,175 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOSSL
+import PatronVaultCore
+import PostgresNIO
+
+/// One connection to one database, used synchronously. The storage protocols' transaction bodies
+/// are synchronous and run on a thread of their own (never an event loop), where waiting on a
+/// future is allowed; a link serialises its users, since one connection runs one transaction at a
+/// time. A connection the server or the network dropped is replaced on the next use: the call
+/// that met the drop fails (nothing it began is committed) and the next one reconnects.
+final class PostgresLink: @unchecked Sendable {
+    let location: PostgresLocation
+    private let lock = NSLock()
+    private var connection: PostgresConnection?
+    private var closed = false
+    private let logger: Logger
+    private let name: String
+
+    /// `name` says which store this link serves in messages ("the key database").
+    init(_ location: PostgresLocation, name: String) {
+        self.location = location
+        self.name = name
+        var logger = Logger(label: "patronvault.postgres")
+        logger.logLevel = .critical
+        self.logger = logger
+    }
+
+    /// Runs `body` on this thread with the connection, connecting first if needed. Any failure
+    /// is translated into a `VaultError` sentence that names neither a query nor a value.
+    func withSession<T>(_ body: (PostgresSession) throws -> T) throws -> T {
+        try lock.withLock {
+            guard !closed else { throw VaultError.storage("\(name) is closed") }
+            let session = PostgresSession(connection: try connected(), logger: logger)
+            do {
+                return try body(session)
+            } catch {
+                if session.connection.isClosed { connection = nil }
+                throw PostgresFailure.translate(error, store: name, location: location)
+            }
+        }
+    }
+
+    /// The same, off the caller's task: the body runs on a dispatch thread, so a waiting task
+    /// holds no thread of the cooperative pool.
+    func run<T: Sendable>(_ body: @escaping @Sendable (PostgresSession) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result { try self.withSession(body) })
+            }
+        }
+    }
+
+    /// A transaction: BEGIN, the body, COMMIT; ROLLBACK if anything failed.
+    func transaction<T>(_ body: (PostgresSession) throws -> T) throws -> T {
+        try withSession { session in try session.transaction(body) }
+    }
+
+    func close() {
+        lock.withLock {
+            closed = true
+            if let connection { try? connection.close().wait() }
+            connection = nil
+        }
+    }
+
+    private func connected() throws -> PostgresConnection {
+        if let connection, !connection.isClosed { return connection }
+        connection = nil
+        let opened: PostgresConnection
+        do {
+            opened = try PostgresConnection.connect(
+                on: PostgresConnection.defaultEventLoopGroup.any(), configuration: try configuration(), id: 1, logger: logger
+            ).wait()
+        } catch let error as VaultError {
+            throw error
+        } catch {
+            throw PostgresFailure.translate(error, store: name, location: location)
+        }
+        connection = opened
+        return opened
+    }
+
+    private func configuration() throws -> PostgresConnection.Configuration {
+        let tls: PostgresConnection.Configuration.TLS
+        switch location.transportSecurity {
+        case .disable:
+            tls = .disable
+        case .verifyFull:
+            var settings = TLSConfiguration.makeClientConfiguration()
+            if let file = location.certificateAuthorityFile {
+                do {
+                    settings.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(file))
+                } catch {
+                    throw VaultError(.invalidInput, "the certificate authority file \(file) cannot be read as PEM certificates")
+                }
+            }
+            do {
+                tls = .require(try NIOSSLContext(configuration: settings))
+            } catch {
+                throw VaultError.storage("TLS for \(location) could not be set up")
+            }
+        }
+        var configuration = PostgresConnection.Configuration(
+            host: location.host, port: location.port, username: location.user, password: location.password, database: location.database, tls: tls)
+        configuration.options.connectTimeout = .seconds(10)
+        if location.transportSecurity == .verifyFull { configuration.options.tlsServerName = location.host }
+        return configuration
+    }
+}
+
+/// A connection lent to a synchronous body.
+struct PostgresSession {
+    let connection: PostgresConnection
+    let logger: Logger
+
+    /// Runs one statement and returns its rows.
+    @discardableResult
+    func query(_ query: PostgresQuery) throws -> [PostgresRow] {
+        try connection.query(query, logger: logger).wait().rows
+    }
+
+    /// Runs one statement and returns how many rows it changed.
+    @discardableResult
+    func execute(_ query: PostgresQuery) throws -> Int {
+        try connection.query(query, logger: logger).wait().metadata.rows ?? 0
+    }
+
+    func transaction<T>(_ body: (PostgresSession) throws -> T) throws -> T {
+        try execute("BEGIN")
+        do {
+            let result = try body(self)
+            try execute("COMMIT")
+            return result
+        } catch {
+            if !connection.isClosed { _ = try? execute("ROLLBACK") }
+            throw error
+        }
+    }
+}
+
+/// Binding byte arrays as `bytea` (an `[UInt8]` would otherwise bind as an array of "char").
+extension Array where Element == UInt8 {
+    var bytea: ByteBuffer { ByteBuffer(bytes: self) }
+}
+
+extension PostgresRandomAccessRow {
+    func bytes(_ index: Int) throws -> [UInt8] {
+        guard let buffer = self[index].bytes else { throw PostgresDecodingError.Code.missingData }
+        return Array(buffer.readableBytesView)
+    }
+
+    func optionalBytes(_ index: Int) throws -> [UInt8]? {
+        self[index].bytes.map { Array($0.readableBytesView) }
+    }
+
+    func int64(_ index: Int) throws -> Int64 {
+        try self[index].decode(Int64.self)
+    }
+
+    func bool(_ index: Int) throws -> Bool {
+        try self[index].decode(Bool.self)
+    }
+
+    func string(_ index: Int) throws -> String {
+        try self[index].decode(String.self)
+    }
+}
+
+extension PostgresRandomAccessRow {
+    func optionalInt64(_ index: Int) throws -> Int64? {
+        self[index].bytes == nil ? nil : try self[index].decode(Int64.self)
+    }
+}
