@@ -62,6 +62,7 @@ let package = Package(
                 "PatronVaultCrypto",
                 "PatronVaultAudit",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
@@ -71,7 +72,7 @@ let package = Package(
         // environment variables.
         .target(
             name: "PatronVaultFrontEnd",
-            dependencies: ["PatronVaultCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["PatronVaultCore", "PatronVaultPolicy", "PatronVaultPostgres", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "patronvault",
@@ -99,14 +100,15 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            // The systemd unit README's daemon section installs.
-            exclude: ["patronvaultd.service"],
+            // The systemd unit README's daemon section installs, and the sample configuration of a
+            // daemon on PostgreSQL.
+            exclude: ["patronvaultd.service", "patronvaultd-postgres.conf"],
             resources: [.copy("openapi.yaml"), .copy("Web/patron.css")]
         ),
         .executableTarget(
             name: "patronvault-bench",
             dependencies: [
-                "PatronVaultCore", "PatronVaultFrontEnd", "PatronVaultCrypto", "PatronVaultPolicy", "PatronVaultAudit",
+                "PatronVaultCore", "PatronVaultFrontEnd", "PatronVaultCrypto", "PatronVaultPolicy", "PatronVaultAudit", "PatronVaultPostgres",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
@@ -131,7 +133,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["patronvault", "patronvaultd", "PatronVaultFrontEnd", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["patronvault", "patronvaultd", "PatronVaultFrontEnd", "PatronVaultPostgres", .product(name: "GRDB", package: "GRDB.swift")],
             // The selenium script the web page tests run in Chromium.
             exclude: ["Browser"]
         ),

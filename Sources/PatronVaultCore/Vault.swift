@@ -68,8 +68,17 @@ public final class Vault: Sendable {
         at directory: URL, masterKey source: MasterKeySource, adminName: String, policies: PolicySet,
         configuration: VaultConfiguration = VaultConfiguration()
     ) async throws(VaultError) -> (vault: Vault, adminToken: IssuedToken) {
+        try await initialize(at: directory, masterKey: source, adminName: adminName, policies: policies, configuration: configuration, storage: .embedded)
+    }
+
+    /// The same with the stores elsewhere (PostgreSQL): the folder then holds the key file and
+    /// the host's locks, and the stores' own `open` refuses databases that already hold a vault.
+    package static func initialize(
+        at directory: URL, masterKey source: MasterKeySource, adminName: String, policies: PolicySet,
+        configuration: VaultConfiguration, storage storageSource: VaultStorageSource
+    ) async throws(VaultError) -> (vault: Vault, adminToken: IssuedToken) {
         let adminName = try FieldRules.accountName(adminName)
-        if SQLiteStorage.exists(in: directory) {
+        if case .embedded = storageSource, SQLiteStorage.exists(in: directory) {
             throw VaultError(.alreadyInitialized, "a vault already exists at \(directory.path)")
         }
         let fm = FileManager.default
@@ -103,7 +112,7 @@ public final class Vault: Sendable {
                 sourceName = "passphrase"
             }
             let lock = try VaultLock(in: directory, exclusive: false)
-            let opened = try SQLiteStorage.open(directory: directory, create: true)
+            let opened = try storageSource.open(directory: directory, create: true)
             storage = opened
             let ring: KeyRing
             do {
@@ -117,7 +126,7 @@ public final class Vault: Sendable {
             return (vault, token)
         } catch {
             await storage?.close()
-            SQLiteStorage.remove(in: directory)
+            storageSource.remove(directory: directory)
             if let createdKeyFile { try? fm.removeItem(at: createdKeyFile) }
             if createdDirectory { try? fm.removeItem(at: directory) }
             throw Gate.vaultError(error)
@@ -131,10 +140,17 @@ public final class Vault: Sendable {
         at directory: URL, masterKey source: MasterKeySource, policies: PolicySet,
         configuration: VaultConfiguration = VaultConfiguration()
     ) async throws(VaultError) -> Vault {
-        guard SQLiteStorage.exists(in: directory) else { throw VaultError(.notInitialized, "no vault at \(directory.path)") }
+        try await open(at: directory, masterKey: source, policies: policies, configuration: configuration, storage: .embedded)
+    }
+
+    /// The same with the stores elsewhere (PostgreSQL), the folder holding the key file and locks.
+    package static func open(
+        at directory: URL, masterKey source: MasterKeySource, policies: PolicySet, configuration: VaultConfiguration, storage storageSource: VaultStorageSource
+    ) async throws(VaultError) -> Vault {
+        if case .embedded = storageSource, !SQLiteStorage.exists(in: directory) { throw VaultError(.notInitialized, "no vault at \(directory.path)") }
         let lock = try VaultLock(in: directory, exclusive: false)
         return try await open(
-            directory: directory, storage: SQLiteStorage.open(directory: directory, create: false), masterKey: source, policies: policies,
+            directory: directory, storage: storageSource.open(directory: directory, create: false), masterKey: source, policies: policies,
             configuration: configuration, lock: lock)
     }
 

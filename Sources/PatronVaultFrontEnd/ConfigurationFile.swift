@@ -19,6 +19,12 @@ public struct ConfigurationFile: Sendable {
     public let path: String
     public let settings: [Setting]
 
+    /// What only the daemon reads: the CLI accepts a daemon's file and leaves these to it.
+    public static let daemonSettings: Set<String> = [
+        "host", "port", "socket", "tls-certificate", "tls-key", "idle-timeout", "session-idle", "audit-check-interval",
+    ]
+    public static let daemonFlags: Set<String> = ["insecure-bind"]
+
     /// Reads and checks the file: every name must be in `known` (a flag's value must be `true`
     /// or `false`), and a file that group or others may write is refused, since it decides which
     /// key file and vault the process opens.

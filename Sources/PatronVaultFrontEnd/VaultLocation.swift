@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import PatronVaultCore
+import PatronVaultPolicy
+import PatronVaultPostgres
 
 /// Where a front end finds the vault, its master key and its policies: options, then
 /// environment variables, then defaults. The CLI's direct mode and the daemon read them alike,
@@ -15,7 +17,40 @@ public struct VaultLocation: ParsableArguments {
     @Option(name: .long, help: "The policy folder (default: $PATRONVAULT_POLICIES or ./Policies).")
     public var policies: String?
 
+    @Option(name: .long, help: "Where records and keys are kept: sqlite (two files in the vault folder, the default) or postgres (--records-url and --keys-url).")
+    public var storage: StorageKind?
+
+    @Option(name: .long, help: "With --storage postgres: the records database, postgres://USER@HOST[:PORT]/DATABASE[?sslmode=disable|verify-full&sslrootcert=FILE].")
+    public var recordsUrl: String?
+
+    @Option(name: .long, help: "With --storage postgres: the key database, which must be another database than the records one (it may be on another server).")
+    public var keysUrl: String?
+
+    @Option(name: .long, help: "A file (mode 0600) holding the records database's password (default: $PATRONVAULT_RECORDS_PASSWORD).")
+    public var recordsPasswordFile: String?
+
+    @Option(name: .long, help: "A file (mode 0600) holding the key database's password (default: $PATRONVAULT_KEYS_PASSWORD).")
+    public var keysPasswordFile: String?
+
+    @Option(name: .long, help: "With --storage postgres: connections to the records database for reads, per process (1 to 64, default 4).")
+    public var readerConnections: Int?
+
+    @Option(name: .long, help: "With --storage postgres: the most seconds a shredded key's bytes may wait in the key tables' freed space for compaction (60 to 86400, default 600).")
+    public var keyCompactionInterval: Int?
+
     public init() {}
+
+    /// The names a configuration file may set for the vault's location and storage.
+    public static let configurable: Set<String> = [
+        "vault", "key-file", "policies", "storage", "records-url", "keys-url", "records-password-file", "keys-password-file", "reader-connections",
+        "key-compaction-interval",
+    ]
+
+    /// Where the vault's records and keys are.
+    public enum StorageKind: String, ExpressibleByArgument, Sendable, CaseIterable {
+        case sqlite
+        case postgres
+    }
 
     public var policyDirectory: URL { Environment.policyDirectory(policies) }
 
@@ -56,7 +91,84 @@ public struct VaultLocation: ParsableArguments {
         let policies = try Vault.loadPolicies(from: policyDirectory)
         var configuration = try configuration(for: frontEnd)
         adjust(&configuration)
-        return try await Vault.open(at: directory, masterKey: masterKey, policies: policies, configuration: configuration)
+        return try await Vault.open(at: directory, masterKey: masterKey, policies: policies, configuration: configuration, storage: try storageSource())
+    }
+
+    /// Creates the vault where the options say: the folder (key file, locks) and its stores.
+    public func initialize(
+        masterKey source: MasterKeySource, adminName: String, policies: PolicySet, configuration: VaultConfiguration
+    ) async throws -> (vault: Vault, adminToken: IssuedToken) {
+        try await Vault.initialize(
+            at: directory, masterKey: source, adminName: adminName, policies: policies, configuration: configuration, storage: try storageSource())
+    }
+
+    /// Takes each vault setting the command line left unset from `file`.
+    public mutating func fill(from file: ConfigurationFile) throws {
+        for setting in file.settings where Self.configurable.contains(setting.name) {
+            let place = "\(file.path):\(setting.line)"
+            switch setting.name {
+            case "vault": vault = vault ?? setting.value
+            case "key-file": keyFile = keyFile ?? setting.value
+            case "policies": policies = policies ?? setting.value
+            case "storage":
+                guard let kind = StorageKind(rawValue: setting.value) else { throw ValidationError("\(place): storage is sqlite or postgres") }
+                storage = storage ?? kind
+            case "records-url": recordsUrl = recordsUrl ?? setting.value
+            case "keys-url": keysUrl = keysUrl ?? setting.value
+            case "records-password-file": recordsPasswordFile = recordsPasswordFile ?? setting.value
+            case "keys-password-file": keysPasswordFile = keysPasswordFile ?? setting.value
+            case "reader-connections":
+                guard let count = Int(setting.value) else { throw ValidationError("\(place): reader-connections is a number") }
+                readerConnections = readerConnections ?? count
+            case "key-compaction-interval":
+                guard let seconds = Int(setting.value) else { throw ValidationError("\(place): key-compaction-interval is a number of seconds") }
+                keyCompactionInterval = keyCompactionInterval ?? seconds
+            default: break
+            }
+        }
+    }
+
+    /// The stores the options name: the vault folder's SQLite files, or the two PostgreSQL
+    /// databases with their passwords from files or the environment (never the command line).
+    package func storageSource() throws -> VaultStorageSource {
+        let postgresOptions = [recordsUrl, keysUrl, recordsPasswordFile, keysPasswordFile].contains { $0 != nil } || readerConnections != nil
+            || keyCompactionInterval != nil
+        guard storage == .postgres else {
+            if postgresOptions { throw ValidationError("--records-url, --keys-url, the password files, --reader-connections and --key-compaction-interval need --storage postgres") }
+            return .embedded
+        }
+        guard let recordsUrl, let keysUrl else { throw ValidationError("--storage postgres needs --records-url and --keys-url") }
+        var records = try PostgresLocation(url: recordsUrl)
+        var keys = try PostgresLocation(url: keysUrl)
+        records.password = try Self.password(file: recordsPasswordFile, environment: "PATRONVAULT_RECORDS_PASSWORD")
+        keys.password = try Self.password(file: keysPasswordFile, environment: "PATRONVAULT_KEYS_PASSWORD")
+        let readers = readerConnections ?? 4
+        guard (1...64).contains(readers) else { throw ValidationError("--reader-connections must be between 1 and 64") }
+        let compaction = keyCompactionInterval ?? 600
+        guard (60...86_400).contains(compaction) else { throw ValidationError("--key-compaction-interval must be between 60 and 86400 seconds") }
+        let configuration = PostgresStorageConfiguration(records: records, keys: keys, readers: readers, keyCompactionInterval: .seconds(compaction))
+        return PostgresStorage.source(configuration)
+    }
+
+    /// A password from a 0600 file (refused if group or others may read it), else from the
+    /// environment variable, else none (a server that trusts the connection).
+    package static func password(file: String?, environment name: String) throws -> String? {
+        guard let file else { return Environment.value(name) }
+        guard let handle = FileHandle(forReadingAtPath: file) else { throw ValidationError("the password file \(file) cannot be read") }
+        defer { try? handle.close() }
+        var status = stat()
+        guard fstat(handle.fileDescriptor, &status) == 0, let data = try? handle.readToEnd() ?? Data() else {
+            throw ValidationError("the password file \(file) cannot be read")
+        }
+        guard status.st_mode & 0o077 == 0 else {
+            throw VaultError(
+                .keyFilePermissions,
+                "the password file \(file) is readable by group or others (mode \(String(status.st_mode & 0o777, radix: 8))); run chmod 600 on it")
+        }
+        guard let text = String(validating: data, as: UTF8.self)?.trimmingCharacters(in: .newlines), !text.isEmpty, !text.contains("\n") else {
+            throw ValidationError("the password file \(file) must hold the password alone on one line")
+        }
+        return text
     }
 }
 

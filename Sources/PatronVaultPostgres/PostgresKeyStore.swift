@@ -3,6 +3,7 @@ import NIOCore
 import PatronVaultCore
 import PatronVaultCrypto
 import PostgresNIO
+import Synchronization
 
 /// The key database on PostgreSQL: wrapped keys only, in a database of their own.
 ///
@@ -18,16 +19,23 @@ package final class PostgresKeyStore: KeyStore {
     let writer: PostgresLink
     /// For retention's key reads, which run while the batch before destroys its own.
     let reader: PostgresLink
+    /// The longest a shredded key's bytes may wait in freed page space for the next compaction.
+    let compactionInterval: Duration
+    /// When keys were last shredded without a compaction since, if they were.
+    private let uncompacted = Mutex<ContinuousClock.Instant?>(nil)
 
-    init(location: PostgresLocation) {
+    init(location: PostgresLocation, compactionInterval: Duration) {
         writer = PostgresLink(location, name: PostgresSchema.Role.keys.storeName)
         reader = PostgresLink(location, name: PostgresSchema.Role.keys.storeName)
+        self.compactionInterval = compactionInterval
     }
 
     /// Opens the key database at `location`, or makes its tables when `create` is set.
     /// `vaultID` is the records database's: a key database of another vault is refused.
-    package static func open(_ location: PostgresLocation, create: Bool, vaultID: [UInt8]) throws -> PostgresKeyStore {
-        let store = PostgresKeyStore(location: location)
+    package static func open(
+        _ location: PostgresLocation, create: Bool, vaultID: [UInt8], compactionInterval: Duration = .seconds(600)
+    ) throws -> PostgresKeyStore {
+        let store = PostgresKeyStore(location: location, compactionInterval: compactionInterval)
         do {
             try store.writer.withSession { session in
                 if create {
@@ -401,8 +409,9 @@ package final class PostgresKeyStore: KeyStore {
                     }
                 }
                 try Self.apply(changes, to: sets, in: session)
-                return try Self.transactionID(in: session)
+                return try PostgresHorizon.mark(in: session)
             }
+            if !shreds.isEmpty { self.uncompacted.withLock { $0 = $0 ?? .now } }
             return try Self.vacuum(after: deleting, compacting: false, in: session)
         }
     }
@@ -415,42 +424,36 @@ package final class PostgresKeyStore: KeyStore {
                     try session.execute("DELETE FROM record_key WHERE pseudonym = ANY(\(list)::bytea[])")
                     try session.execute("DELETE FROM patron_key WHERE pseudonym = ANY(\(list)::bytea[])")
                 }
-                return try Self.transactionID(in: session)
+                return try PostgresHorizon.mark(in: session)
             }
-            return try Self.vacuum(after: deleting, compacting: true, in: session)
+            let done = try Self.vacuum(after: deleting, compacting: true, in: session)
+            self.uncompacted.withLock { $0 = done ? nil : ($0 ?? .now) }
+            return done
         }
     }
 
     /// Compacts the key tables now: what the maintenance pass runs at its interval, so the space
-    /// of keys shredded since (freed by VACUUM, not always overwritten) is written over.
-    package func compact() async throws {
+    /// of keys shredded since (freed by VACUUM, not always overwritten) is written over. False
+    /// when a snapshot from before the last deletion kept the compaction from dropping them; the
+    /// next pass tries again.
+    @discardableResult
+    package func compact() async throws -> Bool {
         try await writer.run { session in
-            try session.execute("VACUUM FULL record_key, patron_key, system_key, key_meta, staff_seal")
+            let done = try Self.vacuum(after: try PostgresHorizon.mark(in: session), compacting: true, in: session)
+            self.uncompacted.withLock { $0 = done ? nil : ($0 ?? .now) }
+            return done
         }
     }
 
-    private static func transactionID(in session: PostgresSession) throws -> Int64 {
-        try session.query("SELECT txid_current()")[0].makeRandomAccess().int64(0)
-    }
-
     /// VACUUMs (or compacts) the key tables after a deletion committed in transaction `deleting`,
-    /// and says whether the deleted rows are gone: false while another session holds a snapshot
-    /// from before that commit, which keeps the dead rows alive until it ends (the shred stays
-    /// queued and is retried).
+    /// and says whether the deleted rows are gone. Asked before the VACUUM: a snapshot older
+    /// than the deletion, in this database or a session still starting up, makes VACUUM keep
+    /// (and VACUUM FULL copy) the rows it can see; a snapshot taken after the question cannot see
+    /// them. False leaves the shred queued, or the compaction due, for the next pass.
     private static func vacuum(after deleting: Int64, compacting: Bool, in session: PostgresSession) throws -> Bool {
+        let clear = try PostgresHorizon.isClear(after: deleting, in: session)
         try session.execute(compacting ? "VACUUM FULL record_key, patron_key" : "VACUUM record_key, patron_key")
-        // A number this store computed, written into the statement as a literal.
-        let deleted = "'\(deleting % 4_294_967_296)'::xid"
-        let rows = try session.query(PostgresQuery(unsafeSQL: """
-            SELECT EXISTS (
-                SELECT 1 FROM pg_stat_activity
-                WHERE pid <> pg_backend_pid() AND datname = current_database() AND backend_xmin IS NOT NULL
-                    AND age(backend_xmin) >= age(\(deleted))
-            ) OR EXISTS (
-                SELECT 1 FROM pg_replication_slots WHERE xmin IS NOT NULL AND age(xmin) >= age(\(deleted))
-            )
-            """))
-        return !(try rows[0].makeRandomAccess().bool(0))
+        return clear
     }
 
     // MARK: Vault creation and master-key rotation
@@ -549,8 +552,12 @@ package final class PostgresKeyStore: KeyStore {
             "a vault on PostgreSQL is backed up with PostgreSQL's tools (pg_dump or base backups of each database, the key database's kept short); see README")
     }
 
-    /// PostgreSQL checkpoints on its own schedule; nothing is folded here.
-    package func checkpoint() async throws {}
+    /// The maintenance pass: PostgreSQL checkpoints on its own, so what is left is to compact the
+    /// key tables once shredded keys have waited `compactionInterval` for it.
+    package func checkpoint() async throws {
+        guard let since = uncompacted.withLock({ $0 }), since.duration(to: .now) >= compactionInterval else { return }
+        _ = try await compact()
+    }
 
     package func close() async throws {
         reader.close()

@@ -57,6 +57,17 @@ final class PostgresLink: @unchecked Sendable {
         try withSession { session in try session.transaction(body) }
     }
 
+    /// A failure met outside `withSession` (a group's commit), as the sentence `withSession` gives.
+    func translate(_ error: any Error) -> VaultError {
+        PostgresFailure.translate(error, store: name, location: location)
+    }
+
+    /// Identifies the connection a session used, so a transaction spread over several calls
+    /// can tell that a reconnect happened in between (and its transaction is gone).
+    func connectionIdentity() -> ObjectIdentifier? {
+        lock.withLock { connection.map(ObjectIdentifier.init) }
+    }
+
     func close() {
         lock.withLock {
             closed = true

@@ -140,6 +140,23 @@ enum DaemonBenchmark {
         print("  backup of a \(size / 1_048_576) MiB vault.db (and keys.db) took \(String(format: "%.1f", seconds)) s, holding the write lock; the lookups wait for it")
     }
 
+    /// Audited lookups by a random card a request, through the daemon at `base`, under `wrk`.
+    static func lookups(base: String, cards: [String], token: String, seconds: Int, connections: Int, in workspace: URL) throws -> Figures {
+        guard let wrk = ["/usr/bin/wrk", "/usr/local/bin/wrk"].first(where: FileManager.default.isExecutableFile(atPath:)) else {
+            throw BenchmarkFailure(message: "wrk is not installed: apt-get install -y wrk")
+        }
+        let script = workspace.appendingPathComponent("lookup-\(UUID().uuidString).lua")
+        try """
+            local cards = {\(cards.map { "\"\($0)\"" }.joined(separator: ","))}
+            request = function()
+              local card = cards[math.random(#cards)]
+              return wrk.format("GET", "/v1/patrons/" .. card .. "?purpose=circulation", {["Authorization"] = "Bearer \(token)"})
+            end
+            """.write(to: script, atomically: true, encoding: .utf8)
+        _ = try wrkRun(wrk, ["-t2", "-c\(connections)", "-d2s", "-s", script.path, base])
+        return try parse(wrkRun(wrk, ["-t2", "-c\(connections)", "-d\(seconds)s", "--latency", "-s", script.path, base]))
+    }
+
     private static func wrkRun(_ wrk: String, _ arguments: [String]) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: wrk)

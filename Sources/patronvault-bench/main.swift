@@ -5,7 +5,8 @@ import PatronVaultCore
 /// `patronvault-bench [--quick] [--json] [--patrons N] [--loans-per-patron N] [--lookups N] [--returns N]
 /// [--audit-entries N] [--retention-loans N] [--batch N]`, or `patronvault-bench --daemon` for the
 /// daemon under `wrk` (`DaemonBenchmark`), or `patronvault-bench --rotation [--rotation-patrons N]` for a master key
-/// rotation (`RotationBenchmark`).
+/// rotation (`RotationBenchmark`), or `patronvault-bench --postgres` beside `Tests/with-postgres`'s cluster for
+/// the PostgreSQL rows (`PostgresBenchmark`).
 /// Prints each vault operation's rate beside the same operation on plain SQLite, measured in
 /// this run. Build in release: `swift build -c release` (the import row runs the `patronvault`
 /// binary built beside the benchmark), then `.build/release/patronvault-bench`.
@@ -55,6 +56,11 @@ do {
     if CommandLine.arguments.contains("--rotation") {
         try await RotationBenchmark.run(
             patrons: argument("--rotation-patrons", default: 1_000_000), policies: settings.policyDirectory, in: workspace)
+    } else if CommandLine.arguments.contains("--postgres") {
+        try await PostgresBenchmark.run(
+            library: SyntheticLibrary(patrons: argument("--patrons", default: 2_000), loansPerPatron: argument("--loans-per-patron", default: 4)),
+            policies: settings.policyDirectory, returns: argument("--returns", default: 500), lookupSeconds: argument("--daemon-seconds", default: 20),
+            mixedSeconds: argument("--mixed-seconds", default: 60), connections: argument("--daemon-connections", default: 16), in: workspace)
     } else if CommandLine.arguments.contains("--daemon") {
         try await DaemonBenchmark.run(
             library: SyntheticLibrary(patrons: argument("--patrons", default: 2_000), loansPerPatron: argument("--loans-per-patron", default: 4)),

@@ -23,6 +23,7 @@ struct BackupCommand: ParsableCommand {
 
         func run() async throws {
             try await Terminal.report {
+                try options.requireEmbedded("backup create")
                 let manifest = try await options.withVault { vault in
                     try await vault.backups.create(in: URL(fileURLWithPath: out, isDirectory: true), by: try await credentials.principal(in: vault))
                 }
@@ -47,6 +48,7 @@ struct BackupCommand: ParsableCommand {
 
         func run() async throws {
             try await Terminal.report {
+                try options.requireEmbedded("backup restore")
                 if let client = try options.client {
                     throw CommandFailure(.invalidInput, "backup restore runs on the vault host, not through the daemon at \(client.description)")
                 }

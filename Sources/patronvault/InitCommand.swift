@@ -38,8 +38,8 @@ struct InitCommand: AsyncParsableCommand {
                 source = .passphrase(Array(line.utf8))
             }
             let policies = try Vault.loadPolicies(from: options.policyDirectory)
-            let (vault, issued) = try await Vault.initialize(
-                at: options.directory, masterKey: source, adminName: admin, policies: policies, configuration: try options.vaultConfiguration)
+            let (vault, issued) = try await options.location.initialize(
+                masterKey: source, adminName: admin, policies: policies, configuration: try options.vaultConfiguration)
             await vault.close()
             if options.json {
                 let keyFile: String? = if case .keyFile(let url) = source { url.path } else { nil }

@@ -58,6 +58,7 @@ struct KeysCommand: ParsableCommand {
 
         func run() async throws {
             try await Terminal.report {
+                try options.requireEmbedded("a signing key rotation")
                 if let client = try options.client {
                     throw CommandFailure(.invalidInput, "the signing keys are changed on the vault host with the daemon stopped, not through the daemon at \(client.description)")
                 }
@@ -79,6 +80,7 @@ struct KeysCommand: ParsableCommand {
 
         func run() async throws {
             try await Terminal.report {
+                try options.requireEmbedded("keys status")
                 if let client = try options.client {
                     throw CommandFailure(.invalidInput, "keys status runs on the vault host, not through the daemon at \(client.description)")
                 }
@@ -104,6 +106,7 @@ struct KeysCommand: ParsableCommand {
 
     static func rotate(options: VaultOptions, credentials: StaffCredentials, batchSize: Int, to newKey: () throws -> MasterKeySource) async throws {
         try await Terminal.report {
+            try options.requireEmbedded("a master key rotation")
             let next = try newKey()
             if let client = try options.client {
                 throw CommandFailure(.invalidInput, "the master key is changed on the vault host with the daemon stopped, not through the daemon at \(client.description)")

@@ -11,6 +11,17 @@ struct VaultOptions: ParsableArguments {
     @Flag(name: .long, help: "Print machine-readable JSON.")
     var json = false
 
+    @Option(name: .long, help: "A configuration file of name = value lines for the vault's location and storage, the daemon's file included (default: $PATRONVAULT_CONFIG). Options on the command line win.")
+    var config: String?
+
+    /// Fills what the command line left unset from the configuration file, if one is named.
+    mutating func validate() throws {
+        guard let path = config ?? Environment.value("PATRONVAULT_CONFIG") else { return }
+        let file = try ConfigurationFile(
+            path: path, known: VaultLocation.configurable.union(ConfigurationFile.daemonSettings), flags: ConfigurationFile.daemonFlags)
+        try location.fill(from: file)
+    }
+
     @Option(name: .long, help: "Send the command to a running patronvaultd (http://HOST:PORT, https://…, unix:PATH; default: $PATRONVAULT_SERVER). Without it the CLI opens the vault folder itself.")
     var server: String?
 
@@ -30,6 +41,14 @@ struct VaultOptions: ParsableArguments {
     var keyFileURL: URL { location.keyFileURL }
     var masterKey: MasterKeySource { location.masterKey }
     var vaultConfiguration: VaultConfiguration { get throws { try location.configuration(for: .cli) } }
+
+    /// Refuses a command that works on the vault folder's SQLite files alone when the options
+    /// name a PostgreSQL vault, rather than report that the folder holds no vault.
+    func requireEmbedded(_ command: String) throws {
+        guard location.storage != .postgres else {
+            throw CommandFailure(.invalidInput, "\(command) works on a vault kept in its folder (SQLite); for a vault on PostgreSQL it is not available yet")
+        }
+    }
 
     /// Opens the vault, runs `body` on it, and closes it whether or not `body` threw, so queued
     /// shreds finish and the WALs are truncated before the process exits. For a command the

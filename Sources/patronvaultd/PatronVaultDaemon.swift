@@ -39,10 +39,8 @@ struct PatronVaultDaemon: AsyncParsableCommand {
     }
 
     /// The options a `--config` file may set, and which of them are flags.
-    static let configurable: Set<String> = [
-        "vault", "key-file", "policies", "host", "port", "socket", "tls-certificate", "tls-key", "idle-timeout", "session-idle", "audit-check-interval",
-    ]
-    static let configurableFlags: Set<String> = ["insecure-bind"]
+    static let configurable: Set<String> = VaultLocation.configurable.union(ConfigurationFile.daemonSettings)
+    static let configurableFlags: Set<String> = ConfigurationFile.daemonFlags
 
     /// Puts a `--config` file's settings in front of the command line, then runs as usual.
     static func main() async {

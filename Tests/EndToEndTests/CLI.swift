@@ -1,5 +1,7 @@
 import Foundation
 import GRDB
+import PatronVaultPostgres
+import Testing
 
 /// Runs the built `patronvault` binary as a user would, in a temporary folder with a fixed clock.
 struct CLI {
@@ -15,6 +17,9 @@ struct CLI {
 
     let home: URL
     var environment: [String: String]
+    let backend: Backend
+    /// With PostgreSQL: the records and key databases this vault was given, dropped by `removeHome`.
+    let databases: [String]
 
     /// The shipped policy folder at the top of the repository.
     static var policies: URL {
@@ -26,8 +31,10 @@ struct CLI {
         Bundle.main.bundleURL.appendingPathComponent("patronvault")
     }
 
-    /// A fresh temporary folder; the vault lives in `home/vault`.
-    init(now: String = "2026-11-22T10:00:00Z") throws {
+    /// A fresh temporary folder; the vault lives in `home/vault`. With PostgreSQL, two new
+    /// databases on the test cluster hold its records and keys, named by a configuration file
+    /// (`PATRONVAULT_CONFIG`) whose password file is 0600, as an admin would set it up.
+    init(now: String = "2026-11-22T10:00:00Z", backend: Backend = .sqlite) throws {
         home = FileManager.default.temporaryDirectory.appendingPathComponent("pv-e2e-\(UUID().uuidString)", isDirectory: true)
         try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
         environment = [
@@ -36,7 +43,32 @@ struct CLI {
             "PATRONVAULT_POLICIES": Self.policies.path,
             "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
         ]
+        self.backend = backend
+        guard backend == .postgres else {
+            databases = []
+            return
+        }
+        let server = try #require(Backend.server)
+        let name = "pv_e2e_\(UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased())"
+        databases = [name + "_records", name + "_keys"]
+        for database in databases { try PostgresDatabases.create(database, on: server) }
+        let passwordFile = home.appendingPathComponent("postgres-password")
+        FileManager.default.createFile(atPath: passwordFile.path, contents: Data((server.password ?? "").utf8), attributes: [.posixPermissions: 0o600])
+        let base = "postgres://\(server.user)@\(server.host):\(server.port)"
+        let config = home.appendingPathComponent("patronvault.conf")
+        try """
+            # A consortium's vault: records and keys in two PostgreSQL databases.
+            storage = "postgres"
+            records-url = \(base)/\(databases[0])
+            keys-url = \(base)/\(databases[1])
+            records-password-file = \(passwordFile.path)
+            keys-password-file = \(passwordFile.path)
+            """.write(to: config, atomically: true, encoding: .utf8)
+        environment["PATRONVAULT_CONFIG"] = config.path
     }
+
+    /// The config file naming the PostgreSQL databases (nil on SQLite).
+    var configFile: String? { environment["PATRONVAULT_CONFIG"] }
 
     var vault: URL { home.appendingPathComponent("vault") }
 
@@ -63,8 +95,8 @@ struct CLI {
     }
 
     /// Initialises a vault and returns a CLI whose staff token is the first admin's.
-    static func initialized(now: String = "2026-11-22T10:00:00Z") throws -> CLI {
-        var cli = try CLI(now: now)
+    static func initialized(now: String = "2026-11-22T10:00:00Z", backend: Backend = .sqlite) throws -> CLI {
+        var cli = try CLI(now: now, backend: backend)
         let result = try cli.run(["init", "--json"])
         guard result.status == 0, let token = result.json["token"] as? String else {
             throw CLIFailure(message: "init failed: \(result.stderr)")
@@ -87,6 +119,9 @@ struct CLI {
 
     func removeHome() {
         try? FileManager.default.removeItem(at: home)
+        if let server = Backend.server {
+            for database in databases { try? PostgresDatabases.drop(database, on: server) }
+        }
     }
 }
 

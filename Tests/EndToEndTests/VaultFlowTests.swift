@@ -10,10 +10,10 @@ struct VaultFlowTests {
     static let titles = ["The Quiet Cartographer", "Nine Rivers of Salt", "A Grammar of Hidden Things"]
 
     /// Runs init → staff add → two registrations → checkouts → returns, with a reader connection
-    /// held open on both files so their WAL and shared-memory files stay on disk to be scanned.
-    static func populatedVault() throws -> (CLI, [DatabaseQueue]) {
-        var cli = try CLI.initialized()
-        let holders = [try cli.database("vault.db"), try cli.database("keys.db")]
+    /// held open on both SQLite files so their WAL and shared-memory files stay on disk to be scanned.
+    static func populatedVault(_ backend: Backend = .sqlite) throws -> (CLI, [DatabaseQueue]) {
+        var cli = try CLI.initialized(backend: backend)
+        let holders = backend == .sqlite ? [try cli.database("vault.db"), try cli.database("keys.db")] : []
         for holder in holders { _ = try holder.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM sqlite_master") } }
         let added = try cli.run(["staff", "add", "desk1", "--role", "staff", "--json"])
         #expect(added.status == 0, "\(added.stderr)")
@@ -37,9 +37,9 @@ struct VaultFlowTests {
         return (cli, holders)
     }
 
-    @Test("keep and discard patrons: history kept for one, destroyed for the other, both counted")
-    func historyFollowsPreference() throws {
-        let (cli, holders) = try Self.populatedVault()
+    @Test("keep and discard patrons: history kept for one, destroyed for the other, both counted", arguments: Backend.available)
+    func historyFollowsPreference(_ backend: Backend) throws {
+        let (cli, holders) = try Self.populatedVault(backend)
         defer { cli.removeHome() }
         _ = holders
 
@@ -64,9 +64,9 @@ struct VaultFlowTests {
         #expect(Set(items) == ["IT-1001", "IT-2001"])
     }
 
-    @Test("staff see registration and open loans, never closed history")
-    func staffViewExcludesHistory() throws {
-        let (cli, _) = try Self.populatedVault()
+    @Test("staff see registration and open loans, never closed history", arguments: Backend.available)
+    func staffViewExcludesHistory(_ backend: Backend) throws {
+        let (cli, _) = try Self.populatedVault(backend)
         defer { cli.removeHome() }
         let shown = try cli.run(["patron", "show", Self.keeper.card, "--purpose", "patron-request", "--json"])
         #expect(shown.status == 0, "\(shown.stderr)")
@@ -83,6 +83,41 @@ struct VaultFlowTests {
         #expect((found.json["matches"] as? [[String: Any]])?.first?["card"] as? String == Self.keeper.card)
         let byEmail = try cli.run(["patron", "find", "--email", Self.discarder.email.uppercased(), "--purpose", "holds", "--json"])
         #expect((byEmail.json["matches"] as? [[String: Any]])?.first?["card"] as? String == Self.discarder.card)
+    }
+
+    @Test(
+        "PostgreSQL: no name, email, card barcode or title in any file of the cluster's data directory, WAL included",
+        .enabled(if: Backend.server != nil && Backend.dataDirectory != nil))
+    func noPlaintextInPostgresFiles() throws {
+        let (cli, _) = try Self.populatedVault(.postgres)
+        defer { cli.removeHome() }
+        let server = try #require(Backend.server)
+        // Every page written out, so the scan reads what a disk holds.
+        let checkpoint = Process()
+        checkpoint.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
+        checkpoint.arguments = ["-q", "-h", server.host, "-p", "\(server.port)", "-U", server.user, "-d", "postgres", "-c", "CHECKPOINT"]
+        checkpoint.environment = ["PGPASSWORD": server.password ?? "", "PATH": "/usr/bin:/bin"]
+        try checkpoint.run()
+        checkpoint.waitUntilExit()
+        #expect(checkpoint.terminationStatus == 0)
+        var needles = Self.titles
+        for patron in [Self.keeper, Self.discarder] {
+            needles += [patron.card, patron.name, patron.email, String(patron.name.split(separator: " ")[1]), "Imogen Vale"]
+        }
+        var scanned = 0
+        var controlFound = false
+        let root = try #require(Backend.dataDirectory)
+        let walker = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey])
+        while let file = walker?.nextObject() as? URL {
+            guard (try? file.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true, let bytes = try? Data(contentsOf: file) else { continue }
+            scanned += 1
+            if bytes.contains("IT-1001") { controlFound = true }
+            for needle in needles {
+                #expect(!bytes.contains(needle), "\(file.lastPathComponent) holds a patron field in plaintext")
+            }
+        }
+        // Control: the anonymous statistic keeps item barcodes in the clear by design.
+        #expect(controlFound && scanned > 100)
     }
 
     @Test("no name, email, card barcode or title in the raw bytes of any database file")

@@ -92,11 +92,11 @@ struct KeyStoreConformanceTests {
             try store.insert(KeyBatch(recordKeys: [unsettled]))
 
             let done = try await store.shred([records[1], unsettled].map { PendingShred(record: $0.record, patron: patron, version: $0.version, tag: []) })
-            #expect(done)
+            #expect(try await finishes(done) { try await store.shred([]) })
             let stored = try store.recordKeys(patron: patron)
             #expect(Set(stored.keys.keys) == [records[0].owner, records[2].owner])
             #expect(stored.recordSet?.matches(RecordSetDigest(elements: [records[0].element, records[2].element])) == true)
-            #expect(try await store.shred([]))
+            #expect(try await finishes(false) { try await store.shred([]) })
         }
     }
 
@@ -112,7 +112,7 @@ struct KeyStoreConformanceTests {
             // The key is gone for every new read even so.
             #expect(try store.recordKeys(patron: patron).keys.count == 1)
             reader.release()
-            #expect(try await store.shred([]))
+            #expect(try await finishes(false) { try await store.shred([]) })
         }
     }
 
@@ -126,7 +126,8 @@ struct KeyStoreConformanceTests {
             batch.add(newPatron: PatronKeyRow(patron: kept, kekVersion: 1, wrapped: bytes(40)), records: [recordKey(patron: kept, version: 1)])
             try store.insert(batch)
             try store.insert(KeyBatch(recordKeys: [recordKey(patron: gone, version: 2)]))
-            #expect(try await store.destroyPatronKeys([gone]))
+            let done = try await store.destroyPatronKeys([gone])
+            #expect(try await finishes(done) { try await store.destroyPatronKeys([]) })
             #expect(try store.wrappedKeys(patron: gone, records: []).patronKey == nil)
             #expect(try store.owners().patrons == [kept])
             #expect(try store.counts() == (patronKeys: 1, recordKeys: 1))
@@ -238,6 +239,18 @@ struct KeyStoreConformanceTests {
             #expect(try store.metadataValue("check") == [2])
             #expect(try store.staffSeal(id: "admin-1") != nil)
         }
+    }
+
+    /// Whether a destruction that reported its residue unfinished finishes when retried, as the
+    /// maintenance pass retries it: on a shared PostgreSQL cluster a session starting up can hold
+    /// a snapshot from before the deletion for a moment.
+    private func finishes(_ first: Bool, retry: () async throws -> Bool) async throws -> Bool {
+        var done = first
+        for _ in 0..<50 where !done {
+            try await Task.sleep(for: .milliseconds(100))
+            done = try await retry()
+        }
+        return done
     }
 
     private func recordKey(patron: PatronPseudonym, version: Int64) -> RecordKeyRow {

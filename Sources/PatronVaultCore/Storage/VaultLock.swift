@@ -9,11 +9,11 @@ import Glibc
 /// wrapping new patron keys under the master key it opened with, so a rotation beside it would
 /// leave keys the new master key cannot open; the lock refuses the rotation instead. The kernel
 /// drops the lock when the process ends, however it ends.
-final class VaultLock: Sendable {
+package final class VaultLock: Sendable {
     static let fileName = "vault.lock"
     private let descriptor: Mutex<Int32?>
 
-    init(in directory: URL, exclusive: Bool) throws(VaultError) {
+    package init(in directory: URL, exclusive: Bool) throws(VaultError) {
         let path = directory.appendingPathComponent(Self.fileName).path
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw VaultError.storage("the lock file \(path) could not be opened") }
@@ -29,7 +29,7 @@ final class VaultLock: Sendable {
     }
 
     /// Lets go of the folder: a closed vault no longer counts as open, even while the object lives.
-    func release() {
+    package func release() {
         descriptor.withLock { held in
             guard let fd = held else { return }
             flock(fd, LOCK_UN)

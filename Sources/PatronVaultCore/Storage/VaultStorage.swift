@@ -12,6 +12,11 @@ package struct VaultStorage: Sendable {
     let records: any RecordStore
     package let keys: any KeyStore
 
+    package init(records: any RecordStore, keys: any KeyStore) {
+        self.records = records
+        self.keys = keys
+    }
+
     /// Commits keys before the record change that needs them, noting them so they are removed
     /// if that change does not commit (the gate discards them whenever its transaction fails or
     /// ends in a refusal or another outcome).

@@ -7,7 +7,7 @@ import Glibc
 /// The embedded default: two SQLite files in the vault folder, `vault.db` for records and the
 /// audit trail and `keys.db` for wrapped keys, each with one writer and a pool of readers.
 package enum SQLiteStorage {
-    static let recordsFileName = "vault.db"
+    package static let recordsFileName = "vault.db"
     package static let keysFileName = "keys.db"
 
     /// Whether a vault folder holds either file (so `init` refuses to overwrite it).

@@ -1,0 +1,162 @@
+import Foundation
+import NIOCore
+import PatronVaultAudit
+import PatronVaultCore
+import PostgresNIO
+
+/// The audit trail's tables in the records database. An append locks the one state row
+/// (`FOR UPDATE`) until its transaction ends, so every daemon on the database extends one chain,
+/// in the order their transactions commit; the chain itself is computed by `AuditTrail.extend`,
+/// byte for byte as on SQLite.
+enum PostgresAudit {
+    static let entryColumns = """
+        seq, time, principal_kind, principal_id, principal_role, action, resource_kind, patron, purpose, \
+        decision, rule_ids, policy_digest, front_end, key_version, detail
+        """
+
+    /// Reads the state row and holds its lock until the transaction ends.
+    static func lockState(in session: PostgresSession) throws -> AuditTrailState {
+        guard let row = try session.query("SELECT size, frontier, last_mac, last_time FROM audit_state WHERE id = 1 FOR UPDATE").first else {
+            throw AuditError.stateMissing
+        }
+        return try state(row.makeRandomAccess())
+    }
+
+    /// The state row as stored, without a lock (for verification); nil when missing or malformed.
+    static func readState(in session: PostgresSession) throws -> AuditTrailState? {
+        guard let row = try session.query("SELECT size, frontier, last_mac, last_time FROM audit_state WHERE id = 1").first else { return nil }
+        return try? state(row.makeRandomAccess())
+    }
+
+    private static func state(_ cells: PostgresRandomAccessRow) throws -> AuditTrailState {
+        try AuditTrailState(size: try cells.int64(0), frontier: try cells.bytes(1), lastMAC: try cells.bytes(2), lastTime: try cells.int64(3))
+    }
+
+    static func write(_ state: AuditTrailState, in session: PostgresSession) throws {
+        try session.execute("""
+            UPDATE audit_state SET size = \(state.size), frontier = \(state.frontier.bytea), last_mac = \(state.lastMAC.bytea), last_time = \(state.lastTime)
+            WHERE id = 1
+            """)
+    }
+
+    /// All rows in one statement. NULL texts (patron, purpose, detail) travel as a flag beside
+    /// an empty text, since postgres-nio binds no array with NULLs in it.
+    static func insert(_ rows: [AuditStoredRow], in session: PostgresSession) throws {
+        guard !rows.isEmpty else { return }
+        func column(_ index: Int) -> [String] { rows.map { $0.texts[index] ?? "" } }
+        func present(_ index: Int) -> [Bool] { rows.map { $0.texts[index] != nil } }
+        let inserted = try session.execute("""
+                INSERT INTO audit_entry (\(unescaped: entryColumns), mac)
+                SELECT seq, time, principal_kind, principal_id, principal_role, action, resource_kind,
+                    CASE WHEN has_patron THEN patron END, CASE WHEN has_purpose THEN purpose END, decision, rule_ids, policy_digest, front_end,
+                    key_version, CASE WHEN has_detail THEN detail END, mac
+                FROM unnest(\(rows.map(\.sequence))::bigint[], \(rows.map(\.time))::bigint[], \(column(0))::text[], \(column(1))::text[],
+                    \(column(2))::text[], \(column(3))::text[], \(column(4))::text[], \(column(5))::text[], \(present(5))::boolean[],
+                    \(column(6))::text[], \(present(6))::boolean[], \(column(7))::text[], \(column(8))::text[], \(column(9))::text[],
+                    \(column(10))::text[], \(rows.map(\.keyVersion))::bigint[], \(rows.map { $0.detail ?? "" })::text[],
+                    \(rows.map { $0.detail != nil })::boolean[], \(rows.map { ($0.mac ?? []).bytea })::bytea[])
+                    AS d(seq, time, principal_kind, principal_id, principal_role, action, resource_kind, patron, has_patron, purpose, has_purpose,
+                        decision, rule_ids, policy_digest, front_end, key_version, detail, has_detail, mac)
+                ON CONFLICT (seq) DO NOTHING
+                """)
+        // A row already at one of these sequence numbers: the state row was set back.
+        guard inserted == rows.count else { throw AuditError.stateOutOfStep(rows[0].sequence) }
+    }
+
+    /// Keeps `checkpoint` unless one covers its size already; a second with another root is a
+    /// conflict, as on SQLite.
+    static func store(_ checkpoint: AuditCheckpoint, in session: PostgresSession) throws -> AuditCheckpoint {
+        if let existing = try checkpoints(where: "WHERE size = \(checkpoint.size)", in: session).first {
+            guard existing.rootHash == checkpoint.rootHash else { throw AuditError.checkpointConflict(checkpoint.size) }
+            return existing
+        }
+        try session.execute("""
+            INSERT INTO audit_checkpoint (size, root, time, key_id, signature)
+            VALUES (\(checkpoint.size), \(checkpoint.rootHash.bytea), \(checkpoint.storedMicroseconds), \(checkpoint.keyID.bytea), \(checkpoint.signature.bytea))
+            """)
+        return checkpoint
+    }
+
+    static func checkpoints(where condition: String, in session: PostgresSession) throws -> [AuditCheckpoint] {
+        try session.query(PostgresQuery(unsafeSQL: "SELECT size, root, time, key_id, signature FROM audit_checkpoint \(condition) ORDER BY size")).map { row in
+            let cells = row.makeRandomAccess()
+            return AuditCheckpoint(
+                storedSize: try cells.int64(0), rootHash: try cells.bytes(1), microseconds: try cells.int64(2), keyID: try cells.bytes(3),
+                signature: try cells.bytes(4))
+        }
+    }
+
+    static func entries(_ query: AuditQuery, in session: PostgresSession) throws -> [AuditEntry] {
+        var conditions: [String] = []
+        var binds = PostgresBindings()
+        func add(_ condition: String, _ bind: (inout PostgresBindings) -> Void) {
+            bind(&binds)
+            conditions.append(condition.replacingOccurrences(of: "?", with: "$\(binds.count)"))
+        }
+        if let since = query.since { let time = try since.auditTime(); add("time >= ?") { $0.append(time) } }
+        if let until = query.until { let time = try until.auditTime(); add("time < ?") { $0.append(time) } }
+        if let principal = query.principalID { add("principal_id = ?") { $0.append(principal) } }
+        if let action = query.action { add("action = ?") { $0.append(action) } }
+        if let patron = query.patron { add("patron = ?") { $0.append(patron) } }
+        if let after = query.afterSequence { add("seq > ?") { $0.append(after) } }
+        var sql = "SELECT \(entryColumns), NULL::bytea FROM audit_entry"
+        if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
+        sql += " ORDER BY seq"
+        if let limit = query.limit {
+            binds.append(Int64(max(limit, 0)))
+            sql += " LIMIT $\(binds.count)"
+        }
+        return try session.query(PostgresQuery(unsafeSQL: sql, binds: binds)).map { try storedRow($0.makeRandomAccess()).entry }
+    }
+
+    /// Distinct pseudonyms of permitted entries matching one column, in [since, until).
+    static func patrons(column: String, text: String?, keyVersion: Int64?, since: Date?, until: Date?, in session: PostgresSession) throws -> [String] {
+        var binds = PostgresBindings()
+        if let text { binds.append(text) } else { binds.append(keyVersion ?? 0) }
+        binds.append(try since?.auditTime() ?? Int64.min)
+        binds.append(try until?.auditTime() ?? Int64.max)
+        return try session.query(PostgresQuery(unsafeSQL: """
+            SELECT DISTINCT patron FROM audit_entry
+            WHERE \(column) = $1 AND patron IS NOT NULL AND decision = 'permit' AND time >= $2 AND time < $3
+            ORDER BY patron
+            """, binds: binds)).map { try $0.makeRandomAccess().string(0) }
+    }
+
+    /// Rows as stored: columns 0–14 as `entryColumns`, then the MAC (NULL when not selected).
+    static func storedRow(_ cells: PostgresRandomAccessRow) throws -> AuditStoredRow {
+        var texts: [String?] = []
+        texts.reserveCapacity(AuditStoredRow.textColumnCount)
+        for index in 2...12 { texts.append(cells[index].bytes == nil ? nil : try cells.string(index)) }
+        return AuditStoredRow(
+            sequence: try cells.int64(0), time: try cells.int64(1), texts: texts, keyVersion: try cells.int64(13),
+            detail: cells[14].bytes == nil ? nil : try cells.string(14), mac: try cells.optionalBytes(15))
+    }
+
+    /// Recomputes the trail from one snapshot (the caller's transaction), reading the entries
+    /// in pages so the trail is never held in memory whole.
+    static func verify(with verifier: AuditVerifier, against external: AuditCheckpoint?, in session: PostgresSession) throws -> AuditVerification {
+        let checkpoints = try checkpoints(where: "", in: session)
+        let state = try readState(in: session)
+        var page: [AuditStoredRow] = []
+        var position = 0
+        var last: Int64 = 0
+        var exhausted = false
+        let pageSize: Int64 = 20_000
+        return try verifier.verify(
+            checkpoints: checkpoints,
+            nextRow: {
+                if position == page.count {
+                    guard !exhausted else { return nil }
+                    page = try session.query("""
+                        SELECT \(unescaped: entryColumns), mac FROM audit_entry WHERE seq > \(last) ORDER BY seq LIMIT \(pageSize)
+                        """).map { try storedRow($0.makeRandomAccess()) }
+                    position = 0
+                    exhausted = page.count < pageSize
+                    guard let final = page.last else { return nil }
+                    last = final.sequence
+                }
+                position += 1
+                return page[position - 1]
+            }, state: state, against: external)
+    }
+}

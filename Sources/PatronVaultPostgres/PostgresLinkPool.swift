@@ -1,0 +1,77 @@
+import Foundation
+import PatronVaultCore
+import PostgresNIO
+import Synchronization
+
+/// A fixed number of links to one database, lent out one caller at a time: reads take one for
+/// their snapshot, a bulk write for its long transaction. A caller finding none free waits for
+/// the next returned. Links connect when first used and reconnect after a drop.
+final class PostgresLinkPool: Sendable {
+    private let state: Mutex<(free: [PostgresLink], waiting: [CheckedContinuation<PostgresLink, any Error>], closed: Bool)>
+    private let all: [PostgresLink]
+
+    init(location: PostgresLocation, name: String, size: Int) {
+        all = (0..<size).map { _ in PostgresLink(location, name: name) }
+        state = Mutex((all, [], false))
+    }
+
+    func exclusive() async throws -> PostgresLink {
+        try await withCheckedThrowingContinuation { continuation in
+            let result = state.withLock { state -> Result<PostgresLink, any Error>? in
+                guard !state.closed else { return .failure(VaultError.storage("the records database is closed")) }
+                if let link = state.free.popLast() { return .success(link) }
+                state.waiting.append(continuation)
+                return nil
+            }
+            if let result { continuation.resume(with: result) }
+        }
+    }
+
+    func giveBack(_ link: PostgresLink) {
+        let waiter = state.withLock { state -> CheckedContinuation<PostgresLink, any Error>? in
+            guard !state.waiting.isEmpty else {
+                state.free.append(link)
+                return nil
+            }
+            return state.waiting.removeFirst()
+        }
+        waiter?.resume(returning: link)
+    }
+
+    func close() {
+        let waiters = state.withLock { state -> [CheckedContinuation<PostgresLink, any Error>] in
+            state.closed = true
+            defer { state.waiting.removeAll() }
+            return state.waiting
+        }
+        for waiter in waiters { waiter.resume(throwing: VaultError.storage("the records database is closed")) }
+        for link in all { link.close() }
+    }
+}
+
+/// Whether rows deleted by a transaction are out of every snapshot's reach.
+enum PostgresHorizon {
+    /// The current transaction id, taken just after a deletion committed.
+    static func mark(in session: PostgresSession) throws -> Int64 {
+        try session.query("SELECT txid_current()")[0].makeRandomAccess().int64(0)
+    }
+
+    /// False while another session of this database, a session still starting up (whose
+    /// snapshot counts for every database), or a replication slot holds a snapshot from before
+    /// `transaction`: VACUUM leaves the rows that snapshot can see.
+    static func isClear(after transaction: Int64, in session: PostgresSession) throws -> Bool {
+        // Both ages count from the same next transaction id, so they compare as the 64-bit ids
+        // would; the number is this store's own, written into the statement as a literal.
+        let mark = "'\(transaction % 4_294_967_296)'::xid"
+        let rows = try session.query(PostgresQuery(unsafeSQL: """
+            SELECT EXISTS (
+                SELECT 1 FROM pg_stat_activity
+                WHERE pid <> pg_backend_pid() AND (datname = current_database() OR datname IS NULL) AND backend_xmin IS NOT NULL
+                    AND age(backend_xmin) >= age(\(mark))
+            ) OR EXISTS (
+                SELECT 1 FROM pg_replication_slots WHERE xmin IS NOT NULL AND age(xmin) >= age(\(mark))
+            )
+            """))
+        return !(try rows[0].makeRandomAccess().bool(0))
+    }
+}

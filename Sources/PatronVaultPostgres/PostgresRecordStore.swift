@@ -1,0 +1,197 @@
+import Foundation
+import PatronVaultAudit
+import PatronVaultCore
+import PostgresNIO
+
+/// The records database on PostgreSQL: one writer connection per process and a pool of readers.
+///
+/// Every write transaction begins by locking the audit state row (`FOR UPDATE`): the write lock
+/// of the whole vault, across every daemon on the database, as SQLite's file lock is on one host.
+/// A writer therefore never sits between committing keys and committing the records that need
+/// them while an orphan sweep in another process compares the two databases.
+///
+/// Callers that arrive while the writer is busy share its next transaction (group commit), each
+/// in its own savepoint, and are answered after the one commit: PostgreSQL pays a network round
+/// trip and a WAL flush per commit, which a group pays once.
+package final class PostgresRecordStore: RecordStore {
+    let writer: PostgresLink
+    let readers: PostgresLinkPool
+    private let queue = GroupWriteQueue<PostgresRecordTransaction>()
+
+    init(location: PostgresLocation, readers: Int) {
+        writer = PostgresLink(location, name: PostgresSchema.Role.records.storeName)
+        self.readers = PostgresLinkPool(location: location, name: PostgresSchema.Role.records.storeName, size: max(1, readers))
+    }
+
+    package func write<T: Sendable>(_ pass: GatePass, _ body: @escaping @Sendable (any RecordTransaction) throws -> T) async throws -> T {
+        let box = GroupWriteResult<T>()
+        let job = PostgresWriteJob(box) { transaction in try body(transaction) }
+        if queue.enqueue(job) {
+            do {
+                try await writer.run { [self] session in queue.lead { commit($0, in: session) } }
+            } catch {
+                // The writer could not connect: fail the waiting callers, this one included; the
+                // next caller leads again.
+                queue.failAll(with: writer.translate(error))
+            }
+        } else {
+            await job.finished()
+        }
+        do {
+            return try box.get()
+        } catch {
+            throw writer.translate(error)
+        }
+    }
+
+    private func commit(_ jobs: [PostgresWriteJob], in session: PostgresSession) {
+        do {
+            try Self.writeTransaction(in: session) { transaction in
+                if jobs.count == 1 {
+                    if let error = jobs[0].run(transaction) { throw error }
+                    return
+                }
+                for job in jobs {
+                    _ = try? transaction.savepoint {
+                        if let error = job.run(transaction) { throw error }
+                    }
+                }
+            }
+        } catch {
+            let failure = writer.translate(error)
+            for job in jobs { job.fail(failure) }
+        }
+    }
+
+    /// BEGIN, the write lock (the audit state row), the body, the state row written back, COMMIT.
+    static func writeTransaction<T>(in session: PostgresSession, _ body: (PostgresRecordTransaction) throws -> T) throws -> T {
+        try session.transaction { session in
+            let transaction = PostgresRecordTransaction(session: session, auditState: try PostgresAudit.lockState(in: session))
+            let result = try body(transaction)
+            try transaction.writeAuditState()
+            return result
+        }
+    }
+
+    /// Holds the write lock while `prerequisite` (committing the keys) runs beside `body`, and
+    /// commits only once both are done.
+    package func write<T: Sendable>(
+        _ pass: GatePass, committingAfter prerequisite: @escaping @Sendable () async throws -> Void,
+        _ body: @escaping @Sendable (any RecordTransaction) throws -> T
+    ) async throws -> T {
+        let link = try await readers.exclusive()
+        defer { readers.giveBack(link) }
+        let transaction = try await link.run { session -> PostgresOpenTransaction in
+            try session.execute("BEGIN")
+            let identity = ObjectIdentifier(session.connection)
+            do {
+                return PostgresOpenTransaction(
+                    transaction: PostgresRecordTransaction(session: session, auditState: try PostgresAudit.lockState(in: session)), connection: identity)
+            } catch {
+                _ = try? session.execute("ROLLBACK")
+                throw error
+            }
+        }
+        async let ready: Void = prerequisite()
+        let result: T
+        do {
+            result = try await link.run { session in
+                try transaction.check(session)
+                return try body(transaction.transaction)
+            }
+        } catch {
+            try? await ready
+            _ = try? await link.run { session in try session.execute("ROLLBACK") }
+            throw error
+        }
+        do {
+            try await ready
+        } catch {
+            _ = try? await link.run { session in try session.execute("ROLLBACK") }
+            throw error
+        }
+        try await link.run { session in
+            do {
+                try transaction.check(session)
+                try transaction.transaction.writeAuditState()
+                try session.execute("COMMIT")
+            } catch {
+                _ = try? session.execute("ROLLBACK")
+                throw error
+            }
+        }
+        return result
+    }
+
+    package func read<T: Sendable>(_ pass: GatePass, _ body: @escaping @Sendable (any RecordReader) throws -> T) async throws -> T {
+        let link = try await readers.exclusive()
+        defer { readers.giveBack(link) }
+        return try await link.run { session in
+            try session.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            do {
+                let result = try body(PostgresRecordTransaction(session: session, auditState: nil))
+                try session.execute("COMMIT")
+                return result
+            } catch {
+                _ = try? session.execute("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    package func holdingWriteLock<T: Sendable>(_ body: @escaping @Sendable (any RecordInventory) throws -> T) async throws -> T {
+        try await writer.run { session in try Self.writeTransaction(in: session) { try body($0) } }
+    }
+
+    package func pendingShreds() async throws -> [PendingShred] {
+        try await writer.run { session in
+            try session.query("SELECT record_id, patron, version, tag FROM pending_shred").map { row in
+                let cells = row.makeRandomAccess()
+                return PendingShred(
+                    record: RecordID(bytes: try cells.bytes(0)), patron: PatronPseudonym(bytes: try cells.bytes(1)), version: try cells.int64(2),
+                    tag: try cells.optionalBytes(3) ?? [])
+            }
+        }
+    }
+
+    package func clearShreds(_ done: [PendingShred]) async throws {
+        guard !done.isEmpty else { return }
+        try await writer.run { session in
+            try session.transaction { session in try PostgresRecordTransaction(session: session, auditState: nil).clearShreds(done) }
+        }
+    }
+
+    /// VACUUMs the tables whose rows are deleted or rewritten (old record versions, erased
+    /// patrons, queued shreds), so no dead row stays readable as a row. A deleted row's bytes can
+    /// stay in the page's free space until the space is reused or the table is compacted; they
+    /// are ciphertext under destroyed keys and blind indexes of what was erased, and SECURITY.md
+    /// says how long compaction leaves them. False while an older snapshot keeps them alive.
+    package func purgeResidue() async throws -> Bool {
+        try await writer.run { session in
+            let clear = try PostgresHorizon.isClear(after: try PostgresHorizon.mark(in: session), in: session)
+            try session.execute("VACUUM record, patron, pending_shred, pin_attempt")
+            return clear
+        }
+    }
+
+    package func close() async throws {
+        readers.close()
+        writer.close()
+    }
+}
+
+/// A transaction begun on a link and finished by later calls on the same link.
+private struct PostgresOpenTransaction: @unchecked Sendable {
+    let transaction: PostgresRecordTransaction
+    let connection: ObjectIdentifier
+
+    /// A later step on a new connection (the old one dropped) would run outside the transaction.
+    func check(_ session: PostgresSession) throws {
+        guard ObjectIdentifier(session.connection) == connection else {
+            throw VaultError.storage("the connection to the records database was lost; nothing was written")
+        }
+    }
+}
+
+/// One caller's work in a group of the records database's writer.
+typealias PostgresWriteJob = GroupWriteJob<PostgresRecordTransaction>

@@ -1,0 +1,145 @@
+import Foundation
+import Testing
+
+/// What the front ends answer when the PostgreSQL side is wrong: one line naming what, a non-zero
+/// exit or a 503 problem document, and nothing half-written.
+@Suite("PostgreSQL: bad input and failures", .enabled(if: Backend.server != nil))
+struct PostgresBadInputTests {
+    @Test("a records URL and a keys URL naming the same database are refused before anything is made")
+    func sameDatabaseRefused() throws {
+        let cli = try CLI(backend: .postgres)
+        defer { cli.removeHome() }
+        let config = try String(contentsOfFile: try #require(cli.configFile), encoding: .utf8)
+        let records = try #require(config.split(separator: "\n").first { $0.hasPrefix("records-url") }).split(separator: "=")[1].trimmingCharacters(in: .whitespaces)
+        let result = try cli.run(["init", "--keys-url", records])
+        #expect(result.status == 65)
+        #expect(result.stderr == "patronvault: the records URL and the keys URL name the same database (\(records.replacingOccurrences(of: "127.0.0.1:", with: "127.0.0.1:"))); the erasure rule needs the keys in a database of their own\n")
+        #expect(try cli.psql("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == ["0"])
+    }
+
+    @Test("an unreachable database: the CLI exits 77 and the daemon does not start, each with one line; no password is shown")
+    func unreachable() throws {
+        let cli = try CLI.initialized(backend: .postgres)
+        defer { cli.removeHome() }
+        let closed = "postgres://pv@127.0.0.1:1/nowhere"
+        let result = try cli.run(["staff", "list", "--records-url", closed])
+        #expect(result.status == 77)
+        #expect(result.stderr == "patronvault: the records database at \(closed) cannot be reached; nothing was written\n")
+        let password = try String(contentsOfFile: cli.home.appendingPathComponent("postgres-password").path, encoding: .utf8)
+        #expect(!result.stderr.contains(password))
+
+        #expect(throws: CLIFailure.self) { try Daemon(cli, arguments: ["--port", "0", "--config", try #require(cli.configFile), "--records-url", closed]) }
+        let daemon = Process()
+        daemon.executableURL = Daemon.binary
+        daemon.arguments = ["--port", "0", "--config", try #require(cli.configFile), "--records-url", closed]
+        daemon.environment = cli.environment
+        let errors = Pipe()
+        daemon.standardError = errors
+        daemon.standardOutput = Pipe()
+        try daemon.run()
+        let said = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        daemon.waitUntilExit()
+        #expect(daemon.terminationStatus != 0)
+        #expect(said.contains("the records database at \(closed) cannot be reached"))
+    }
+
+    @Test("a schema newer than the binary, and a read-only database, are refused with one line each")
+    func newerSchemaAndReadOnly() throws {
+        let cli = try CLI.initialized(backend: .postgres)
+        defer { cli.removeHome() }
+        #expect(try cli.run(["staff", "list"]).status == 0)
+        _ = try cli.psql("UPDATE patronvault_database SET schema_version = 2", database: 1)
+        let newer = try cli.run(["staff", "list"])
+        #expect(newer.status == 73)
+        #expect(newer.stderr.contains("has schema version 2, newer than this PatronVault reads (1); upgrade PatronVault"))
+        _ = try cli.psql("UPDATE patronvault_database SET schema_version = 1", database: 1)
+
+        _ = try cli.psql("ALTER DATABASE \(cli.databases[0]) SET default_transaction_read_only = on", on: "postgres")
+        let readOnly = try cli.run(["patron", "register", "--card", "RO1", "--name", "Read Only", "--email", "ro@example.org"])
+        #expect(readOnly.status == 77)
+        #expect(readOnly.stderr.contains("is read-only (a replica?); point the vault at the primary"))
+        _ = try cli.psql("ALTER DATABASE \(cli.databases[0]) SET default_transaction_read_only = off", on: "postgres")
+        #expect(try cli.run(["patron", "register", "--card", "RO1", "--name", "Read Only", "--email", "ro@example.org"]).status == 0)
+    }
+
+    @Test("a password file others can read, a password in a URL, and postgres options without --storage postgres are refused")
+    func secretsStayOffArgv() throws {
+        let cli = try CLI.initialized(backend: .postgres)
+        defer { cli.removeHome() }
+        let file = cli.home.appendingPathComponent("postgres-password").path
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: file)
+        let open = try cli.run(["staff", "list"])
+        #expect(open.status == 71)
+        #expect(open.stderr.contains("is readable by group or others (mode 644); run chmod 600 on it"))
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file)
+
+        let inURL = try cli.run(["staff", "list", "--records-url", "postgres://pv:hunter2@127.0.0.1/db"])
+        #expect(inURL.status != 0 && inURL.stderr.contains("must not carry a password") && !inURL.stderr.contains("hunter2"))
+        let sqlite = try CLI.initialized()
+        defer { sqlite.removeHome() }
+        let stray = try sqlite.run(["staff", "list", "--keys-url", "postgres://pv@127.0.0.1/db"])
+        #expect(stray.status == 65 && stray.stderr.contains("need --storage postgres"))
+    }
+
+    @Test("the database gone mid-run: the request gets a 503 problem document, nothing is half-written, and the daemon reconnects once it is back")
+    func connectionLost() throws {
+        let cli = try CLI.initialized(backend: .postgres)
+        defer { cli.removeHome() }
+        #expect(try cli.run(["patron", "register", "--card", "LC1", "--name", "Lost Connection", "--email", "lc@example.org"]).status == 0)
+        let token = try #require(cli.environment["PATRONVAULT_TOKEN"])
+        let daemon = try Daemon(cli, arguments: ["--port", "0", "--config", try #require(cli.configFile)])
+        let lookup: [String: Any] = ["card": "LC1", "purpose": "circulation"]
+        #expect(try daemon.request("POST", "/v1/patrons/lookup", token: token, json: lookup).status == 200)
+        let before = try cli.psql("SELECT count(*) FROM audit_entry")
+
+        // The records database takes no connections and its server processes end, as in a
+        // failover: the daemon's connections are gone and a new one is refused.
+        _ = try cli.psql("ALTER DATABASE \(cli.databases[0]) ALLOW_CONNECTIONS false", on: "postgres")
+        _ = try cli.psql(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '\(cli.databases[0])' AND pid <> pg_backend_pid()", on: "postgres")
+        let lost = try daemon.request("POST", "/v1/loans", token: token, json: ["card": "LC1", "item": "LC-1", "title": "Half Written"])
+        #expect(lost.status == 503)
+        #expect(lost.header("Content-Type")?.hasPrefix("application/problem+json") == true)
+        #expect(lost.json["title"] as? String == "The vault could not complete the request", "\(lost.text)")
+        _ = try cli.psql("ALTER DATABASE \(cli.databases[0]) ALLOW_CONNECTIONS true", on: "postgres")
+        #expect(try cli.psql("SELECT count(*) FROM audit_entry") == before)
+        #expect(try cli.psql("SELECT count(*) FROM record WHERE item_index IS NOT NULL") == ["0"])
+
+        // The next request finds a new connection.
+        let again = try daemon.request("POST", "/v1/loans", token: token, json: ["card": "LC1", "item": "LC-1", "title": "Written Once"])
+        #expect(again.status == 201 || again.status == 200, "\(again.text)")
+        #expect(try daemon.request("POST", "/v1/patrons/lookup", token: token, json: lookup).status == 200)
+        #expect(daemon.stop() == 0)
+        #expect(try cli.run(["audit", "verify"]).status == 0)
+    }
+
+    @Test("what works only on a vault folder says so on PostgreSQL instead of claiming there is no vault; backup create is refused before anything is written")
+    func folderOnlyCommands() throws {
+        let cli = try CLI.initialized(backend: .postgres)
+        defer { cli.removeHome() }
+        for command in [["keys", "status"], ["keys", "rotate", "--new-key-file", cli.home.appendingPathComponent("new.key").path], ["backup", "create", "--out", cli.home.appendingPathComponent("b").path]] {
+            let result = try cli.run(command)
+            #expect(result.status == 65, "\(command)")
+            #expect(result.stderr.contains("for a vault on PostgreSQL it is not available yet"), "\(command): \(result.stderr)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: cli.home.appendingPathComponent("b").path))
+        #expect(!FileManager.default.fileExists(atPath: cli.home.appendingPathComponent("new.key").path))
+    }
+
+    @Test("init pointed at another vault's key database fails without touching it, and takes back the records tables it made")
+    func initBesideAnotherVault() throws {
+        let existing = try CLI.initialized(backend: .postgres)
+        defer { existing.removeHome() }
+        #expect(try existing.run(["patron", "register", "--card", "EX1", "--name", "Existing Reader", "--email", "ex@example.org"]).status == 0)
+        let server = try #require(Backend.server)
+        let second = try CLI(backend: .postgres)
+        defer { second.removeHome() }
+        let keysOfExisting = "postgres://\(server.user)@\(server.host):\(server.port)/\(existing.databases[1])"
+        let refused = try second.run(["init", "--keys-url", keysOfExisting])
+        #expect(refused.status == 76, "\(refused.stderr)")
+        #expect(refused.stderr.contains("a vault already exists in the key database"))
+        #expect(try second.psql("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == ["0"])
+        #expect(try existing.run(["patron", "show", "EX1", "--purpose", "circulation"]).status == 0)
+        #expect(try existing.run(["audit", "verify"]).status == 0)
+    }
+}
