@@ -120,7 +120,10 @@ let package = Package(
         ),
         .testTarget(
             name: "PatronVaultCoreTests",
-            dependencies: ["PatronVaultCore", "PatronVaultCrypto", "PatronVaultPolicy", "PatronVaultAudit", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "PatronVaultCore", "PatronVaultCrypto", "PatronVaultPolicy", "PatronVaultAudit", "PatronVaultPostgres",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
         ),
         // The storage protocols' conformance suite, run on SQLite and on PostgreSQL.
         .testTarget(

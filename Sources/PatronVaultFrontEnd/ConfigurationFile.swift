@@ -29,18 +29,12 @@ public struct ConfigurationFile: Sendable {
     /// or `false`), and a file that group or others may write is refused, since it decides which
     /// key file and vault the process opens.
     public init(path: String, known options: Set<String>, flags: Set<String>) throws {
-        // One open file, checked and read: no window between the check and the read.
-        guard let handle = FileHandle(forReadingAtPath: path) else { throw ValidationError("the configuration file \(path) cannot be read") }
-        defer { try? handle.close() }
-        var status = stat()
-        guard fstat(handle.fileDescriptor, &status) == 0, let data = try? handle.readToEnd() ?? Data() else {
-            throw ValidationError("the configuration file \(path) cannot be read")
+        let file = try CheckedFile(path: path, what: "the configuration file")
+        let data = file.data
+        guard file.mode & 0o022 == 0 else {
+            throw ValidationError("the configuration file \(path) can be changed by group or others (mode \(file.octalMode)); run chmod go-w on it")
         }
-        guard status.st_mode & 0o022 == 0 else {
-            throw ValidationError(
-                "the configuration file \(path) can be changed by group or others (mode \(String(status.st_mode & 0o777, radix: 8))); run chmod go-w on it")
-        }
-        guard status.st_uid == getuid() || status.st_uid == 0 else {
+        guard file.owner == getuid() || file.owner == 0 else {
             throw ValidationError("the configuration file \(path) belongs to another user; it must be the daemon's user's or root's")
         }
         guard let text = String(validating: data, as: UTF8.self) else { throw ValidationError("\(path): the file is not UTF-8 text") }

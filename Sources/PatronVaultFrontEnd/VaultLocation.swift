@@ -154,18 +154,11 @@ public struct VaultLocation: ParsableArguments {
     /// environment variable, else none (a server that trusts the connection).
     package static func password(file: String?, environment name: String) throws -> String? {
         guard let file else { return Environment.value(name) }
-        guard let handle = FileHandle(forReadingAtPath: file) else { throw ValidationError("the password file \(file) cannot be read") }
-        defer { try? handle.close() }
-        var status = stat()
-        guard fstat(handle.fileDescriptor, &status) == 0, let data = try? handle.readToEnd() ?? Data() else {
-            throw ValidationError("the password file \(file) cannot be read")
+        let checked = try CheckedFile(path: file, what: "the password file")
+        guard checked.mode & 0o077 == 0 else {
+            throw VaultError(.keyFilePermissions, "the password file \(file) is readable by group or others (mode \(checked.octalMode)); run chmod 600 on it")
         }
-        guard status.st_mode & 0o077 == 0 else {
-            throw VaultError(
-                .keyFilePermissions,
-                "the password file \(file) is readable by group or others (mode \(String(status.st_mode & 0o777, radix: 8))); run chmod 600 on it")
-        }
-        guard let text = String(validating: data, as: UTF8.self)?.trimmingCharacters(in: .newlines), !text.isEmpty, !text.contains("\n") else {
+        guard let text = String(validating: checked.data, as: UTF8.self)?.trimmingCharacters(in: .newlines), !text.isEmpty, !text.contains("\n") else {
             throw ValidationError("the password file \(file) must hold the password alone on one line")
         }
         return text

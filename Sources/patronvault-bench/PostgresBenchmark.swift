@@ -18,12 +18,10 @@ enum PostgresBenchmark {
     static func run(
         library: SyntheticLibrary, policies: URL, returns: Int, lookupSeconds: Int, mixedSeconds: Int, connections: Int, in workspace: URL
     ) async throws {
-        let environment = ProcessInfo.processInfo.environment
-        guard let url = environment["PATRONVAULT_TEST_POSTGRES"], var server = try? PostgresLocation(url: url + "/postgres") else {
+        guard let server = PostgresTestCluster.server else {
             throw BenchmarkFailure(message: "no PostgreSQL server: run under Tests/with-postgres, which sets PATRONVAULT_TEST_POSTGRES")
         }
-        let passwordFile = environment["PATRONVAULT_TEST_POSTGRES_PASSWORD_FILE"]
-        server.password = passwordFile.flatMap { try? String(contentsOfFile: $0, encoding: .utf8) }?.trimmingCharacters(in: .whitespacesAndNewlines)
+        let passwordFile = PostgresTestCluster.passwordFile
         let policySet = try Vault.loadPolicies(from: policies)
         print("PostgreSQL beside SQLite: \(library.patrons) patrons with \(library.loansPerPatron) loans each; PostgreSQL on 127.0.0.1 (fsync on), both in this run")
 
@@ -87,6 +85,9 @@ enum PostgresBenchmark {
 
         // Two daemons on the one PostgreSQL pair, under lookups, checkouts and returns.
         let daemons = [try DaemonProcess(postgres.setup), try DaemonProcess(postgres.setup)]
+        // Only what the mixed run left is counted against its answers (the trail's times are
+        // the system clock's, which the vault runs on).
+        let mixedStart = Date()
         let mixed = try MixedLoad.run(
             bases: daemons.map(\.base), token: postgres.token, cards: cards, returnable: (0..<(library.patrons / 2)).map { library.item(patron: 2 * $0 + 1, loan: 1) },
             seconds: mixedSeconds, clients: connections)
@@ -96,12 +97,12 @@ enum PostgresBenchmark {
             configuration: VaultConfiguration(), storage: postgresSource(postgres.setup, server: server))
         let staff = try await vault.signIn.staff(token: postgres.token)
         let verification = try await vault.oversight.verifyAudit(against: nil, by: staff)
-        let recorded = try await vault.oversight.auditLog(AuditLogFilter(), by: staff).filter { $0.frontEnd == "daemon" }
+        let recorded = try await vault.oversight.auditLog(AuditLogFilter(since: mixedStart), by: staff).filter { $0.frontEnd == "daemon" }
         await vault.close()
         let counts = Dictionary(grouping: recorded, by: \.action).mapValues(\.count)
         let lookupsRecorded = counts["patron.read"] ?? 0
         let operations = lookupsRecorded + (counts["loan.checkout"] ?? 0) + (counts["loan.return"] ?? 0)
-        print("two daemons on one PostgreSQL pair, \(mixed.seconds) s of mixed load from \(mixed.clients) clients:".padding(toLength: 40, withPad: " ", startingAt: 0)
+        print("two daemons on one PostgreSQL pair, \(mixed.seconds) s of mixed load from \(mixed.clients) clients: "
             + "\(BenchmarkReport.format(Double(mixed.answered) / Double(mixed.seconds)))/s answered, \(mixed.errors) errors")
         print("  \(mixed.answered) answered (\(mixed.lookups) lookups, \(mixed.checkouts) checkouts, \(mixed.returns) returns); the trail records \(operations) operations "
             + "(\(lookupsRecorded) lookups, \(counts["loan.checkout"] ?? 0) checkouts, \(counts["loan.return"] ?? 0) returns); audit verify: \(verification.isIntact ? "intact" : "BROKEN"), \(verification.entryCount) entries")
@@ -168,31 +169,50 @@ enum MixedLoad {
         configuration.timeoutIntervalForRequest = 30
         configuration.httpMaximumConnectionsPerHost = clients
         let session = URLSession(configuration: configuration)
-        let counts = Mutex<(lookups: Int, checkouts: Int, returns: Int, errors: Int)>((0, 0, 0, 0))
+        let tally = Tally()
         let deadline = Date().addingTimeInterval(Double(seconds))
-        let nextReturn = Atomic<Int>(0)
-        DispatchQueue.concurrentPerform(iterations: clients) { client in
+        @Sendable func loop(_ client: Int) {
             var round = 0
             while Date() < deadline {
                 let base = bases[(client + round) % bases.count]
                 let card = cards[(client * 7919 + round * 31) % cards.count]
-                var steps: [(String, [String: Any], WritableKeyPath<(lookups: Int, checkouts: Int, returns: Int, errors: Int), Int>)] = [
-                    ("/v1/patrons/lookup", ["card": card, "purpose": "circulation"], \.lookups),
-                    ("/v1/loans", ["card": card, "item": "MIX-\(client)-\(round)", "title": "Mixed Load \(round)"], \.checkouts),
+                var steps: [(path: String, body: [String: Any], kind: Int)] = [
+                    ("/v1/patrons/lookup", ["card": card, "purpose": "circulation"], 0),
+                    ("/v1/loans", ["card": card, "item": "MIX-\(client)-\(round)", "title": "Mixed Load \(round)"], 1),
                 ]
-                let index = nextReturn.add(1, ordering: .relaxed).oldValue
-                if index < returnable.count { steps.append(("/v1/loans/return", ["item": returnable[index]], \.returns)) }
-                for (path, body, counter) in steps {
-                    let ok = post(session, base + path, token: token, body: body)
-                    counts.withLock { $0[keyPath: counter] += 1; if !ok { $0.errors += 1 } }
+                let index = tally.nextReturn.add(1, ordering: .relaxed).oldValue
+                if index < returnable.count { steps.append(("/v1/loans/return", ["item": returnable[index]], 2)) }
+                for step in steps {
+                    let ok = post(session, base + step.path, token: token, body: step.body)
+                    tally.counts.withLock { counts in
+                        counts[step.kind] += 1
+                        if !ok { counts[3] += 1 }
+                    }
                 }
                 round += 1
             }
         }
-        let final = counts.withLock { $0 }
+        // One thread a client: concurrentPerform would run only as many as there are cores.
+        let group = DispatchGroup()
+        for client in 0..<clients {
+            group.enter()
+            Thread.detachNewThread {
+                defer { group.leave() }
+                loop(client)
+            }
+        }
+        group.wait()
+        let final = tally.counts.withLock { $0 }
         return Outcome(
-            seconds: seconds, clients: clients, answered: final.lookups + final.checkouts + final.returns, lookups: final.lookups, checkouts: final.checkouts,
-            returns: final.returns, errors: final.errors)
+            seconds: seconds, clients: clients, answered: final[0] + final[1] + final[2], lookups: final[0], checkouts: final[1], returns: final[2],
+            errors: final[3])
+    }
+
+    /// What the clients share: lookups, checkouts, returns and answers other than 2xx; and the
+    /// next item lent before the run to return.
+    private final class Tally: Sendable {
+        let counts = Mutex<[Int]>([0, 0, 0, 0])
+        let nextReturn = Atomic<Int>(0)
     }
 
     /// One POST, waited for; true for a 2xx answer.

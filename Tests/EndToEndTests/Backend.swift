@@ -13,19 +13,10 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
     static var available: [Backend] { server == nil ? [.sqlite] : [.sqlite, .postgres] }
 
     /// The test cluster's maintenance database, with its password.
-    static let server: PostgresLocation? = {
-        let environment = ProcessInfo.processInfo.environment
-        guard let url = environment["PATRONVAULT_TEST_POSTGRES"], var location = try? PostgresLocation(url: url + "/postgres") else { return nil }
-        if let file = environment["PATRONVAULT_TEST_POSTGRES_PASSWORD_FILE"], let password = try? String(contentsOfFile: file, encoding: .utf8) {
-            location.password = password.trimmingCharacters(in: .whitespacesAndNewlines)
-        }
-        return location
-    }()
+    static var server: PostgresLocation? { PostgresTestCluster.server }
 
     /// The cluster's data directory, which a test scans as someone holding the server's disk would.
-    static var dataDirectory: URL? {
-        ProcessInfo.processInfo.environment["PATRONVAULT_TEST_POSTGRES_DATA"].map { URL(fileURLWithPath: $0, isDirectory: true) }
-    }
+    static var dataDirectory: URL? { PostgresTestCluster.dataDirectory }
 }
 
 extension CLI {

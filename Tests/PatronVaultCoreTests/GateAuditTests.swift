@@ -78,9 +78,9 @@ struct GateAuditTests {
         }
     }
 
-    @Test("a refusal about a known patron is recorded against them, and answered as for an unknown card")
-    func refusalIsShownToThePatron() async throws {
-        try await VaultFixture.with { fixture in
+    @Test("a refusal about a known patron is recorded against them, and answered as for an unknown card", arguments: FixtureBackend.available)
+    func refusalIsShownToThePatron(_ backend: FixtureBackend) async throws {
+        try await VaultFixture.with(backend: backend) { fixture in
             let vault = fixture.vault
             try await vault.desk.registerPatron(VaultFixture.registration(card: "R1", history: .keep), pin: VaultFixture.pin("2468"), by: fixture.admin)
             let staff = try await fixture.staff("desk")

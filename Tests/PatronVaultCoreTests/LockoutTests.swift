@@ -4,9 +4,9 @@ import Testing
 
 @Suite("PIN lockout and the clock rule")
 struct LockoutTests {
-    @Test("five wrong PINs lock the card, even against the right PIN, until the lockout has passed")
-    func wrongPINsLockTheCard() async throws {
-        try await VaultFixture.with { fixture in
+    @Test("five wrong PINs lock the card, even against the right PIN, until the lockout has passed", arguments: FixtureBackend.available)
+    func wrongPINsLockTheCard(_ backend: FixtureBackend) async throws {
+        try await VaultFixture.with(backend: backend) { fixture in
             let configuration = fixture.configuration
             #expect(configuration.pinFailureLimit == 5)
             try await fixture.vault.desk.registerPatron(VaultFixture.registration(card: "L1"), pin: VaultFixture.pin("2468"), by: fixture.admin)
@@ -42,9 +42,9 @@ struct LockoutTests {
         }
     }
 
-    @Test("fewer wrong PINs than the limit do not lock the card, and the right PIN clears the count")
-    func fewerFailuresDoNotLock() async throws {
-        try await VaultFixture.with { fixture in
+    @Test("fewer wrong PINs than the limit do not lock the card, and the right PIN clears the count", arguments: FixtureBackend.available)
+    func fewerFailuresDoNotLock(_ backend: FixtureBackend) async throws {
+        try await VaultFixture.with(backend: backend) { fixture in
             let limit = fixture.configuration.pinFailureLimit
             try await fixture.vault.desk.registerPatron(VaultFixture.registration(card: "L2"), pin: VaultFixture.pin("2468"), by: fixture.admin)
             for _ in 0..<2 {

@@ -25,9 +25,9 @@ struct RegistrationRulesTests {
         }
     }
 
-    @Test("a birth date in the future or before 1900, and a card expiry outside 1970–2199, are refused")
-    func impossibleDates() async throws {
-        try await VaultFixture.with { fixture in
+    @Test("a birth date in the future or before 1900, and a card expiry outside 1970–2199, are refused", arguments: FixtureBackend.available)
+    func impossibleDates(_ backend: FixtureBackend) async throws {
+        try await VaultFixture.with(backend: backend) { fixture in
             let desk = fixture.vault.desk
             for (born, expires, mentions) in [("2999-01-01", nil, "birth date"), ("1899-12-31", nil, "birth date"), (nil, "1900-01-01", "card expiry")] as [(String?, String?, String)] {
                 await Self.expectInvalid(mentions) {
@@ -46,9 +46,9 @@ struct RegistrationRulesTests {
         }
     }
 
-    @Test("a registration decoded from a front end's document (hasPIN true) registers without a PIN: only the pin argument sets one")
-    func decodedRegistrationCarriesNoPIN() async throws {
-        try await VaultFixture.with { fixture in
+    @Test("a registration decoded from a front end's document (hasPIN true) registers without a PIN: only the pin argument sets one", arguments: FixtureBackend.available)
+    func decodedRegistrationCarriesNoPIN(_ backend: FixtureBackend) async throws {
+        try await VaultFixture.with(backend: backend) { fixture in
             let document = #"{"card":"DP1","name":"Dee Decoded","email":"dee@example.org","history":"discard","registered":"2026-01-01","hasPIN":true}"#
             let form = try JSONDecoder().decode(PatronRegistration.self, from: Data(document.utf8))
             #expect(form.hasPIN)

@@ -18,9 +18,9 @@ struct SignInAuditTests {
         } catch {}
     }
 
-    @Test("wrong PIN, PIN-less card and locked card are recorded against the patron, who sees them; an unknown card without one")
-    func failuresAreRecorded() async throws {
-        try await VaultFixture.with { fixture in
+    @Test("wrong PIN, PIN-less card and locked card are recorded against the patron, who sees them; an unknown card without one", arguments: FixtureBackend.available)
+    func failuresAreRecorded(_ backend: FixtureBackend) async throws {
+        try await VaultFixture.with(backend: backend) { fixture in
             let vault = fixture.vault
             try await vault.desk.registerPatron(VaultFixture.registration(card: "S1"), pin: VaultFixture.pin("2468"), by: fixture.admin)
             try await vault.desk.registerPatron(VaultFixture.registration(card: "S2"), pin: nil, by: fixture.admin)
@@ -53,9 +53,9 @@ struct SignInAuditTests {
         }
     }
 
-    @Test("a card with no PIN is never counted or locked: it answers like an unknown card, however often it is tried")
-    func pinlessCardNeverLocks() async throws {
-        try await VaultFixture.with { fixture in
+    @Test("a card with no PIN is never counted or locked: it answers like an unknown card, however often it is tried", arguments: FixtureBackend.available)
+    func pinlessCardNeverLocks(_ backend: FixtureBackend) async throws {
+        try await VaultFixture.with(backend: backend) { fixture in
             try await fixture.vault.desk.registerPatron(VaultFixture.registration(card: "NP1"), pin: nil, by: fixture.admin)
             for _ in 0...(fixture.configuration.pinFailureLimit + 1) {
                 for card in ["NP1", "NOPE1"] {

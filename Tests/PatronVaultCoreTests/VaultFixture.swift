@@ -2,6 +2,8 @@ import Foundation
 import GRDB
 import PatronVaultCrypto
 import PatronVaultPolicy
+import PatronVaultPostgres
+import Testing
 @testable import PatronVaultCore
 
 /// A vault in a temporary folder with the shipped policies, cheap Argon2id limits and a fixed
@@ -15,6 +17,7 @@ struct VaultFixture {
     let vault: Vault
     let admin: Principal
     let configuration: VaultConfiguration
+    let backend: FixtureBackend
 
     var keyFile: URL { directory.appendingPathComponent(Vault.defaultKeyFileName) }
 
@@ -31,25 +34,27 @@ struct VaultFixture {
         FileManager.default.temporaryDirectory.appendingPathComponent("pv-core-\(UUID().uuidString)")
     }
 
-    static func make(now: Date = start) async throws -> VaultFixture {
+    static func make(now: Date = start, backend: FixtureBackend = .sqlite) async throws -> VaultFixture {
         let directory = temporaryFolder()
         let configuration = configuration(clock: FixedClock(now))
+        let backend = try backend.fresh()
         do {
             let (vault, token) = try await Vault.initialize(
                 at: directory, masterKey: .keyFile(directory.appendingPathComponent(Vault.defaultKeyFileName)), adminName: "admin",
-                policies: shippedPolicies, configuration: configuration)
+                policies: shippedPolicies, configuration: configuration, storage: backend.source)
             let admin = try await vault.signIn.staff(token: token.token)
-            return VaultFixture(directory: directory, vault: vault, admin: admin, configuration: configuration)
+            return VaultFixture(directory: directory, vault: vault, admin: admin, configuration: configuration, backend: backend)
         } catch {
             try? FileManager.default.removeItem(at: directory)
+            backend.drop()
             throw error
         }
     }
 
     /// Runs `body` on a fresh fixture, then closes its vault and removes its folder, whether
     /// `body` succeeded or not.
-    static func with<T>(now: Date = start, _ body: (VaultFixture) async throws -> T) async throws -> T {
-        let fixture = try await make(now: now)
+    static func with<T>(now: Date = start, backend: FixtureBackend = .sqlite, _ body: (VaultFixture) async throws -> T) async throws -> T {
+        let fixture = try await make(now: now, backend: backend)
         do {
             let result = try await body(fixture)
             await fixture.remove()
@@ -65,13 +70,15 @@ struct VaultFixture {
     func reopened(with policies: PolicySet = shippedPolicies, clock: (any VaultClock)? = nil) async throws -> Vault {
         var configuration = configuration
         if let clock { configuration.clock = clock }
-        return try await Vault.open(at: directory, masterKey: .keyFile(keyFile), policies: policies, configuration: configuration)
+        return try await Vault.open(at: directory, masterKey: .keyFile(keyFile), policies: policies, configuration: configuration, storage: backend.source)
     }
 
-    /// Closes the fixture's vault (closing twice is harmless) and removes the folder.
+    /// Closes the fixture's vault (closing twice is harmless) and removes the folder (and the
+    /// PostgreSQL databases).
     func remove() async {
         await vault.close()
         try? FileManager.default.removeItem(at: directory)
+        backend.drop()
     }
 
     /// Adds a staff account and signs it in.
@@ -101,4 +108,47 @@ struct VaultFixture {
     }
 
     static func pin(_ text: String) -> [UInt8] { Array(text.utf8) }
+}
+
+/// Where a fixture's vault keeps its records and keys: the folder's SQLite files, or two new
+/// databases on the cluster `Tests/with-postgres` started.
+enum FixtureBackend: Sendable, CustomTestStringConvertible {
+    case sqlite
+    case postgres
+    /// A fixture's own pair of databases, dropped with it.
+    case postgresPair(PostgresStorageConfiguration, names: [String])
+
+    var testDescription: String {
+        switch self {
+        case .sqlite: "sqlite"
+        case .postgres, .postgresPair: "postgres"
+        }
+    }
+
+    /// SQLite always, PostgreSQL beside a test cluster.
+    static var available: [FixtureBackend] { server == nil ? [.sqlite] : [.sqlite, .postgres] }
+
+    static var server: PostgresLocation? { PostgresTestCluster.server }
+
+    /// For PostgreSQL, two new databases for one fixture.
+    func fresh() throws -> FixtureBackend {
+        guard case .postgres = self else { return self }
+        let server = try #require(Self.server)
+        let name = "pv_core_\(UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased())"
+        let names = [name + "_records", name + "_keys"]
+        for database in names { try PostgresDatabases.create(database, on: server) }
+        return .postgresPair(PostgresStorageConfiguration(records: server.with(database: names[0]), keys: server.with(database: names[1])), names: names)
+    }
+
+    var source: VaultStorageSource {
+        switch self {
+        case .sqlite, .postgres: .embedded
+        case .postgresPair(let configuration, _): PostgresStorage.source(configuration)
+        }
+    }
+
+    func drop() {
+        guard case .postgresPair(_, let names) = self, let server = Self.server else { return }
+        for database in names { try? PostgresDatabases.drop(database, on: server) }
+    }
 }

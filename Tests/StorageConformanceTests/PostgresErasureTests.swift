@@ -10,7 +10,7 @@ import Testing
 /// has written every page out.
 @Suite(
     "PostgreSQL erasure reaches the data files",
-    .enabled(if: PostgresTestServer.location != nil && ProcessInfo.processInfo.environment["PATRONVAULT_TEST_POSTGRES_DATA"] != nil))
+    .enabled(if: PostgresTestServer.location != nil && PostgresTestCluster.dataDirectory != nil))
 struct PostgresErasureTests {
     @Test("An erased patron's wrapped keys are in no file of the key database once the store has compacted it")
     func erasureLeavesNoKeyBytes() async throws {
@@ -99,7 +99,7 @@ final class DataFiles {
     private let link: PostgresLink
 
     init(location: PostgresLocation) throws {
-        root = URL(fileURLWithPath: try #require(ProcessInfo.processInfo.environment["PATRONVAULT_TEST_POSTGRES_DATA"]))
+        root = try #require(PostgresTestCluster.dataDirectory)
         link = PostgresLink(location, name: "the key database")
         let oid = try link.withSession { session in
             try session.query("SELECT oid::bigint FROM pg_database WHERE datname = current_database()")[0].makeRandomAccess().int64(0)

@@ -60,12 +60,5 @@ enum HeldSnapshot: Sendable {
 
 /// The cluster `Tests/with-postgres` started, from its environment variables.
 enum PostgresTestServer {
-    static let location: PostgresLocation? = {
-        let environment = ProcessInfo.processInfo.environment
-        guard let url = environment["PATRONVAULT_TEST_POSTGRES"], var location = try? PostgresLocation(url: url + "/postgres") else { return nil }
-        if let file = environment["PATRONVAULT_TEST_POSTGRES_PASSWORD_FILE"], let password = try? String(contentsOfFile: file, encoding: .utf8) {
-            location.password = password.trimmingCharacters(in: .whitespacesAndNewlines)
-        }
-        return location
-    }()
+    static var location: PostgresLocation? { PostgresTestCluster.server }
 }
