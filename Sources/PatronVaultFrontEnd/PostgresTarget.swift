@@ -20,13 +20,8 @@ package struct PostgresTarget: Sendable {
     }
 
     /// Copies the folder into the pair while holding the folder alone: no daemon or command may
-    /// change it meanwhile.
+    /// change it meanwhile. The pair's checks (two databases, both empty) are the stores' own.
     package func copy(from directory: URL) async throws -> [(table: String, rows: Int)] {
-        guard !configuration.records.namesSameDatabase(as: configuration.keys) else {
-            throw VaultError(
-                .invalidInput,
-                "the records URL and the keys URL name the same database (\(configuration.records)); the erasure rule needs the keys in a database of their own")
-        }
         let lock = try VaultLock(in: directory, exclusive: true)
         defer { lock.release() }
         return try await PostgresMigration.copy(from: directory, to: configuration)

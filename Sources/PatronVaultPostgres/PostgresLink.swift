@@ -62,12 +62,6 @@ final class PostgresLink: @unchecked Sendable {
         PostgresFailure.translate(error, store: name, location: location)
     }
 
-    /// Identifies the connection a session used, so a transaction spread over several calls
-    /// can tell that a reconnect happened in between (and its transaction is gone).
-    func connectionIdentity() -> ObjectIdentifier? {
-        lock.withLock { connection.map(ObjectIdentifier.init) }
-    }
-
     func close() {
         lock.withLock {
             closed = true

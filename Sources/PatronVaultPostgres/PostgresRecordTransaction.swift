@@ -25,8 +25,6 @@ final class PostgresRecordTransaction: RecordTransaction, RecordInventory {
 
     // MARK: Patrons
 
-    private static let patronColumns = "pseudonym, registration_id, history_keep"
-
     private static func patronRow(_ row: PostgresRandomAccessRow) throws -> PatronRow {
         PatronRow(pseudonym: PatronPseudonym(bytes: try row.bytes(0)), registrationID: RecordID(bytes: try row.bytes(1)), historyKeep: try row.bool(2))
     }
