@@ -14,11 +14,16 @@ enum PostgresAudit {
         decision, rule_ids, policy_digest, front_end, key_version, detail
         """
 
+    static let lockStatement: PostgresQuery = "SELECT size, frontier, last_mac, last_time FROM audit_state WHERE id = 1 FOR UPDATE"
+
     /// Reads the state row and holds its lock until the transaction ends.
     static func lockState(in session: PostgresSession) throws -> AuditTrailState {
-        guard let row = try session.query("SELECT size, frontier, last_mac, last_time FROM audit_state WHERE id = 1 FOR UPDATE").first else {
-            throw AuditError.stateMissing
-        }
+        try lockedState(try session.query(lockStatement))
+    }
+
+    /// The state from the rows `lockStatement` answered.
+    static func lockedState(_ rows: [PostgresRow]) throws -> AuditTrailState {
+        guard let row = rows.first else { throw AuditError.stateMissing }
         return try state(row.makeRandomAccess())
     }
 
@@ -33,34 +38,69 @@ enum PostgresAudit {
     }
 
     static func write(_ state: AuditTrailState, in session: PostgresSession) throws {
-        try session.execute("""
-            UPDATE audit_state SET size = \(state.size), frontier = \(state.frontier.bytea), last_mac = \(state.lastMAC.bytea), last_time = \(state.lastTime)
-            WHERE id = 1
-            """)
+        try session.execute(writeStatement(state))
+    }
+
+    static func writeStatement(_ state: AuditTrailState) -> PostgresQuery {
+        """
+        UPDATE audit_state SET size = \(state.size), frontier = \(state.frontier.bytea), last_mac = \(state.lastMAC.bytea), last_time = \(state.lastTime)
+        WHERE id = 1
+        """
+    }
+
+    /// The rows and the state row in one statement (the insert as a data-modifying WITH), so a
+    /// commit costs one statement for the trail.
+    static func appendStatement(_ rows: [AuditStoredRow], state: AuditTrailState) -> PostgresQuery {
+        let insert = insertStatement(rows)
+        var binds = insert.binds
+        binds.append(state.size)
+        binds.append(state.frontier.bytea)
+        binds.append(state.lastMAC.bytea)
+        binds.append(state.lastTime)
+        let first = binds.count - 3
+        return PostgresQuery(unsafeSQL: """
+            WITH inserted AS (\(insert.sql))
+            UPDATE audit_state SET size = $\(first), frontier = $\(first + 1), last_mac = $\(first + 2), last_time = $\(first + 3) WHERE id = 1
+            """, binds: binds)
+    }
+
+    static func insert(_ rows: [AuditStoredRow], in session: PostgresSession) throws {
+        guard !rows.isEmpty else { return }
+        do {
+            try session.execute(insertStatement(rows))
+        } catch {
+            throw insertFailure(error, rows: rows)
+        }
     }
 
     /// All rows in one statement. NULL texts (patron, purpose, detail) travel as a flag beside
     /// an empty text, since postgres-nio binds no array with NULLs in it.
-    static func insert(_ rows: [AuditStoredRow], in session: PostgresSession) throws {
-        guard !rows.isEmpty else { return }
+    static func insertStatement(_ rows: [AuditStoredRow]) -> PostgresQuery {
         func column(_ index: Int) -> [String] { rows.map { $0.texts[index] ?? "" } }
         func present(_ index: Int) -> [Bool] { rows.map { $0.texts[index] != nil } }
-        let inserted = try session.execute("""
-                INSERT INTO audit_entry (\(unescaped: entryColumns), mac)
-                SELECT seq, time, principal_kind, principal_id, principal_role, action, resource_kind,
-                    CASE WHEN has_patron THEN patron END, CASE WHEN has_purpose THEN purpose END, decision, rule_ids, policy_digest, front_end,
-                    key_version, CASE WHEN has_detail THEN detail END, mac
-                FROM unnest(\(rows.map(\.sequence))::bigint[], \(rows.map(\.time))::bigint[], \(column(0))::text[], \(column(1))::text[],
-                    \(column(2))::text[], \(column(3))::text[], \(column(4))::text[], \(column(5))::text[], \(present(5))::boolean[],
-                    \(column(6))::text[], \(present(6))::boolean[], \(column(7))::text[], \(column(8))::text[], \(column(9))::text[],
-                    \(column(10))::text[], \(rows.map(\.keyVersion))::bigint[], \(rows.map { $0.detail ?? "" })::text[],
-                    \(rows.map { $0.detail != nil })::boolean[], \(rows.map { ($0.mac ?? []).bytea })::bytea[])
-                    AS d(seq, time, principal_kind, principal_id, principal_role, action, resource_kind, patron, has_patron, purpose, has_purpose,
-                        decision, rule_ids, policy_digest, front_end, key_version, detail, has_detail, mac)
-                ON CONFLICT (seq) DO NOTHING
-                """)
-        // A row already at one of these sequence numbers: the state row was set back.
-        guard inserted == rows.count else { throw AuditError.stateOutOfStep(rows[0].sequence) }
+        return """
+            INSERT INTO audit_entry (\(unescaped: entryColumns), mac)
+            SELECT seq, time, principal_kind, principal_id, principal_role, action, resource_kind,
+                CASE WHEN has_patron THEN patron END, CASE WHEN has_purpose THEN purpose END, decision, rule_ids, policy_digest, front_end,
+                key_version, CASE WHEN has_detail THEN detail END, mac
+            FROM unnest(\(rows.map(\.sequence))::bigint[], \(rows.map(\.time))::bigint[], \(column(0))::text[], \(column(1))::text[],
+                \(column(2))::text[], \(column(3))::text[], \(column(4))::text[], \(column(5))::text[], \(present(5))::boolean[],
+                \(column(6))::text[], \(present(6))::boolean[], \(column(7))::text[], \(column(8))::text[], \(column(9))::text[],
+                \(column(10))::text[], \(rows.map(\.keyVersion))::bigint[], \(rows.map { $0.detail ?? "" })::text[],
+                \(rows.map { $0.detail != nil })::boolean[], \(rows.map { ($0.mac ?? []).bytea })::bytea[])
+                AS d(seq, time, principal_kind, principal_id, principal_role, action, resource_kind, patron, has_patron, purpose, has_purpose,
+                    decision, rule_ids, policy_digest, front_end, key_version, detail, has_detail, mac)
+            """
+    }
+
+    /// A row already at one of these sequence numbers means the state row was set back: an
+    /// integrity failure, not a storage one. The insert fails (and with it the transaction)
+    /// instead of skipping the row, so a COMMIT sent after it can never keep half of a group.
+    static func insertFailure(_ error: any Error, rows: [AuditStoredRow]) -> any Error {
+        if let error = error as? PSQLError, error.code == .server, error.serverInfo?[.sqlState] == "23505" {
+            return AuditError.stateOutOfStep(rows[0].sequence)
+        }
+        return error
     }
 
     /// Keeps `checkpoint` unless one covers its size already; a second with another root is a

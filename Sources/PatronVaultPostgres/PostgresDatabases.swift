@@ -6,11 +6,14 @@ import PostgresNIO
 /// (`postgres`): what a migration's `--create` and the conformance suite's throw-away databases
 /// need. Names are checked to be plain identifiers, since they cannot be bound as parameters.
 package enum PostgresDatabases {
-    package static func create(_ name: String, on server: PostgresLocation) throws {
+    /// Creates `name`, empty or as a copy of `template` (which nobody may be connected to).
+    package static func create(_ name: String, copying template: String? = nil, on server: PostgresLocation) throws {
         try checkName(name)
+        if let template { try checkName(template) }
         let link = PostgresLink(server.with(database: "postgres"), name: "the PostgreSQL server")
         defer { link.close() }
-        try link.withSession { session in _ = try session.execute(PostgresQuery(unsafeSQL: "CREATE DATABASE \"\(name)\"")) }
+        let copying = template.map { " TEMPLATE \"\($0)\"" } ?? ""
+        try link.withSession { session in _ = try session.execute(PostgresQuery(unsafeSQL: "CREATE DATABASE \"\(name)\"\(copying)")) }
     }
 
     package static func drop(_ name: String, on server: PostgresLocation) throws {

@@ -1,4 +1,5 @@
 import Foundation
+import PatronVaultAudit
 import PatronVaultCore
 import PostgresNIO
 
@@ -8,6 +9,8 @@ import PostgresNIO
 enum PostgresFailure {
     static func translate(_ error: any Error, store: String, location: PostgresLocation) -> VaultError {
         if let vaultError = error as? VaultError { return vaultError }
+        // The trail's own sentences name sequence numbers and sizes, never an entry's content.
+        if let error = error as? AuditError { return VaultError(.integrityFailure, error.description) }
         if let error = error as? PSQLError {
             switch error.code {
             case .server:

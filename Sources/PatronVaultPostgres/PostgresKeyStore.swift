@@ -19,23 +19,26 @@ package final class PostgresKeyStore: KeyStore {
     let writer: PostgresLink
     /// For retention's key reads, which run while the batch before destroys its own.
     let reader: PostgresLink
+    /// For token checks' seal reads.
+    let sealReaders: PostgresLinkPool
     /// The longest a shredded key's bytes may wait in freed page space for the next compaction.
     let compactionInterval: Duration
     /// When keys were last shredded without a compaction since, if they were.
     private let uncompacted = Mutex<ContinuousClock.Instant?>(nil)
 
-    init(location: PostgresLocation, compactionInterval: Duration) {
+    init(location: PostgresLocation, compactionInterval: Duration, readers: Int = 1) {
         writer = PostgresLink(location, name: PostgresSchema.Role.keys.storeName)
         reader = PostgresLink(location, name: PostgresSchema.Role.keys.storeName)
+        sealReaders = PostgresLinkPool(location: location, name: PostgresSchema.Role.keys.storeName, size: max(1, readers))
         self.compactionInterval = compactionInterval
     }
 
     /// Opens the key database at `location`, or makes its tables when `create` is set.
     /// `vaultID` is the records database's: a key database of another vault is refused.
     package static func open(
-        _ location: PostgresLocation, create: Bool, vaultID: [UInt8], compactionInterval: Duration = .seconds(600)
+        _ location: PostgresLocation, create: Bool, vaultID: [UInt8], compactionInterval: Duration = .seconds(600), readers: Int = 1
     ) throws -> PostgresKeyStore {
-        let store = PostgresKeyStore(location: location, compactionInterval: compactionInterval)
+        let store = PostgresKeyStore(location: location, compactionInterval: compactionInterval, readers: readers)
         do {
             try store.writer.withSession { session in
                 if create {
@@ -50,6 +53,7 @@ package final class PostgresKeyStore: KeyStore {
             }
         } catch {
             store.writer.close()
+            store.sealReaders.close()
             throw error
         }
         return store
@@ -145,9 +149,19 @@ package final class PostgresKeyStore: KeyStore {
     }
 
     package func staffSeal(id: String) throws -> [UInt8]? {
-        try writer.withSession { session in
-            try session.query("SELECT tag FROM staff_seal WHERE id = \(id)").first.map { try $0.makeRandomAccess().bytes(0) }
-        }
+        try writer.withSession { session in try Self.staffSeal(id: id, in: session) }
+    }
+
+    /// On a link of the seal readers, off the caller's thread: token checks neither wait behind
+    /// the writer's key reads nor hold a thread of the cooperative pool.
+    package func readStaffSeal(id: String) async throws -> [UInt8]? {
+        let link = try await sealReaders.exclusive()
+        defer { sealReaders.giveBack(link) }
+        return try await link.run { session in try Self.staffSeal(id: id, in: session) }
+    }
+
+    private static func staffSeal(id: String, in session: PostgresSession) throws -> [UInt8]? {
+        try session.query("SELECT tag FROM staff_seal WHERE id = \(id)").first.map { try $0.makeRandomAccess().bytes(0) }
     }
 
     package func unsettled() throws -> [(owner: RecordOwner, element: [UInt8]?)] {
@@ -447,7 +461,7 @@ package final class PostgresKeyStore: KeyStore {
 
     /// VACUUMs (or compacts) the key tables after a deletion committed in transaction `deleting`,
     /// and says whether the deleted rows are gone. Asked before the VACUUM: a snapshot older
-    /// than the deletion, in this database or a session still starting up, makes VACUUM keep
+    /// than the deletion, anywhere on the cluster, makes VACUUM keep
     /// (and VACUUM FULL copy) the rows it can see; a snapshot taken after the question cannot see
     /// them. False leaves the shred queued, or the compaction due, for the next pass.
     private static func vacuum(after deleting: Int64, compacting: Bool, in session: PostgresSession) throws -> Bool {
@@ -560,6 +574,7 @@ package final class PostgresKeyStore: KeyStore {
     }
 
     package func close() async throws {
+        sealReaders.close()
         reader.close()
         writer.close()
     }

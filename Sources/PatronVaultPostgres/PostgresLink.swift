@@ -116,20 +116,73 @@ final class PostgresLink: @unchecked Sendable {
 }
 
 /// A connection lent to a synchronous body.
-struct PostgresSession {
+final class PostgresSession {
     let connection: PostgresConnection
     let logger: Logger
+    /// Statements to send ahead of the next one, in the same round trip (a read's BEGIN).
+    private var opening: [PostgresQuery] = []
+
+    init(connection: PostgresConnection, logger: Logger) {
+        self.connection = connection
+        self.logger = logger
+    }
 
     /// Runs one statement and returns its rows.
     @discardableResult
     func query(_ query: PostgresQuery) throws -> [PostgresRow] {
-        try connection.query(query, logger: logger).wait().rows
+        try run(query).rows
     }
 
     /// Runs one statement and returns how many rows it changed.
     @discardableResult
     func execute(_ query: PostgresQuery) throws -> Int {
-        try connection.query(query, logger: logger).wait().metadata.rows ?? 0
+        try run(query).metadata.rows ?? 0
+    }
+
+    private func run(_ query: PostgresQuery) throws -> PostgresQueryResult {
+        guard !opening.isEmpty else { return try connection.query(query, logger: logger).wait() }
+        let results = try pipeline([query])
+        if let error = results[0].error { throw error }
+        return results[0].result!
+    }
+
+    /// Sends `query` in the same round trip as the next statement instead of on its own; if no
+    /// statement follows, it is never sent (see `dropUnsent`).
+    func sendWithNext(_ query: PostgresQuery) {
+        opening.append(query)
+    }
+
+    /// Whether statements queued by `sendWithNext` are still waiting for one to follow.
+    var hasUnsent: Bool { !opening.isEmpty }
+
+    /// Forgets statements queued by `sendWithNext` that nothing followed.
+    func dropUnsent() {
+        opening = []
+    }
+
+    /// Sends `query` and does not wait for its answer: statements sent on this connection after
+    /// it run after it.
+    func sendWithoutWaiting(_ query: PostgresQuery) {
+        _ = connection.query(query, logger: logger)
+    }
+
+    /// Sends `queries` (after any queued by `sendWithNext`) one after another without waiting
+    /// for each answer, then waits for all: one round trip instead of one each. Every answer is
+    /// waited for, so the connection is idle again when this returns. A failed statement's error
+    /// is in its result: PostgreSQL fails the later statements of an aborted transaction too,
+    /// and answers a COMMIT there with ROLLBACK. A failure of a queued statement is thrown.
+    func pipeline(_ queries: [PostgresQuery]) throws -> [PipelinedResult] {
+        let queued = opening
+        opening = []
+        let futures = (queued + queries).map { connection.query($0, logger: logger) }
+        let results = futures.map { future in
+            switch Result(catching: { try future.wait() }) {
+            case .success(let result): PipelinedResult(result: result, error: nil)
+            case .failure(let error): PipelinedResult(result: nil, error: error)
+            }
+        }
+        if let error = results.prefix(queued.count).lazy.compactMap(\.error).first { throw error }
+        return Array(results.dropFirst(queued.count))
     }
 
     func transaction<T>(_ body: (PostgresSession) throws -> T) throws -> T {
@@ -142,6 +195,21 @@ struct PostgresSession {
             if !connection.isClosed { _ = try? execute("ROLLBACK") }
             throw error
         }
+    }
+}
+
+/// One statement's answer in a pipeline.
+struct PipelinedResult {
+    let result: PostgresQueryResult?
+    let error: (any Error)?
+
+    /// The command tag's command ("COMMIT", or "ROLLBACK" for a COMMIT that could not commit).
+    var command: String? { result?.metadata.command }
+
+    /// The rows, or the statement's error.
+    func get() throws -> [PostgresRow] {
+        if let error { throw error }
+        return result?.rows ?? []
     }
 }
 

@@ -9,16 +9,18 @@ import Synchronization
 final class PostgresLinkPool: Sendable {
     private let state: Mutex<(free: [PostgresLink], waiting: [CheckedContinuation<PostgresLink, any Error>], closed: Bool)>
     private let all: [PostgresLink]
+    private let name: String
 
     init(location: PostgresLocation, name: String, size: Int) {
         all = (0..<size).map { _ in PostgresLink(location, name: name) }
+        self.name = name
         state = Mutex((all, [], false))
     }
 
     func exclusive() async throws -> PostgresLink {
         try await withCheckedThrowingContinuation { continuation in
             let result = state.withLock { state -> Result<PostgresLink, any Error>? in
-                guard !state.closed else { return .failure(VaultError.storage("the records database is closed")) }
+                guard !state.closed else { return .failure(VaultError.storage("\(name) is closed")) }
                 if let link = state.free.popLast() { return .success(link) }
                 state.waiting.append(continuation)
                 return nil
@@ -44,7 +46,7 @@ final class PostgresLinkPool: Sendable {
             defer { state.waiting.removeAll() }
             return state.waiting
         }
-        for waiter in waiters { waiter.resume(throwing: VaultError.storage("the records database is closed")) }
+        for waiter in waiters { waiter.resume(throwing: VaultError.storage("\(name) is closed")) }
         for link in all { link.close() }
     }
 }
@@ -56,9 +58,11 @@ enum PostgresHorizon {
         try session.query("SELECT txid_current()")[0].makeRandomAccess().int64(0)
     }
 
-    /// False while another session of this database, a session still starting up (whose
-    /// snapshot counts for every database), or a replication slot holds a snapshot from before
-    /// `transaction`: VACUUM leaves the rows that snapshot can see.
+    /// False while another session anywhere on the cluster, or a replication slot, holds a
+    /// snapshot from before `transaction`: VACUUM leaves the rows that snapshot can see. Sessions
+    /// of other databases count too, since some do for VACUUM (one still starting up does; the
+    /// suite found others under a load of databases being created), and asking too widely only
+    /// delays a compaction to the next pass.
     static func isClear(after transaction: Int64, in session: PostgresSession) throws -> Bool {
         // Both ages count from the same next transaction id, so they compare as the 64-bit ids
         // would; the number is this store's own, written into the statement as a literal.
@@ -66,7 +70,7 @@ enum PostgresHorizon {
         let rows = try session.query(PostgresQuery(unsafeSQL: """
             SELECT EXISTS (
                 SELECT 1 FROM pg_stat_activity
-                WHERE pid <> pg_backend_pid() AND (datname = current_database() OR datname IS NULL) AND backend_xmin IS NOT NULL
+                WHERE pid <> pg_backend_pid() AND backend_xmin IS NOT NULL
                     AND age(backend_xmin) >= age(\(mark))
             ) OR EXISTS (
                 SELECT 1 FROM pg_replication_slots WHERE xmin IS NOT NULL AND age(xmin) >= age(\(mark))

@@ -63,13 +63,19 @@ package final class PostgresRecordStore: RecordStore {
         }
     }
 
-    /// BEGIN, the write lock (the audit state row), the body, the state row written back, COMMIT.
+    /// BEGIN and the write lock (the audit state row) in one round trip, the body, then the
+    /// entries, the state row and COMMIT in another; ROLLBACK if anything failed.
     static func writeTransaction<T>(in session: PostgresSession, _ body: (PostgresRecordTransaction) throws -> T) throws -> T {
-        try session.transaction { session in
-            let transaction = PostgresRecordTransaction(session: session, auditState: try PostgresAudit.lockState(in: session))
+        let opening = try session.pipeline(["BEGIN", PostgresAudit.lockStatement])
+        do {
+            if let error = opening[0].error { throw error }
+            let transaction = PostgresRecordTransaction(session: session, auditState: try PostgresAudit.lockedState(try opening[1].get()))
             let result = try body(transaction)
-            try transaction.writeAuditState()
+            try transaction.commit()
             return result
+        } catch {
+            if !session.connection.isClosed { _ = try? session.execute("ROLLBACK") }
+            throw error
         }
     }
 
@@ -113,8 +119,7 @@ package final class PostgresRecordStore: RecordStore {
         try await link.run { session in
             do {
                 try transaction.check(session)
-                try transaction.transaction.writeAuditState()
-                try session.execute("COMMIT")
+                try transaction.transaction.commit()
             } catch {
                 _ = try? session.execute("ROLLBACK")
                 throw error
@@ -127,16 +132,26 @@ package final class PostgresRecordStore: RecordStore {
         let link = try await readers.exclusive()
         defer { readers.giveBack(link) }
         return try await link.run { session in
-            try session.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            // The BEGIN travels with the body's first statement; a body that sends none begins nothing.
+            session.sendWithNext("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             do {
                 let result = try body(PostgresRecordTransaction(session: session, auditState: nil))
-                try session.execute("COMMIT")
+                // A read-only transaction has nothing to commit: its end is sent without waiting
+                // for the answer, and the link's next statement queues behind it.
+                if session.hasUnsent { session.dropUnsent() } else { session.sendWithoutWaiting("COMMIT") }
                 return result
             } catch {
-                _ = try? session.execute("ROLLBACK")
+                if session.hasUnsent { session.dropUnsent() } else { session.sendWithoutWaiting("ROLLBACK") }
                 throw error
             }
         }
+    }
+
+    /// One statement on a reader link, outside any snapshot: a single row needs none.
+    package func staffRow(_ pass: GatePass, tokenHash: [UInt8]) async throws -> StaffRow? {
+        let link = try await readers.exclusive()
+        defer { readers.giveBack(link) }
+        return try await link.run { session in try PostgresRecordTransaction(session: session, auditState: nil).staff(tokenHash: tokenHash) }
     }
 
     package func holdingWriteLock<T: Sendable>(_ body: @escaping @Sendable (any RecordInventory) throws -> T) async throws -> T {

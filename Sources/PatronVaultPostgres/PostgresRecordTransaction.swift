@@ -16,7 +16,12 @@ final class PostgresRecordTransaction: RecordTransaction, RecordInventory {
     /// once, before the commit, instead of once per append.
     private var auditState: AuditTrailState?
     private var auditStateChanged = false
+    /// Entries appended since the last insert, inserted in one statement.
+    private var pendingAuditRows: [AuditStoredRow] = []
     private var savepoints = 0
+    private var savepointStack: [Savepoint] = []
+    /// The records `patron(cardIndex:)` read with their patron, while no row has changed since.
+    private var prefetched: (patron: PatronPseudonym, records: [SealedRecord])?
 
     init(session: PostgresSession, auditState: AuditTrailState?) {
         self.session = session
@@ -29,9 +34,21 @@ final class PostgresRecordTransaction: RecordTransaction, RecordInventory {
         PatronRow(pseudonym: PatronPseudonym(bytes: try row.bytes(0)), registrationID: RecordID(bytes: try row.bytes(1)), historyKeep: try row.bool(2))
     }
 
+    /// The patron with their records in one statement: a lookup by card reads both, and the
+    /// records wait for `records(patron:)` until anything in this transaction changes a row.
     package func patron(cardIndex: [UInt8]) throws -> PatronRow? {
-        try session.query("SELECT pseudonym, registration_id, history_keep FROM patron WHERE card_index = \(cardIndex.bytea)").first
-            .map { try Self.patronRow($0.makeRandomAccess()) }
+        let rows = try session.query("""
+            SELECT p.pseudonym, p.registration_id, p.history_keep, r.id, r.kind, r.state, r.version, r.sealed
+            FROM patron p LEFT JOIN record r ON r.patron = p.pseudonym WHERE p.card_index = \(cardIndex.bytea) ORDER BY r.row_id
+            """)
+        guard let first = rows.first else { return nil }
+        let patron = try Self.patronRow(first.makeRandomAccess())
+        let records = try rows.compactMap { row -> SealedRecord? in
+            let cells = row.makeRandomAccess()
+            return cells[3].bytes == nil ? nil : try Self.sealedRecord(cells, from: 3)
+        }
+        prefetched = (patron.pseudonym, records)
+        return patron
     }
 
     package func patron(pseudonym: PatronPseudonym) throws -> PatronRow? {
@@ -52,7 +69,7 @@ final class PostgresRecordTransaction: RecordTransaction, RecordInventory {
     private static let alreadyExists = VaultError(.alreadyExists, "a card barcode or item barcode is already in the vault")
 
     package func insert(_ patron: NewPatronRow) throws {
-        let inserted = try session.execute("""
+        let inserted = try change("""
             INSERT INTO patron (pseudonym, card_index, email_index, name_index, history_keep, registration_id, registered_day, expires_day)
             VALUES (\(patron.pseudonym.bytes.bytea), \(patron.cardIndex.bytea), \(patron.emailIndex.bytea), \(patron.nameIndex.bytea),
                 \(patron.historyKeep), \(patron.registrationID.bytes.bytea), \(patron.registeredDay.daysSinceEpoch), \(patron.expiresDay?.daysSinceEpoch))
@@ -62,19 +79,19 @@ final class PostgresRecordTransaction: RecordTransaction, RecordInventory {
     }
 
     package func setHistoryKeep(of patron: PatronPseudonym, _ keep: Bool) throws {
-        guard try session.execute("UPDATE patron SET history_keep = \(keep) WHERE pseudonym = \(patron.bytes.bytea)") == 1 else {
+        guard try change("UPDATE patron SET history_keep = \(keep) WHERE pseudonym = \(patron.bytes.bytea)") == 1 else {
             throw VaultError.integrity
         }
     }
 
     package func deletePatron(_ patron: PatronPseudonym) throws {
         guard try recordCount(patron: patron) == 0 else { throw VaultError.integrity }
-        guard try session.execute("DELETE FROM patron WHERE pseudonym = \(patron.bytes.bytea)") == 1 else { throw VaultError.integrity }
-        try session.execute("DELETE FROM pin_attempt WHERE pseudonym = \(patron.bytes.bytea)")
+        guard try change("DELETE FROM patron WHERE pseudonym = \(patron.bytes.bytea)") == 1 else { throw VaultError.integrity }
+        try change("DELETE FROM pin_attempt WHERE pseudonym = \(patron.bytes.bytea)")
     }
 
     package func updateIndexes(of patron: PatronPseudonym, emailIndex: [UInt8], nameIndex: [UInt8], expires: CalendarDay?) throws {
-        try session.execute("""
+        try change("""
             UPDATE patron SET email_index = \(emailIndex.bytea), name_index = \(nameIndex.bytea), expires_day = \(expires?.daysSinceEpoch)
             WHERE pseudonym = \(patron.bytes.bytea)
             """)
@@ -83,9 +100,13 @@ final class PostgresRecordTransaction: RecordTransaction, RecordInventory {
     // MARK: Records
 
     /// A kind or state outside the schema's values is an edit, never a default.
-    private static func sealedRecord(_ row: PostgresRandomAccessRow, sealed: Bool = true) throws -> SealedRecord {
-        guard let kind = RecordKind(rawValue: try row.int64(1)), let state = RecordState(rawValue: try row.int64(2)) else { throw VaultError.integrity }
-        return SealedRecord(id: RecordID(bytes: try row.bytes(0)), kind: kind, state: state, version: try row.int64(3), sealed: sealed ? try row.bytes(4) : [])
+    private static func sealedRecord(_ row: PostgresRandomAccessRow, from column: Int = 0, sealed: Bool = true) throws -> SealedRecord {
+        guard let kind = RecordKind(rawValue: try row.int64(column + 1)), let state = RecordState(rawValue: try row.int64(column + 2)) else {
+            throw VaultError.integrity
+        }
+        return SealedRecord(
+            id: RecordID(bytes: try row.bytes(column)), kind: kind, state: state, version: try row.int64(column + 3),
+            sealed: sealed ? try row.bytes(column + 4) : [])
     }
 
     package func record(id: RecordID, patron: PatronPseudonym) throws -> SealedRecord? {
@@ -101,7 +122,8 @@ final class PostgresRecordTransaction: RecordTransaction, RecordInventory {
     }
 
     package func records(patron: PatronPseudonym) throws -> [SealedRecord] {
-        try session.query("SELECT id, kind, state, version, sealed FROM record WHERE patron = \(patron.bytes.bytea) ORDER BY row_id")
+        if let prefetched, prefetched.patron == patron { return prefetched.records }
+        return try session.query("SELECT id, kind, state, version, sealed FROM record WHERE patron = \(patron.bytes.bytea) ORDER BY row_id")
             .map { try Self.sealedRecord($0.makeRandomAccess()) }
     }
 
@@ -129,7 +151,7 @@ final class PostgresRecordTransaction: RecordTransaction, RecordInventory {
         // postgres-nio binds no array with NULLs in it: an absent index is bound empty and an
         // absent day as Int64.min, neither of which the vault ever stores, and turned back into NULL.
         let none = Int64.min
-        let inserted = try session.execute("""
+        let inserted = try change("""
             INSERT INTO record (patron, id, kind, state, item_index, opened_day, due_day, closed_day, version, sealed)
             SELECT d.patron, d.id, d.kind, d.state, NULLIF(d.item, ''::bytea), d.opened, NULLIF(d.due, \(none)), NULLIF(d.closed, \(none)), d.version, d.sealed
             FROM unnest(\(records.map(\.patron.bytes.bytea))::bytea[], \(records.map(\.id.bytes.bytea))::bytea[],
@@ -143,7 +165,7 @@ final class PostgresRecordTransaction: RecordTransaction, RecordInventory {
     }
 
     package func replaceSealed(_ old: SealedRecord, patron: PatronPseudonym, sealed: [UInt8], version: Int64, shredTag: [UInt8]) throws {
-        let changed = try session.execute("""
+        let changed = try change("""
             UPDATE record SET sealed = \(sealed.bytea), version = \(version)
             WHERE patron = \(patron.bytes.bytea) AND id = \(old.id.bytes.bytea) AND version = \(old.version)
             """)
@@ -154,7 +176,7 @@ final class PostgresRecordTransaction: RecordTransaction, RecordInventory {
         _ old: SealedRecord, patron: PatronPseudonym, state: RecordState, on day: CalendarDay, settled: CalendarDay?, sealed: [UInt8], version: Int64,
         shredTag: [UInt8]
     ) throws {
-        let changed = try session.execute("""
+        let changed = try change("""
             UPDATE record SET state = \(state.rawValue), item_index = NULL, closed_day = \(day.daysSinceEpoch), settled_day = \(settled?.daysSinceEpoch),
                 sealed = \(sealed.bytea), version = \(version)
             WHERE patron = \(patron.bytes.bytea) AND id = \(old.id.bytes.bytea) AND version = \(old.version)
@@ -163,7 +185,7 @@ final class PostgresRecordTransaction: RecordTransaction, RecordInventory {
     }
 
     package func deleteQueueingShred(_ record: SealedRecord, patron: PatronPseudonym, shredTag: [UInt8]) throws {
-        let changed = try session.execute("DELETE FROM record WHERE patron = \(patron.bytes.bytea) AND id = \(record.id.bytes.bytea)")
+        let changed = try change("DELETE FROM record WHERE patron = \(patron.bytes.bytea) AND id = \(record.id.bytes.bytea)")
         try queueShred(record, patron: patron, tag: shredTag, changed: changed)
     }
 
@@ -171,9 +193,9 @@ final class PostgresRecordTransaction: RecordTransaction, RecordInventory {
         let deleted: Int
         switch selection {
         case .all:
-            deleted = try session.execute("DELETE FROM record WHERE patron = \(patron.bytes.bytea)")
+            deleted = try change("DELETE FROM record WHERE patron = \(patron.bytes.bytea)")
         case .closedLoans:
-            deleted = try session.execute("""
+            deleted = try change("""
                 DELETE FROM record WHERE patron = \(patron.bytes.bytea) AND kind = \(RecordKind.loan.rawValue) AND state = \(RecordState.closed.rawValue)
                 """)
         }
@@ -190,7 +212,7 @@ final class PostgresRecordTransaction: RecordTransaction, RecordInventory {
     /// replaced, so a planted row cannot make every later deletion of that record fail.
     private func insertShreds(_ shreds: [(record: SealedRecord, tag: [UInt8])], patron: PatronPseudonym) throws {
         guard !shreds.isEmpty else { return }
-        try session.execute("""
+        try change("""
             INSERT INTO pending_shred (record_id, patron, version, tag)
             SELECT d.id, \(patron.bytes.bytea), d.v, d.t FROM unnest(\(shreds.map(\.record.id.bytes.bytea))::bytea[],
                 \(shreds.map(\.record.version))::bigint[], \(shreds.map(\.tag.bytea))::bytea[]) AS d(id, v, t)
@@ -245,7 +267,7 @@ final class PostgresRecordTransaction: RecordTransaction, RecordInventory {
             return PendingShred(record: RecordID(bytes: try cells.bytes(0)), patron: PatronPseudonym(bytes: try cells.bytes(1)), version: try cells.int64(2), tag: [])
         }
         for shred in untagged {
-            try session.execute("UPDATE pending_shred SET tag = \(tag(shred).bytea) WHERE record_id = \(shred.record.bytes.bytea) AND version = \(shred.version)")
+            try change("UPDATE pending_shred SET tag = \(tag(shred).bytea) WHERE record_id = \(shred.record.bytes.bytea) AND version = \(shred.version)")
         }
     }
 
@@ -259,7 +281,7 @@ final class PostgresRecordTransaction: RecordTransaction, RecordInventory {
     }
 
     package func setPINAttempt(patron: PatronPseudonym, _ attempt: PINAttempt, on day: CalendarDay) throws {
-        try session.execute("""
+        try change("""
             INSERT INTO pin_attempt (pseudonym, failures, locked_until, last_failure_day)
             VALUES (\(patron.bytes.bytea), \(Int64(attempt.failures)), \(attempt.lockedUntil.map(Self.millis)), \(day.daysSinceEpoch))
             ON CONFLICT (pseudonym) DO UPDATE SET
@@ -268,7 +290,7 @@ final class PostgresRecordTransaction: RecordTransaction, RecordInventory {
     }
 
     package func clearPINAttempts(patron: PatronPseudonym) throws {
-        try session.execute("DELETE FROM pin_attempt WHERE pseudonym = \(patron.bytes.bytea)")
+        try change("DELETE FROM pin_attempt WHERE pseudonym = \(patron.bytes.bytea)")
     }
 
     static func millis(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded(.down)) }
@@ -299,7 +321,7 @@ final class PostgresRecordTransaction: RecordTransaction, RecordInventory {
     }
 
     package func insertStaff(_ account: StaffAccount, tokenHash: [UInt8]) throws {
-        let inserted = try session.execute("""
+        let inserted = try change("""
             INSERT INTO staff (id, name, role, token_hash, created_at, remote_only)
             VALUES (\(account.id), \(account.name), \(account.role.rawValue), \(tokenHash.bytea), \(Self.millis(account.createdAt)), \(account.remoteOnly))
             ON CONFLICT DO NOTHING
@@ -308,17 +330,17 @@ final class PostgresRecordTransaction: RecordTransaction, RecordInventory {
     }
 
     package func revokeStaff(id: String, at time: Date) throws {
-        try session.execute("UPDATE staff SET revoked_at = \(Self.millis(time)) WHERE id = \(id)")
+        try change("UPDATE staff SET revoked_at = \(Self.millis(time)) WHERE id = \(id)")
     }
 
     // MARK: Legal orders
 
     package func insertLegalOrder(_ order: StoredLegalOrder) throws {
-        try session.execute("INSERT INTO legal_order (id, patron, sealed) VALUES (\(order.id), \(order.patron.bytes.bytea), \(order.sealed.bytea))")
+        try change("INSERT INTO legal_order (id, patron, sealed) VALUES (\(order.id), \(order.patron.bytes.bytea), \(order.sealed.bytea))")
     }
 
     package func replaceLegalOrder(_ order: StoredLegalOrder) throws {
-        let changed = try session.execute("UPDATE legal_order SET sealed = \(order.sealed.bytea) WHERE id = \(order.id) AND patron = \(order.patron.bytes.bytea)")
+        let changed = try change("UPDATE legal_order SET sealed = \(order.sealed.bytea) WHERE id = \(order.id) AND patron = \(order.patron.bytes.bytea)")
         guard changed == 1 else { throw VaultError.integrity }
     }
 
@@ -341,7 +363,7 @@ final class PostgresRecordTransaction: RecordTransaction, RecordInventory {
     // MARK: Statistics
 
     package func countReturn(item: String, branch: String, month: String) throws {
-        try session.execute("""
+        try change("""
             INSERT INTO circulation_stat (item_barcode, branch, month, returns) VALUES (\(item), \(branch), \(month), 1)
             ON CONFLICT (item_barcode, branch, month) DO UPDATE SET returns = circulation_stat.returns + 1
             """)
@@ -409,6 +431,7 @@ final class PostgresRecordTransaction: RecordTransaction, RecordInventory {
     /// The time of the latest permitted audit entry about or by the patron.
     package func lastActivity(of patron: PatronPseudonym) throws -> Date? {
         let id = patron.description
+        try flushAudit()
         return try session.query("""
             SELECT max(time) FROM (
                 SELECT max(time) AS time FROM audit_entry WHERE patron = \(id) AND decision = 'permit'
@@ -425,7 +448,7 @@ final class PostgresRecordTransaction: RecordTransaction, RecordInventory {
     }
 
     package func forgetSignInFailures(lastOnOrBefore day: CalendarDay, now: Date) throws -> Int {
-        try session.execute(PostgresQuery(unsafeSQL: "DELETE FROM pin_attempt WHERE \(Self.forgettable)", binds: Self.binds(day.daysSinceEpoch, Self.millis(now))))
+        try change(PostgresQuery(unsafeSQL: "DELETE FROM pin_attempt WHERE \(Self.forgettable)", binds: Self.binds(day.daysSinceEpoch, Self.millis(now))))
     }
 
     package func monthlyStatisticCount(before month: String) throws -> Int {
@@ -433,18 +456,18 @@ final class PostgresRecordTransaction: RecordTransaction, RecordInventory {
     }
 
     package func coarsenStatistics(before month: String) throws -> Int {
-        try session.execute("""
+        try change("""
             INSERT INTO circulation_stat (item_barcode, branch, month, returns)
             SELECT item_barcode, branch, substr(month, 1, 4), sum(returns) FROM circulation_stat
             WHERE length(month) = 7 AND month < \(month) GROUP BY item_barcode, branch, substr(month, 1, 4)
             ON CONFLICT (item_barcode, branch, month) DO UPDATE SET returns = circulation_stat.returns + EXCLUDED.returns
             """)
-        return try session.execute("DELETE FROM circulation_stat WHERE length(month) = 7 AND month < \(month)")
+        return try change("DELETE FROM circulation_stat WHERE length(month) = 7 AND month < \(month)")
     }
 
     package func clearShreds(_ done: [PendingShred]) throws {
         guard !done.isEmpty else { return }
-        try session.execute("""
+        try change("""
             DELETE FROM pending_shred p USING unnest(\(done.map(\.record.bytes.bytea))::bytea[], \(done.map(\.version))::bigint[]) AS d(id, v)
             WHERE p.record_id = d.id AND p.version = d.v
             """)
@@ -461,9 +484,9 @@ final class PostgresRecordTransaction: RecordTransaction, RecordInventory {
     }
 
     package func saveRetentionProgress(_ progress: [RetentionProgress]) throws {
-        try session.execute("DELETE FROM retention_progress")
+        try change("DELETE FROM retention_progress")
         for (position, rule) in progress.enumerated() {
-            try session.execute("""
+            try change("""
                 INSERT INTO retention_progress (position, rule, started_at, cutoff_day, cursor, records, patrons, kept, done)
                 VALUES (\(Int64(position)), \(rule.rule), \(Self.millis(rule.startedAt)), \(rule.cutoff.daysSinceEpoch), \(rule.cursor?.bytes.bytea),
                     \(Int64(rule.records)), \(Int64(rule.patrons)), \(Int64(rule.kept)), \(rule.done))
@@ -492,39 +515,81 @@ final class PostgresRecordTransaction: RecordTransaction, RecordInventory {
         try appendAudit([draft], to: trail)
     }
 
+    /// Extends the chain in memory; the rows are inserted together before the commit (or before
+    /// this transaction reads the trail), so a group of lookups inserts its entries in one
+    /// statement.
     package func appendAudit(_ drafts: [AuditDraft], to trail: AuditTrail) throws {
         guard !drafts.isEmpty else { return }
         var state = try lockedAuditState()
         let extended = try trail.extend(drafts, state: &state)
-        try PostgresAudit.insert(extended.rows, in: session)
-        for checkpoint in extended.checkpoints { _ = try PostgresAudit.store(checkpoint, in: session) }
+        if !extended.checkpoints.isEmpty {
+            try prepareToChange()
+            for checkpoint in extended.checkpoints { _ = try PostgresAudit.store(checkpoint, in: session) }
+        }
+        pendingAuditRows += extended.rows
         auditState = state
         auditStateChanged = true
     }
 
     package func signAuditCheckpoint(_ trail: AuditTrail, at time: Date) throws -> AuditCheckpoint {
         let state = try lockedAuditState()
+        try prepareToChange()
         return try PostgresAudit.store(try trail.checkpoint(of: state, at: time), in: session)
     }
 
-    /// Writes the state row if appends changed it: before the commit, and before anything in
-    /// this transaction reads the row back.
+    /// Inserts the appended rows not yet in the table.
+    private func flushAudit() throws {
+        guard !pendingAuditRows.isEmpty else { return }
+        try prepareToChange()
+        try PostgresAudit.insert(pendingAuditRows, in: session)
+        pendingAuditRows = []
+    }
+
+    /// Inserts the pending rows and writes the state row if appends changed it, all before the
+    /// commit.
     func writeAuditState() throws {
+        try flushAudit()
         guard auditStateChanged, let auditState else { return }
+        try prepareToChange()
         try PostgresAudit.write(auditState, in: session)
         auditStateChanged = false
     }
 
+    /// The statements that end a write transaction, sent together and answered together: the
+    /// pending rows with the state row (one statement), and the COMMIT. A failure in any of them ends the transaction
+    /// without committing (PostgreSQL answers a COMMIT after a failed statement with ROLLBACK).
+    func commit() throws {
+        var statements: [PostgresQuery] = []
+        let rows = pendingAuditRows
+        if auditStateChanged, let auditState {
+            statements.append(rows.isEmpty ? PostgresAudit.writeStatement(auditState) : PostgresAudit.appendStatement(rows, state: auditState))
+        } else if !rows.isEmpty {
+            statements.append(PostgresAudit.insertStatement(rows))
+        }
+        statements.append("COMMIT")
+        let results = try session.pipeline(statements)
+        pendingAuditRows = []
+        auditStateChanged = false
+        if !rows.isEmpty, let error = results[0].error { throw PostgresAudit.insertFailure(error, rows: rows) }
+        if let error = results.lazy.compactMap(\.error).first { throw error }
+        guard results[results.count - 1].command == "COMMIT" else {
+            throw VaultError.storage("the records database did not commit the transaction; nothing was written")
+        }
+    }
+
     package func auditEntries(_ query: AuditQuery) throws -> [AuditEntry] {
-        try PostgresAudit.entries(query, in: session)
+        try flushAudit()
+        return try PostgresAudit.entries(query, in: session)
     }
 
     package func auditPatrons(touchedBy principalID: String, since: Date?, until: Date?) throws -> [String] {
-        try PostgresAudit.patrons(column: "principal_id", text: principalID, keyVersion: nil, since: since, until: until, in: session)
+        try flushAudit()
+        return try PostgresAudit.patrons(column: "principal_id", text: principalID, keyVersion: nil, since: since, until: until, in: session)
     }
 
     package func auditPatrons(keyVersion: Int, since: Date?, until: Date?) throws -> [String] {
-        try PostgresAudit.patrons(column: "key_version", text: nil, keyVersion: Int64(keyVersion), since: since, until: until, in: session)
+        try flushAudit()
+        return try PostgresAudit.patrons(column: "key_version", text: nil, keyVersion: Int64(keyVersion), since: since, until: until, in: session)
     }
 
     package func verifyAudit(with verifier: AuditVerifier, against checkpoint: AuditCheckpoint?) throws -> AuditVerification {
@@ -538,22 +603,57 @@ final class PostgresRecordTransaction: RecordTransaction, RecordInventory {
         try savepoint(body)
     }
 
-    /// Runs `body` in a savepoint: a failure rolls back only what it did, the audit state held
-    /// in memory included.
+    /// Runs `body` so that a failure undoes only what it did, the audit state and the rows
+    /// appended in memory included. The SAVEPOINT itself is sent only before the body's first
+    /// change to the database: a body that only reads (a lookup in a group) costs no statement.
+    /// A statement that fails inside it aborts the whole transaction, as PostgreSQL does.
     func savepoint<T>(_ body: () throws -> T) throws -> T {
-        savepoints += 1
-        let name = "operation_\(savepoints)"
-        let saved = (auditState, auditStateChanged)
-        try session.execute(PostgresQuery(unsafeSQL: "SAVEPOINT \(name)"))
+        let mark = Savepoint(auditState: auditState, auditStateChanged: auditStateChanged, pendingAuditRows: pendingAuditRows)
+        savepointStack.append(mark)
+        let result: T
         do {
-            let result = try body()
-            try session.execute(PostgresQuery(unsafeSQL: "RELEASE SAVEPOINT \(name)"))
-            return result
+            result = try body()
         } catch {
-            try session.execute(PostgresQuery(unsafeSQL: "ROLLBACK TO SAVEPOINT \(name)"))
-            try session.execute(PostgresQuery(unsafeSQL: "RELEASE SAVEPOINT \(name)"))
-            (auditState, auditStateChanged) = saved
+            if let name = savepointStack.removeLast().name {
+                try session.execute(PostgresQuery(unsafeSQL: "ROLLBACK TO SAVEPOINT \(name)"))
+                try session.execute(PostgresQuery(unsafeSQL: "RELEASE SAVEPOINT \(name)"))
+            }
+            (auditState, auditStateChanged, pendingAuditRows) = (mark.auditState, mark.auditStateChanged, mark.pendingAuditRows)
             throw error
+        }
+        if let name = savepointStack.removeLast().name { try session.execute(PostgresQuery(unsafeSQL: "RELEASE SAVEPOINT \(name)")) }
+        return result
+    }
+
+    /// Sends the SAVEPOINT of every open savepoint that has none yet, outermost first: called
+    /// before any statement that changes a row.
+    private func prepareToChange() throws {
+        for index in savepointStack.indices where savepointStack[index].name == nil {
+            savepoints += 1
+            let name = "operation_\(savepoints)"
+            try session.execute(PostgresQuery(unsafeSQL: "SAVEPOINT \(name)"))
+            savepointStack[index].name = name
+        }
+    }
+
+    /// A statement that changes rows, inside whatever savepoints are open.
+    @discardableResult
+    private func change(_ query: PostgresQuery) throws -> Int {
+        prefetched = nil
+        try prepareToChange()
+        return try session.execute(query)
+    }
+
+    private struct Savepoint {
+        var name: String?
+        let auditState: AuditTrailState?
+        let auditStateChanged: Bool
+        let pendingAuditRows: [AuditStoredRow]
+
+        init(auditState: AuditTrailState?, auditStateChanged: Bool, pendingAuditRows: [AuditStoredRow]) {
+            self.auditState = auditState
+            self.auditStateChanged = auditStateChanged
+            self.pendingAuditRows = pendingAuditRows
         }
     }
 }

@@ -80,11 +80,10 @@ struct KeysCommand: ParsableCommand {
 
         func run() async throws {
             try await Terminal.report {
-                try options.requireEmbedded("keys status")
                 if let client = try options.client {
                     throw CommandFailure(.invalidInput, "keys status runs on the vault host, not through the daemon at \(client.description)")
                 }
-                let status = try await Vault.keyStatus(at: options.directory)
+                let status = try await Vault.keyStatus(at: options.directory, storage: try options.location.storageSource())
                 if options.json { return try Terminal.json(status) }
                 Terminal.line("Master key: version \(status.currentVersion), from a \(status.keySource == "passphrase" ? "passphrase" : "key file").")
                 for version in status.versions {

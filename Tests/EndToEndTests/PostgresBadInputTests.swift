@@ -113,11 +113,18 @@ struct PostgresBadInputTests {
         #expect(try cli.run(["audit", "verify"]).status == 0)
     }
 
-    @Test("what works only on a vault folder says so on PostgreSQL instead of claiming there is no vault; backup create is refused before anything is written")
+    @Test("what works only on a vault folder says so on PostgreSQL instead of claiming there is no vault; backup create is refused before anything is written; keys status reads the key database")
     func folderOnlyCommands() throws {
         let cli = try CLI.initialized(backend: .postgres)
         defer { cli.removeHome() }
-        for command in [["keys", "status"], ["keys", "rotate", "--new-key-file", cli.home.appendingPathComponent("new.key").path], ["backup", "create", "--out", cli.home.appendingPathComponent("b").path]] {
+        #expect(try cli.run(["patron", "register", "--card", "KS1", "--name", "Key Status", "--email", "ks@example.org"]).status == 0)
+        let status = try cli.run(["keys", "status", "--json"])
+        #expect(status.status == 0, "\(status.stderr)")
+        #expect(status.json["currentVersion"] as? Int == 1)
+        let versions = status.json["versions"] as? [[String: Any]]
+        #expect(versions?.count == 1 && versions?.first?["patronKeys"] as? Int == 1, "\(status.stdout)")
+        #expect(try cli.psql("SELECT count(*) FROM patron_key", database: 1) == ["1"])
+        for command in [["keys", "rotate", "--new-key-file", cli.home.appendingPathComponent("new.key").path], ["backup", "create", "--out", cli.home.appendingPathComponent("b").path]] {
             let result = try cli.run(command)
             #expect(result.status == 65, "\(command)")
             #expect(result.stderr.contains("for a vault on PostgreSQL it is not available yet"), "\(command): \(result.stderr)")

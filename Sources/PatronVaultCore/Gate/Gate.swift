@@ -187,12 +187,12 @@ final class Gate: Sendable {
     /// it can see. The row must agree with its seal in the key store.
     func staffAccount(tokenHash: [UInt8]) async throws(VaultError) -> StaffAccount? {
         do {
-            guard let row = try await storage.records.read(GatePass(), { reader in try reader.staff(tokenHash: tokenHash) }) else { return nil }
-            let seal = try storage.keys.staffSeal(id: row.account.id)
+            guard let row = try await storage.records.staffRow(GatePass(), tokenHash: tokenHash) else { return nil }
+            let seal = try await storage.keys.readStaffSeal(id: row.account.id)
             if ring.staffSeal.vouches(for: row, tag: seal) { return row.account }
             // A revocation commits its row before its seal: a row read just before a revocation
             // and a seal read just after it disagree. The row read again is the revoked one.
-            guard let again = try await storage.records.read(GatePass(), { reader in try reader.staff(tokenHash: tokenHash) }) else { return nil }
+            guard let again = try await storage.records.staffRow(GatePass(), tokenHash: tokenHash) else { return nil }
             return try verified(again, seal: seal)
         } catch {
             throw Self.vaultError(error)

@@ -88,7 +88,13 @@ extension Vault {
     /// The key store's versions and counts, read without the master key: what an admin checks
     /// before deleting an old master key, and while a rotation is in progress.
     public static func keyStatus(at directory: URL) async throws(VaultError) -> KeyStatus {
-        let storage = try SQLiteStorage.open(directory: directory, create: false)
+        try await keyStatus(at: directory, storage: .embedded)
+    }
+
+    /// The same for a vault whose stores are elsewhere (PostgreSQL): only reads, so no lock on
+    /// the vault is needed.
+    package static func keyStatus(at directory: URL, storage source: VaultStorageSource) async throws(VaultError) -> KeyStatus {
+        let storage = try source.open(directory: directory, create: false)
         do {
             let metadata = try await storage.keys.metadata()
             let source = try KeyRing.keySource(in: metadata).source

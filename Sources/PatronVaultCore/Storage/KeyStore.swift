@@ -52,6 +52,10 @@ package protocol KeyStore: Sendable {
     func staffSeals() throws -> [String: [UInt8]]
     func staffSeal(id: String) throws -> [UInt8]?
 
+    /// One account's seal, read for a token check: every daemon request makes one, so a store
+    /// that waits on a server reads it without holding the caller's thread.
+    func readStaffSeal(id: String) async throws -> [UInt8]?
+
     /// Replaces an account's seal after its row changed (a revocation, which commits first).
     func sealStaff(id: String, tag: [UInt8]) async throws
 
@@ -101,4 +105,10 @@ package protocol KeyStore: Sendable {
 
     func checkpoint() async throws
     func close() async throws
+}
+
+extension KeyStore {
+    package func readStaffSeal(id: String) async throws -> [UInt8]? {
+        try staffSeal(id: id)
+    }
 }

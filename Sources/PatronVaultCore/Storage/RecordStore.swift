@@ -24,6 +24,10 @@ package protocol RecordStore: Sendable {
     /// holds up writers.
     func read<T: Sendable>(_ pass: GatePass, _ body: @escaping @Sendable (any RecordReader) throws -> T) async throws -> T
 
+    /// The staff row a token hash names: the read every daemon request makes first. One row,
+    /// so a store on a server reads it in one statement rather than a snapshot of its own.
+    func staffRow(_ pass: GatePass, tokenHash: [UInt8]) async throws -> StaffRow?
+
     /// Runs `body` holding the write lock: no writer, in any process, can then be between
     /// committing keys and committing the records that need them. `body` sees only which
     /// records and patrons exist, never their contents.
@@ -191,5 +195,11 @@ package enum RecordSelection: Sendable {
         case .all: true
         case .closedLoans: record.kind == .loan && record.state == .closed
         }
+    }
+}
+
+extension RecordStore {
+    package func staffRow(_ pass: GatePass, tokenHash: [UInt8]) async throws -> StaffRow? {
+        try await read(pass) { reader in try reader.staff(tokenHash: tokenHash) }
     }
 }
