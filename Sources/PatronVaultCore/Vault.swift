@@ -112,7 +112,7 @@ public final class Vault: Sendable {
                 sourceName = "passphrase"
             }
             let lock = try VaultLock(in: directory, exclusive: false)
-            let opened = try storageSource.open(directory: directory, create: true)
+            let opened = try storageSource.open(directory: directory, mode: .create)
             storage = opened
             let ring: KeyRing
             do {
@@ -150,20 +150,24 @@ public final class Vault: Sendable {
         if case .embedded = storageSource, !SQLiteStorage.exists(in: directory) { throw VaultError(.notInitialized, "no vault at \(directory.path)") }
         let lock = try VaultLock(in: directory, exclusive: false)
         return try await open(
-            directory: directory, storage: storageSource.open(directory: directory, create: false), masterKey: source, policies: policies,
+            directory: directory, storage: storageSource.open(directory: directory, mode: .shared), masterKey: source, policies: policies,
             configuration: configuration, lock: lock)
     }
 
     /// Opens the vault folder for an operation that needs it to itself (a key rotation): refused
     /// while any other process has it open, and, with `resumingRotation`, opened although a
     /// master key rotation is recorded.
+    ///
+    /// On stores elsewhere (PostgreSQL) the folder's lock keeps out this host's processes and
+    /// the stores' own claim every other host's.
     static func openAlone(
-        at directory: URL, masterKey source: MasterKeySource, policies: PolicySet, configuration: VaultConfiguration, resumingRotation: Bool = false
+        at directory: URL, masterKey source: MasterKeySource, policies: PolicySet, configuration: VaultConfiguration, storage storageSource: VaultStorageSource,
+        resumingRotation: Bool = false
     ) async throws(VaultError) -> Vault {
-        guard SQLiteStorage.exists(in: directory) else { throw VaultError(.notInitialized, "no vault at \(directory.path)") }
+        if case .embedded = storageSource, !SQLiteStorage.exists(in: directory) { throw VaultError(.notInitialized, "no vault at \(directory.path)") }
         let lock = try VaultLock(in: directory, exclusive: true)
         return try await open(
-            directory: directory, storage: SQLiteStorage.open(directory: directory, create: false), masterKey: source, policies: policies,
+            directory: directory, storage: storageSource.open(directory: directory, mode: .exclusive), masterKey: source, policies: policies,
             configuration: configuration, lock: lock, resumingRotation: resumingRotation)
     }
 

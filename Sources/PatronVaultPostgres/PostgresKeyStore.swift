@@ -574,6 +574,10 @@ package final class PostgresKeyStore: KeyStore {
     }
 
     package func close() async throws {
+        closeLinks()
+    }
+
+    func closeLinks() {
         sealReaders.close()
         reader.close()
         writer.close()

@@ -17,11 +17,14 @@ final class PostgresLink: @unchecked Sendable {
     private var closed = false
     private let logger: Logger
     private let name: String
+    private let claim: PostgresClaim?
 
-    /// `name` says which store this link serves in messages ("the key database").
-    init(_ location: PostgresLocation, name: String) {
+    /// `name` says which store this link serves in messages ("the key database"); `claim` is
+    /// the vault claim each new connection takes before it is used.
+    init(_ location: PostgresLocation, name: String, claim: PostgresClaim? = nil) {
         self.location = location
         self.name = name
+        self.claim = claim
         var logger = Logger(label: "patronvault.postgres")
         logger.logLevel = .critical
         self.logger = logger
@@ -83,6 +86,15 @@ final class PostgresLink: @unchecked Sendable {
         } catch {
             throw PostgresFailure.translate(error, store: name, location: location)
         }
+        if let claim {
+            do {
+                try claim.take(on: PostgresSession(connection: opened, logger: logger))
+            } catch {
+                try? opened.close().wait()
+                if let error = error as? VaultError { throw error }
+                throw PostgresFailure.translate(error, store: name, location: location)
+            }
+        }
         connection = opened
         return opened
     }
@@ -115,11 +127,39 @@ final class PostgresLink: @unchecked Sendable {
     }
 }
 
+/// A vault claimed on the records server, where every host's processes meet: each connection
+/// of a process that opens the vault holds a shared advisory lock on the vault's number, for as
+/// long as the connection lives (a connection that is lost and made again claims again), and a
+/// key rotation holds the exclusive one. So a rotation cannot start while any process anywhere
+/// has a connection open, and no process connects while it runs.
+enum PostgresClaim: Sendable {
+    case shared(Int64)
+    case exclusive(Int64)
+
+    /// The lock's number: the first eight bytes of the vault's id.
+    static func number(vaultID: [UInt8]) -> Int64 {
+        Int64(bitPattern: vaultID.prefix(8).reduce(0) { $0 << 8 | UInt64($1) })
+    }
+
+    func take(on session: PostgresSession) throws {
+        switch self {
+        case .shared(let number):
+            guard try session.query("SELECT pg_try_advisory_lock_shared(\(number))")[0].makeRandomAccess().bool(0) else {
+                throw VaultError(.conflict, "the vault's master key is being rotated by another process; wait for it to finish")
+            }
+        case .exclusive(let number):
+            guard try session.query("SELECT pg_try_advisory_lock(\(number))")[0].makeRandomAccess().bool(0) else {
+                throw VaultError(.conflict, "the vault is open in another process (a running daemon or command, on this host or another); stop it, then run this again")
+            }
+        }
+    }
+}
+
 /// A connection lent to a synchronous body.
 final class PostgresSession {
     let connection: PostgresConnection
     let logger: Logger
-    /// Statements to send ahead of the next one, in the same round trip (a read's BEGIN).
+    /// Statements to send ahead of the next one, waited for with it (a read's BEGIN).
     private var opening: [PostgresQuery] = []
 
     init(connection: PostgresConnection, logger: Logger) {
@@ -146,7 +186,7 @@ final class PostgresSession {
         return results[0].result!
     }
 
-    /// Sends `query` in the same round trip as the next statement instead of on its own; if no
+    /// Sends `query` just ahead of the next statement and waits for both at once; if no
     /// statement follows, it is never sent (see `dropUnsent`).
     func sendWithNext(_ query: PostgresQuery) {
         opening.append(query)
@@ -167,7 +207,8 @@ final class PostgresSession {
     }
 
     /// Sends `queries` (after any queued by `sendWithNext`) one after another without waiting
-    /// for each answer, then waits for all: one round trip instead of one each. Every answer is
+    /// for each answer, then waits for all. postgres-nio still runs them one after another on the
+    /// connection, but the waiting thread wakes once instead of once each. Every answer is
     /// waited for, so the connection is idle again when this returns. A failed statement's error
     /// is in its result: PostgreSQL fails the later statements of an aborted transaction too,
     /// and answers a COMMIT there with ROLLBACK. A failure of a queued statement is thrown.

@@ -11,8 +11,8 @@ final class PostgresLinkPool: Sendable {
     private let all: [PostgresLink]
     private let name: String
 
-    init(location: PostgresLocation, name: String, size: Int) {
-        all = (0..<size).map { _ in PostgresLink(location, name: name) }
+    init(location: PostgresLocation, name: String, size: Int, claim: PostgresClaim? = nil) {
+        all = (0..<size).map { _ in PostgresLink(location, name: name, claim: claim) }
         self.name = name
         state = Mutex((all, [], false))
     }

@@ -18,9 +18,12 @@ package final class PostgresRecordStore: RecordStore {
     let readers: PostgresLinkPool
     private let queue = GroupWriteQueue<PostgresRecordTransaction>()
 
-    init(location: PostgresLocation, readers: Int) {
-        writer = PostgresLink(location, name: PostgresSchema.Role.records.storeName)
-        self.readers = PostgresLinkPool(location: location, name: PostgresSchema.Role.records.storeName, size: max(1, readers))
+    /// `claim` is what every connection claims of the vault (`PostgresClaim`): in an exclusive
+    /// open, the writer claims it alone and this process's readers claim nothing.
+    init(location: PostgresLocation, readers: Int, claim: PostgresClaim? = nil) {
+        writer = PostgresLink(location, name: PostgresSchema.Role.records.storeName, claim: claim)
+        let readerClaim: PostgresClaim? = if case .shared = claim { claim } else { nil }
+        self.readers = PostgresLinkPool(location: location, name: PostgresSchema.Role.records.storeName, size: max(1, readers), claim: readerClaim)
     }
 
     package func write<T: Sendable>(_ pass: GatePass, _ body: @escaping @Sendable (any RecordTransaction) throws -> T) async throws -> T {
@@ -63,8 +66,8 @@ package final class PostgresRecordStore: RecordStore {
         }
     }
 
-    /// BEGIN and the write lock (the audit state row) in one round trip, the body, then the
-    /// entries, the state row and COMMIT in another; ROLLBACK if anything failed.
+    /// BEGIN and the write lock (the audit state row) waited for together, the body, then the
+    /// entries with the state row and COMMIT, waited for together; ROLLBACK if anything failed.
     static func writeTransaction<T>(in session: PostgresSession, _ body: (PostgresRecordTransaction) throws -> T) throws -> T {
         let opening = try session.pipeline(["BEGIN", PostgresAudit.lockStatement])
         do {

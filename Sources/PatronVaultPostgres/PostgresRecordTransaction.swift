@@ -20,6 +20,8 @@ final class PostgresRecordTransaction: RecordTransaction, RecordInventory {
     private var pendingAuditRows: [AuditStoredRow] = []
     private var savepoints = 0
     private var savepointStack: [Savepoint] = []
+    /// A savepoint could not be rolled back: what its body did may be in the transaction.
+    private var poisoned = false
     /// The records `patron(cardIndex:)` read with their patron, while no row has changed since.
     private var prefetched: (patron: PatronPseudonym, records: [SealedRecord])?
 
@@ -313,7 +315,8 @@ final class PostgresRecordTransaction: RecordTransaction, RecordInventory {
     }
 
     package func staff(named name: String) throws -> StaffRow? {
-        try session.query("SELECT id, name, role, token_hash, created_at, revoked_at, remote_only FROM staff WHERE name = \(name)").first.map(Self.staffRow)
+        try Self.storable(name)
+        return try session.query("SELECT id, name, role, token_hash, created_at, revoked_at, remote_only FROM staff WHERE name = \(name)").first.map(Self.staffRow)
     }
 
     package func allStaff() throws -> [StaffRow] {
@@ -330,6 +333,7 @@ final class PostgresRecordTransaction: RecordTransaction, RecordInventory {
     }
 
     package func revokeStaff(id: String, at time: Date) throws {
+        try Self.storable(id)
         try change("UPDATE staff SET revoked_at = \(Self.millis(time)) WHERE id = \(id)")
     }
 
@@ -345,7 +349,8 @@ final class PostgresRecordTransaction: RecordTransaction, RecordInventory {
     }
 
     package func legalOrder(id: String) throws -> StoredLegalOrder? {
-        try session.query("SELECT id, patron, sealed FROM legal_order WHERE id = \(id)").first.map(Self.legalOrder)
+        try Self.storable(id)
+        return try session.query("SELECT id, patron, sealed FROM legal_order WHERE id = \(id)").first.map(Self.legalOrder)
     }
 
     package func legalOrders(patron: PatronPseudonym?) throws -> [StoredLegalOrder] {
@@ -363,6 +368,7 @@ final class PostgresRecordTransaction: RecordTransaction, RecordInventory {
     // MARK: Statistics
 
     package func countReturn(item: String, branch: String, month: String) throws {
+        try Self.storable(item, branch, month)
         try change("""
             INSERT INTO circulation_stat (item_barcode, branch, month, returns) VALUES (\(item), \(branch), \(month), 1)
             ON CONFLICT (item_barcode, branch, month) DO UPDATE SET returns = circulation_stat.returns + 1
@@ -522,6 +528,7 @@ final class PostgresRecordTransaction: RecordTransaction, RecordInventory {
         guard !drafts.isEmpty else { return }
         var state = try lockedAuditState()
         let extended = try trail.extend(drafts, state: &state)
+        for row in extended.rows { try Self.storable(row.texts.compactMap { $0 } + [row.detail ?? ""]) }
         if !extended.checkpoints.isEmpty {
             try prepareToChange()
             for checkpoint in extended.checkpoints { _ = try PostgresAudit.store(checkpoint, in: session) }
@@ -559,6 +566,7 @@ final class PostgresRecordTransaction: RecordTransaction, RecordInventory {
     /// pending rows with the state row (one statement), and the COMMIT. A failure in any of them ends the transaction
     /// without committing (PostgreSQL answers a COMMIT after a failed statement with ROLLBACK).
     func commit() throws {
+        guard !poisoned else { throw VaultError.storage("a failed operation could not be undone on the records database; nothing was written") }
         var statements: [PostgresQuery] = []
         let rows = pendingAuditRows
         if auditStateChanged, let auditState {
@@ -578,11 +586,13 @@ final class PostgresRecordTransaction: RecordTransaction, RecordInventory {
     }
 
     package func auditEntries(_ query: AuditQuery) throws -> [AuditEntry] {
+        try Self.storable(query.principalID ?? "", query.action ?? "", query.patron ?? "")
         try flushAudit()
         return try PostgresAudit.entries(query, in: session)
     }
 
     package func auditPatrons(touchedBy principalID: String, since: Date?, until: Date?) throws -> [String] {
+        try Self.storable(principalID)
         try flushAudit()
         return try PostgresAudit.patrons(column: "principal_id", text: principalID, keyVersion: nil, since: since, until: until, in: session)
     }
@@ -599,14 +609,23 @@ final class PostgresRecordTransaction: RecordTransaction, RecordInventory {
 
     // MARK: Savepoints
 
+    /// The entries appended inside are inserted before it ends, so an insert that collides (a
+    /// trail state set back) fails inside it: a best-effort append is then undone alone and
+    /// what follows (an `audit verify` that says where the trail broke) still runs.
     package func undoable<T>(_ body: () throws -> T) throws -> T {
-        try savepoint(body)
+        try savepoint {
+            let result = try body()
+            try flushAudit()
+            return result
+        }
     }
 
     /// Runs `body` so that a failure undoes only what it did, the audit state and the rows
     /// appended in memory included. The SAVEPOINT itself is sent only before the body's first
     /// change to the database: a body that only reads (a lookup in a group) costs no statement.
-    /// A statement that fails inside it aborts the whole transaction, as PostgreSQL does.
+    /// A statement that fails on the server before that change aborts the whole transaction, as
+    /// PostgreSQL does, and with it the group; so text the server would refuse (a NUL) is
+    /// refused before it is sent (`storable`).
     func savepoint<T>(_ body: () throws -> T) throws -> T {
         let mark = Savepoint(auditState: auditState, auditStateChanged: auditStateChanged, pendingAuditRows: pendingAuditRows)
         savepointStack.append(mark)
@@ -614,15 +633,41 @@ final class PostgresRecordTransaction: RecordTransaction, RecordInventory {
         do {
             result = try body()
         } catch {
-            if let name = savepointStack.removeLast().name {
-                try session.execute(PostgresQuery(unsafeSQL: "ROLLBACK TO SAVEPOINT \(name)"))
-                try session.execute(PostgresQuery(unsafeSQL: "RELEASE SAVEPOINT \(name)"))
-            }
             (auditState, auditStateChanged, pendingAuditRows) = (mark.auditState, mark.auditStateChanged, mark.pendingAuditRows)
+            prefetched = nil
+            if let name = savepointStack.removeLast().name {
+                do {
+                    try session.execute(PostgresQuery(unsafeSQL: "ROLLBACK TO SAVEPOINT \(name)"))
+                    try session.execute(PostgresQuery(unsafeSQL: "RELEASE SAVEPOINT \(name)"))
+                } catch {
+                    // What the body did may still be in the transaction: it must not commit.
+                    poisoned = true
+                    throw error
+                }
+            }
             throw error
         }
-        if let name = savepointStack.removeLast().name { try session.execute(PostgresQuery(unsafeSQL: "RELEASE SAVEPOINT \(name)")) }
+        if let name = savepointStack.removeLast().name {
+            do {
+                try session.execute(PostgresQuery(unsafeSQL: "RELEASE SAVEPOINT \(name)"))
+            } catch {
+                poisoned = true
+                throw error
+            }
+        }
         return result
+    }
+
+    /// Refuses text PostgreSQL cannot hold (a NUL character) before it reaches the server,
+    /// where it would abort the whole transaction rather than fail one caller.
+    static func storable(_ texts: String...) throws {
+        try storable(texts)
+    }
+
+    static func storable(_ texts: [String]) throws {
+        guard !texts.contains(where: { $0.utf8.contains(0) }) else {
+            throw VaultError(.invalidInput, "a text with a NUL character cannot be stored or looked up")
+        }
     }
 
     /// Sends the SAVEPOINT of every open savepoint that has none yet, outermost first: called

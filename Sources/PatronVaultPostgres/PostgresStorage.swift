@@ -35,6 +35,14 @@ package enum PostgresStorage {
     /// The same, noting a new vault's id in `created`, which `remove` needs to take back only
     /// what this creation made.
     package static func open(_ configuration: PostgresStorageConfiguration, create: Bool, created: PostgresCreation?) throws -> VaultStorage {
+        try open(configuration, mode: create ? .create : .shared, created: created)
+    }
+
+    /// The same, claiming the vault on the records server as `mode` says (`PostgresClaim`):
+    /// shared by every process that opens it, exclusive for a key rotation, refused with one
+    /// line when the other kind is held.
+    package static func open(_ configuration: PostgresStorageConfiguration, mode: VaultStorageMode, created: PostgresCreation?) throws -> VaultStorage {
+        let create = mode == .create
         guard !configuration.records.namesSameDatabase(as: configuration.keys) else {
             throw VaultError(
                 .invalidInput,
@@ -59,8 +67,21 @@ package enum PostgresStorage {
             if create { remove(configuration, vaultID: vaultID) }
             throw error
         }
+        let number = PostgresClaim.number(vaultID: vaultID)
+        let records = PostgresRecordStore(
+            location: configuration.records, readers: configuration.readers, claim: mode == .exclusive ? .exclusive(number) : .shared(number))
+        do {
+            // The claim is taken now, so a vault being rotated is refused before anything else.
+            try records.writer.withSession { _ in }
+        } catch {
+            records.readers.close()
+            records.writer.close()
+            keys.closeLinks()
+            if create { remove(configuration, vaultID: vaultID) }
+            throw error
+        }
         created?.note(vaultID)
-        return VaultStorage(records: PostgresRecordStore(location: configuration.records, readers: configuration.readers), keys: keys)
+        return VaultStorage(records: records, keys: keys)
     }
 
     /// Drops what a failed `init` made, so nothing half-made stays behind: only PatronVault's own
@@ -87,7 +108,7 @@ package enum PostgresStorage {
     package static func source(_ configuration: PostgresStorageConfiguration) -> VaultStorageSource {
         let created = PostgresCreation()
         return .external(
-            open: { create in try open(configuration, create: create, created: created) },
+            open: { mode in try open(configuration, mode: mode, created: created) },
             remove: { if let id = created.vaultID { remove(configuration, vaultID: id) } })
     }
 }

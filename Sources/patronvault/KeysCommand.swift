@@ -58,13 +58,13 @@ struct KeysCommand: ParsableCommand {
 
         func run() async throws {
             try await Terminal.report {
-                try options.requireEmbedded("a signing key rotation")
                 if let client = try options.client {
                     throw CommandFailure(.invalidInput, "the signing keys are changed on the vault host with the daemon stopped, not through the daemon at \(client.description)")
                 }
                 let report = try await Vault.rotateSigningKeys(
                     at: options.directory, masterKey: options.masterKey, policies: try Vault.loadPolicies(from: options.policyDirectory),
-                    configuration: try options.vaultConfiguration, authorizing: { vault in try await credentials.principal(in: vault) })
+                    configuration: try options.vaultConfiguration, storage: try options.location.storageSource(),
+                    authorizing: { vault in try await credentials.principal(in: vault) })
                 if options.json { return try Terminal.json(report) }
                 Terminal.line("The retired audit key signed a last checkpoint at \(report.lastCheckpointSize) entries; checkpoints, backups, exports and receipts signed before \(report.retiredAt) still verify.")
                 Terminal.line("New export key (give it to patrons and verifiers): \(report.exportKey)")
@@ -105,14 +105,13 @@ struct KeysCommand: ParsableCommand {
 
     static func rotate(options: VaultOptions, credentials: StaffCredentials, batchSize: Int, to newKey: () throws -> MasterKeySource) async throws {
         try await Terminal.report {
-            try options.requireEmbedded("a master key rotation")
             let next = try newKey()
             if let client = try options.client {
                 throw CommandFailure(.invalidInput, "the master key is changed on the vault host with the daemon stopped, not through the daemon at \(client.description)")
             }
             let report = try await Vault.rotateMasterKey(
                 at: options.directory, from: options.masterKey, to: next, policies: try Vault.loadPolicies(from: options.policyDirectory),
-                configuration: try options.vaultConfiguration, batchSize: batchSize,
+                configuration: try options.vaultConfiguration, batchSize: batchSize, storage: try options.location.storageSource(),
                 authorizing: { vault in try await credentials.principal(in: vault) })
             if options.json { return try Terminal.json(report) }
             Terminal.line(

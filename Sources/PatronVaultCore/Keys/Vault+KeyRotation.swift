@@ -72,8 +72,20 @@ extension Vault {
         configuration: VaultConfiguration = VaultConfiguration(), batchSize: Int = rotationBatchSize,
         authorizing principal: (Vault) async throws -> Principal
     ) async throws(VaultError) -> KeyRotationReport {
+        try await rotateMasterKey(
+            at: directory, from: current, to: next, policies: policies, configuration: configuration, batchSize: batchSize, storage: .embedded,
+            authorizing: principal)
+    }
+
+    /// The same for a vault whose stores are elsewhere (PostgreSQL).
+    package static func rotateMasterKey(
+        at directory: URL, from current: MasterKeySource, to next: MasterKeySource, policies: PolicySet,
+        configuration: VaultConfiguration = VaultConfiguration(), batchSize: Int = rotationBatchSize, storage: VaultStorageSource,
+        authorizing principal: (Vault) async throws -> Principal
+    ) async throws(VaultError) -> KeyRotationReport {
         guard batchSize > 0 else { throw VaultError.invalid("the batch size must be a positive number") }
-        let vault = try await openAlone(at: directory, masterKey: current, policies: policies, configuration: configuration, resumingRotation: true)
+        let vault = try await openAlone(
+            at: directory, masterKey: current, policies: policies, configuration: configuration, storage: storage, resumingRotation: true)
         do {
             let report = try await MasterKeyRotation(vault: vault, configuration: configuration, batchSize: batchSize)
                 .run(to: next, by: try await principal(vault))
@@ -94,7 +106,7 @@ extension Vault {
     /// The same for a vault whose stores are elsewhere (PostgreSQL): only reads, so no lock on
     /// the vault is needed.
     package static func keyStatus(at directory: URL, storage source: VaultStorageSource) async throws(VaultError) -> KeyStatus {
-        let storage = try source.open(directory: directory, create: false)
+        let storage = try source.open(directory: directory, mode: .shared)
         do {
             let metadata = try await storage.keys.metadata()
             let source = try KeyRing.keySource(in: metadata).source

@@ -31,7 +31,16 @@ extension Vault {
         at directory: URL, masterKey: MasterKeySource, policies: PolicySet, configuration: VaultConfiguration = VaultConfiguration(),
         authorizing principal: (Vault) async throws -> Principal
     ) async throws(VaultError) -> SigningKeyRotationReport {
-        let vault = try await openAlone(at: directory, masterKey: masterKey, policies: policies, configuration: configuration)
+        try await rotateSigningKeys(
+            at: directory, masterKey: masterKey, policies: policies, configuration: configuration, storage: .embedded, authorizing: principal)
+    }
+
+    /// The same for a vault whose stores are elsewhere (PostgreSQL).
+    package static func rotateSigningKeys(
+        at directory: URL, masterKey: MasterKeySource, policies: PolicySet, configuration: VaultConfiguration = VaultConfiguration(),
+        storage: VaultStorageSource, authorizing principal: (Vault) async throws -> Principal
+    ) async throws(VaultError) -> SigningKeyRotationReport {
+        let vault = try await openAlone(at: directory, masterKey: masterKey, policies: policies, configuration: configuration, storage: storage)
         do {
             let gate = vault.gate
             let ring = gate.ring
