@@ -19,26 +19,23 @@ package final class PostgresKeyStore: KeyStore {
     let writer: PostgresLink
     /// For retention's key reads, which run while the batch before destroys its own.
     let reader: PostgresLink
-    /// For token checks' seal reads.
-    let sealReaders: PostgresLinkPool
     /// The longest a shredded key's bytes may wait in freed page space for the next compaction.
     let compactionInterval: Duration
     /// When keys were last shredded without a compaction since, if they were.
     private let uncompacted = Mutex<ContinuousClock.Instant?>(nil)
 
-    init(location: PostgresLocation, compactionInterval: Duration, readers: Int = 1) {
+    init(location: PostgresLocation, compactionInterval: Duration) {
         writer = PostgresLink(location, name: PostgresSchema.Role.keys.storeName)
         reader = PostgresLink(location, name: PostgresSchema.Role.keys.storeName)
-        sealReaders = PostgresLinkPool(location: location, name: PostgresSchema.Role.keys.storeName, size: max(1, readers))
         self.compactionInterval = compactionInterval
     }
 
     /// Opens the key database at `location`, or makes its tables when `create` is set.
     /// `vaultID` is the records database's: a key database of another vault is refused.
     package static func open(
-        _ location: PostgresLocation, create: Bool, vaultID: [UInt8], compactionInterval: Duration = .seconds(600), readers: Int = 1
+        _ location: PostgresLocation, create: Bool, vaultID: [UInt8], compactionInterval: Duration = .seconds(600)
     ) throws -> PostgresKeyStore {
-        let store = PostgresKeyStore(location: location, compactionInterval: compactionInterval, readers: readers)
+        let store = PostgresKeyStore(location: location, compactionInterval: compactionInterval)
         do {
             try store.writer.withSession { session in
                 if create {
@@ -53,7 +50,6 @@ package final class PostgresKeyStore: KeyStore {
             }
         } catch {
             store.writer.close()
-            store.sealReaders.close()
             throw error
         }
         return store
@@ -152,12 +148,10 @@ package final class PostgresKeyStore: KeyStore {
         try writer.withSession { session in try Self.staffSeal(id: id, in: session) }
     }
 
-    /// On a link of the seal readers, off the caller's thread: token checks neither wait behind
-    /// the writer's key reads nor hold a thread of the cooperative pool.
+    /// Off the caller's thread: a token check waiting on the server holds no thread of the
+    /// cooperative pool.
     package func readStaffSeal(id: String) async throws -> [UInt8]? {
-        let link = try await sealReaders.exclusive()
-        defer { sealReaders.giveBack(link) }
-        return try await link.run { session in try Self.staffSeal(id: id, in: session) }
+        try await writer.run { session in try Self.staffSeal(id: id, in: session) }
     }
 
     private static func staffSeal(id: String, in session: PostgresSession) throws -> [UInt8]? {
@@ -578,7 +572,6 @@ package final class PostgresKeyStore: KeyStore {
     }
 
     func closeLinks() {
-        sealReaders.close()
         reader.close()
         writer.close()
     }

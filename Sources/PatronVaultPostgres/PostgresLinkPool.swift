@@ -60,8 +60,8 @@ enum PostgresHorizon {
 
     /// False while another session anywhere on the cluster, or a replication slot, holds a
     /// snapshot from before `transaction`: VACUUM leaves the rows that snapshot can see. Sessions
-    /// of other databases count too, since some do for VACUUM (one still starting up does; the
-    /// suite found others under a load of databases being created), and asking too widely only
+    /// of other databases count too, since some do for VACUUM (one still starting up does, and
+    /// the erasure test fails under the suite's load in other databases when only this one is asked), and asking too widely only
     /// delays a compaction to the next pass.
     static func isClear(after transaction: Int64, in session: PostgresSession) throws -> Bool {
         // Both ages count from the same next transaction id, so they compare as the 64-bit ids
