@@ -528,7 +528,10 @@ final class PostgresRecordTransaction: RecordTransaction, RecordInventory {
         guard !drafts.isEmpty else { return }
         var state = try lockedAuditState()
         let extended = try trail.extend(drafts, state: &state)
-        for row in extended.rows { try Self.storable(row.texts.compactMap { $0 } + [row.detail ?? ""]) }
+        for row in extended.rows {
+            try Self.storable(row.texts.lazy.compactMap { $0 })
+            if let detail = row.detail { try Self.storable(detail) }
+        }
         if !extended.checkpoints.isEmpty {
             try prepareToChange()
             for checkpoint in extended.checkpoints { _ = try PostgresAudit.store(checkpoint, in: session) }
@@ -664,7 +667,7 @@ final class PostgresRecordTransaction: RecordTransaction, RecordInventory {
         try storable(texts)
     }
 
-    static func storable(_ texts: [String]) throws {
+    static func storable(_ texts: some Sequence<String>) throws {
         guard !texts.contains(where: { $0.utf8.contains(0) }) else {
             throw VaultError(.invalidInput, "a text with a NUL character cannot be stored or looked up")
         }
