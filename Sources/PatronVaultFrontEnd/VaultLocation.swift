@@ -8,37 +8,70 @@ import PatronVaultPostgres
 /// environment variables, then defaults. The CLI's direct mode and the daemon read them alike,
 /// so one vault folder means the same thing to both.
 public struct VaultLocation: ParsableArguments {
-    @Option(name: .long, help: "The vault folder (default: $PATRONVAULT_HOME or ./vault).")
+    @Option(name: .long, help: Help.vault)
     public var vault: String?
 
-    @Option(name: .long, help: "The master key file (default: $PATRONVAULT_KEY_FILE or VAULT/master.key).")
+    @Option(name: .long, help: Help.keyFile)
     public var keyFile: String?
 
-    @Option(name: .long, help: "The policy folder (default: $PATRONVAULT_POLICIES or ./Policies).")
+    @Option(name: .long, help: Help.policies)
     public var policies: String?
 
-    @Option(name: .long, help: "Where records and keys are kept: sqlite (two files in the vault folder, the default) or postgres (--records-url and --keys-url).")
+    @Option(name: .long, help: Help.storage)
     public var storage: StorageKind?
 
-    @Option(name: .long, help: "With --storage postgres: the records database, postgres://USER@HOST[:PORT]/DATABASE[?sslmode=disable|verify-full&sslrootcert=FILE].")
+    @Option(name: .long, help: Help.recordsUrl)
     public var recordsUrl: String?
 
-    @Option(name: .long, help: "With --storage postgres: the key database, which must be another database than the records one (it may be on another server).")
+    @Option(name: .long, help: Help.keysUrl)
     public var keysUrl: String?
 
-    @Option(name: .long, help: "A file (mode 0600) holding the records database's password (default: $PATRONVAULT_RECORDS_PASSWORD).")
+    @Option(name: .long, help: Help.recordsPasswordFile)
     public var recordsPasswordFile: String?
 
-    @Option(name: .long, help: "A file (mode 0600) holding the key database's password (default: $PATRONVAULT_KEYS_PASSWORD).")
+    @Option(name: .long, help: Help.keysPasswordFile)
     public var keysPasswordFile: String?
 
-    @Option(name: .long, help: "With --storage postgres: connections to the records database for reads, per process (1 to 64, default 4).")
+    @Option(name: .long, help: Help.readerConnections)
     public var readerConnections: Int?
 
-    @Option(name: .long, help: "With --storage postgres: the most seconds a shredded key's bytes may wait in the key tables' freed space for compaction (60 to 86400, default 600).")
+    @Option(name: .long, help: Help.keyCompactionInterval)
     public var keyCompactionInterval: Int?
 
     public init() {}
+
+    /// A location given by options declared elsewhere: the CLI declares these options in its own
+    /// group, since each group nested in another multiplies the argument parser's start-up work
+    /// in a debug build.
+    public init(
+        vault: String?, keyFile: String?, policies: String?, storage: StorageKind?, recordsUrl: String?, keysUrl: String?, recordsPasswordFile: String?,
+        keysPasswordFile: String?, readerConnections: Int?, keyCompactionInterval: Int?
+    ) {
+        self.vault = vault
+        self.keyFile = keyFile
+        self.policies = policies
+        self.storage = storage
+        self.recordsUrl = recordsUrl
+        self.keysUrl = keysUrl
+        self.recordsPasswordFile = recordsPasswordFile
+        self.keysPasswordFile = keysPasswordFile
+        self.readerConnections = readerConnections
+        self.keyCompactionInterval = keyCompactionInterval
+    }
+
+    /// The options' help, shared by every front end that declares them.
+    public enum Help {
+        public static let vault: ArgumentHelp = "The vault folder (default: $PATRONVAULT_HOME or ./vault)."
+        public static let keyFile: ArgumentHelp = "The master key file (default: $PATRONVAULT_KEY_FILE or VAULT/master.key)."
+        public static let policies: ArgumentHelp = "The policy folder (default: $PATRONVAULT_POLICIES or ./Policies)."
+        public static let storage: ArgumentHelp = "Where records and keys are kept: sqlite (two files in the vault folder, the default) or postgres (--records-url and --keys-url)."
+        public static let recordsUrl: ArgumentHelp = "With --storage postgres: the records database, postgres://USER@HOST[:PORT]/DATABASE[?sslmode=disable|verify-full&sslrootcert=FILE]."
+        public static let keysUrl: ArgumentHelp = "With --storage postgres: the key database, which must be another database than the records one (it may be on another server)."
+        public static let recordsPasswordFile: ArgumentHelp = "A file (mode 0600) holding the records database's password (default: $PATRONVAULT_RECORDS_PASSWORD)."
+        public static let keysPasswordFile: ArgumentHelp = "A file (mode 0600) holding the key database's password (default: $PATRONVAULT_KEYS_PASSWORD)."
+        public static let readerConnections: ArgumentHelp = "With --storage postgres: connections to the records database for reads, per process (1 to 64, default 4)."
+        public static let keyCompactionInterval: ArgumentHelp = "With --storage postgres: the most seconds a shredded key's bytes may wait in the key tables' freed space for compaction (60 to 86400, default 600)."
+    }
 
     /// The names a configuration file may set for the vault's location and storage.
     public static let configurable: Set<String> = [

@@ -14,11 +14,21 @@ enum PostgresAudit {
         decision, rule_ids, policy_digest, front_end, key_version, detail
         """
 
-    static let lockStatement: PostgresQuery = "SELECT size, frontier, last_mac, last_time FROM audit_state WHERE id = 1 FOR UPDATE"
+    static let lockStatement: PostgresQuery = "SELECT size, frontier, last_mac, last_time, change_mark FROM audit_state WHERE id = 1 FOR UPDATE"
+
+    /// Counts one more committed transaction that changed rows (`RecordReader.changeMark`).
+    static let bumpChangeMark: PostgresQuery = "UPDATE audit_state SET change_mark = change_mark + 1 WHERE id = 1"
+
+    /// The change mark from the rows `lockStatement` answered.
+    static func lockedMark(_ rows: [PostgresRow]) throws -> Int64 {
+        guard let row = rows.first else { throw AuditError.stateMissing }
+        return try row.makeRandomAccess().int64(4)
+    }
 
     /// Reads the state row and holds its lock until the transaction ends.
-    static func lockState(in session: PostgresSession) throws -> AuditTrailState {
-        try lockedState(try session.query(lockStatement))
+    static func lockState(in session: PostgresSession) throws -> (state: AuditTrailState, changeMark: Int64) {
+        let rows = try session.query(lockStatement)
+        return (try lockedState(rows), try lockedMark(rows))
     }
 
     /// The state from the rows `lockStatement` answered.

@@ -72,7 +72,9 @@ package final class PostgresRecordStore: RecordStore {
         let opening = try session.pipeline(["BEGIN", PostgresAudit.lockStatement])
         do {
             if let error = opening[0].error { throw error }
-            let transaction = PostgresRecordTransaction(session: session, auditState: try PostgresAudit.lockedState(try opening[1].get()))
+            let locked = try opening[1].get()
+            let transaction = PostgresRecordTransaction(
+                session: session, auditState: try PostgresAudit.lockedState(locked), changeMark: try PostgresAudit.lockedMark(locked))
             let result = try body(transaction)
             try transaction.commit()
             return result
@@ -94,8 +96,9 @@ package final class PostgresRecordStore: RecordStore {
             try session.execute("BEGIN")
             let identity = ObjectIdentifier(session.connection)
             do {
+                let (state, mark) = try PostgresAudit.lockState(in: session)
                 return PostgresOpenTransaction(
-                    transaction: PostgresRecordTransaction(session: session, auditState: try PostgresAudit.lockState(in: session)), connection: identity)
+                    transaction: PostgresRecordTransaction(session: session, auditState: state, changeMark: mark), connection: identity)
             } catch {
                 _ = try? session.execute("ROLLBACK")
                 throw error
@@ -191,6 +194,10 @@ package final class PostgresRecordStore: RecordStore {
             return clear
         }
     }
+
+    /// Each read under the write lock is a round trip to the server, which every other writer
+    /// would wait out: a lookup reads on a reader snapshot instead.
+    package var readsLookupsOnSnapshots: Bool { true }
 
     package func close() async throws {
         readers.close()

@@ -24,10 +24,24 @@ final class PostgresRecordTransaction: RecordTransaction, RecordInventory {
     private var poisoned = false
     /// The records `patron(cardIndex:)` read with their patron, while no row has changed since.
     private var prefetched: (patron: PatronPseudonym, records: [SealedRecord])?
+    /// The change mark read with the write lock; nil in a read snapshot.
+    private var lockedMark: Int64?
+    /// Whether a statement of this transaction changed rows, so its commit counts one more change.
+    private var rowsChanged = false
 
-    init(session: PostgresSession, auditState: AuditTrailState?) {
+    init(session: PostgresSession, auditState: AuditTrailState?, changeMark: Int64? = nil) {
         self.session = session
         self.auditState = auditState
+        lockedMark = changeMark
+    }
+
+    /// Under the write lock, the mark read with the lock (one more once this transaction has
+    /// changed a row); in a snapshot, the mark the snapshot sees.
+    package func changeMark() throws -> Int64? {
+        if let lockedMark { return rowsChanged ? lockedMark + 1 : lockedMark }
+        guard auditState == nil else { return nil }
+        guard let row = try session.query("SELECT change_mark FROM audit_state WHERE id = 1").first else { throw AuditError.stateMissing }
+        return try row.makeRandomAccess().int64(0)
     }
 
     // MARK: Patrons
@@ -512,8 +526,9 @@ final class PostgresRecordTransaction: RecordTransaction, RecordInventory {
     /// The state, read under the row lock the first time this transaction needs it.
     private func lockedAuditState() throws -> AuditTrailState {
         if let auditState { return auditState }
-        let state = try PostgresAudit.lockState(in: session)
+        let (state, mark) = try PostgresAudit.lockState(in: session)
         auditState = state
+        lockedMark = mark
         return state
     }
 
@@ -577,6 +592,7 @@ final class PostgresRecordTransaction: RecordTransaction, RecordInventory {
         } else if !rows.isEmpty {
             statements.append(PostgresAudit.insertStatement(rows))
         }
+        if rowsChanged { statements.append(PostgresAudit.bumpChangeMark) }
         statements.append("COMMIT")
         let results = try session.pipeline(statements)
         pendingAuditRows = []
@@ -688,6 +704,7 @@ final class PostgresRecordTransaction: RecordTransaction, RecordInventory {
     @discardableResult
     private func change(_ query: PostgresQuery) throws -> Int {
         prefetched = nil
+        rowsChanged = true
         try prepareToChange()
         return try session.execute(query)
     }

@@ -9,7 +9,10 @@ import PostgresNIO
 enum PostgresSchema {
     /// The schema this binary writes and reads. A database marked with a later version was
     /// upgraded by a newer PatronVault and is refused rather than misread.
-    static let version: Int64 = 1
+    ///
+    /// 2: the audit state row counts committed changes (`change_mark`), for lookups read on
+    /// snapshots. A version 1 records database is upgraded when the vault opens.
+    static let version: Int64 = 2
 
     enum Role: String, Sendable {
         case records
@@ -159,7 +162,8 @@ enum PostgresSchema {
             size bigint NOT NULL,
             frontier bytea NOT NULL,
             last_mac bytea NOT NULL,
-            last_time bigint NOT NULL
+            last_time bigint NOT NULL,
+            change_mark bigint NOT NULL DEFAULT 0
         );
         INSERT INTO audit_state (id, size, frontier, last_mac, last_time)
             VALUES (1, 0, ''::bytea, decode(repeat('00', 32), 'hex'), -9223372036854775808)
@@ -217,6 +221,17 @@ enum PostgresSchema {
                 "\(role.storeName) at \(location) has schema version \(found.version), newer than this PatronVault reads (\(version)); upgrade PatronVault")
         }
         return found.vaultID
+    }
+
+    /// Brings a records database made at version 1 to this version, in one transaction: the
+    /// audit state row gains its change mark.
+    static func upgrade(_ role: Role, in session: PostgresSession, location: PostgresLocation) throws {
+        guard role == .records, let found = try marker(in: session), found.version < version else { return }
+        try session.transaction { session in
+            try session.execute("SELECT pg_advisory_xact_lock(7263548101)")
+            try session.execute("ALTER TABLE audit_state ADD COLUMN IF NOT EXISTS change_mark bigint NOT NULL DEFAULT 0")
+            try session.execute("UPDATE patronvault_database SET schema_version = \(version) WHERE role = 'records' AND schema_version < \(version)")
+        }
     }
 
     /// Refuses a database that takes no writes (a hot standby, or one set read-only), before

@@ -4,9 +4,47 @@ import PatronVaultCore
 import PatronVaultFrontEnd
 
 /// Options every command shares: where the vault is, how its master key is found, and the
-/// output format.
+/// output format. The location's options are declared here rather than as a group of their own
+/// inside this one: every nesting level multiplies the checks the argument parser's debug build
+/// runs at each start, which the end-to-end tests pay thousands of times.
 struct VaultOptions: ParsableArguments {
-    @OptionGroup var location: VaultLocation
+    @Option(name: .long, help: VaultLocation.Help.vault)
+    var vault: String?
+
+    @Option(name: .long, help: VaultLocation.Help.keyFile)
+    var keyFile: String?
+
+    @Option(name: .long, help: VaultLocation.Help.policies)
+    var policies: String?
+
+    @Option(name: .long, help: VaultLocation.Help.storage)
+    var storage: VaultLocation.StorageKind?
+
+    @Option(name: .long, help: VaultLocation.Help.recordsUrl)
+    var recordsUrl: String?
+
+    @Option(name: .long, help: VaultLocation.Help.keysUrl)
+    var keysUrl: String?
+
+    @Option(name: .long, help: VaultLocation.Help.recordsPasswordFile)
+    var recordsPasswordFile: String?
+
+    @Option(name: .long, help: VaultLocation.Help.keysPasswordFile)
+    var keysPasswordFile: String?
+
+    @Option(name: .long, help: VaultLocation.Help.readerConnections)
+    var readerConnections: Int?
+
+    @Option(name: .long, help: VaultLocation.Help.keyCompactionInterval)
+    var keyCompactionInterval: Int?
+
+    /// Where the options say the vault is.
+    var location: VaultLocation {
+        VaultLocation(
+            vault: vault, keyFile: keyFile, policies: policies, storage: storage, recordsUrl: recordsUrl, keysUrl: keysUrl,
+            recordsPasswordFile: recordsPasswordFile, keysPasswordFile: keysPasswordFile, readerConnections: readerConnections,
+            keyCompactionInterval: keyCompactionInterval)
+    }
 
     @Flag(name: .long, help: "Print machine-readable JSON.")
     var json = false
@@ -19,7 +57,11 @@ struct VaultOptions: ParsableArguments {
         guard let path = config ?? Environment.value("PATRONVAULT_CONFIG") else { return }
         let file = try ConfigurationFile(
             path: path, known: VaultLocation.configurable.union(ConfigurationFile.daemonSettings), flags: ConfigurationFile.daemonFlags)
-        try location.fill(from: file)
+        var filled = location
+        try filled.fill(from: file)
+        (vault, keyFile, policies, storage) = (filled.vault, filled.keyFile, filled.policies, filled.storage)
+        (recordsUrl, keysUrl, recordsPasswordFile, keysPasswordFile) = (filled.recordsUrl, filled.keysUrl, filled.recordsPasswordFile, filled.keysPasswordFile)
+        (readerConnections, keyCompactionInterval) = (filled.readerConnections, filled.keyCompactionInterval)
     }
 
     @Option(name: .long, help: "Send the command to a running patronvaultd (http://HOST:PORT, https://…, unix:PATH; default: $PATRONVAULT_SERVER). Without it the CLI opens the vault folder itself.")

@@ -4,7 +4,7 @@ import PatronVaultAudit
 
 /// A record store that delegates to a real one, but whose transactions fail to insert records:
 /// a disk that fills up, or a constraint that trips, half-way through an operation.
-struct FailingRecordStore: RecordStore {
+struct FailingRecordStore: RecordStoreWrapper {
     /// How inserting records fails.
     enum Failure: Sendable, CaseIterable {
         /// A storage error: the whole transaction rolls back.
@@ -37,7 +37,15 @@ struct FailingRecordStore: RecordStore {
     func read<T: Sendable>(_ pass: GatePass, _ body: @escaping @Sendable (any RecordReader) throws -> T) async throws -> T {
         try await base.read(pass, body)
     }
+}
 
+/// A record store wrapping a real one, handing on every call it does not change itself.
+protocol RecordStoreWrapper: RecordStore {
+    var base: any RecordStore { get }
+}
+
+extension RecordStoreWrapper {
+    func staffRow(_ pass: GatePass, tokenHash: [UInt8]) async throws -> StaffRow? { try await base.staffRow(pass, tokenHash: tokenHash) }
     func holdingWriteLock<T: Sendable>(_ body: @escaping @Sendable (any RecordInventory) throws -> T) async throws -> T {
         try await base.holdingWriteLock(body)
     }
@@ -45,57 +53,20 @@ struct FailingRecordStore: RecordStore {
     func clearShreds(_ done: [PendingShred]) async throws { try await base.clearShreds(done) }
     func purgeResidue() async throws -> Bool { try await base.purgeResidue() }
     func close() async throws { try await base.close() }
+    var readsLookupsOnSnapshots: Bool { base.readsLookupsOnSnapshots }
 }
 
 /// Delegates every call to the real transaction, except inserting records.
-struct FailingTransaction: RecordTransaction {
+struct FailingTransaction: RecordTransaction, RecordReaderForwarding {
     let base: any RecordTransaction
     let failure: FailingRecordStore.Failure
 
-    func patron(cardIndex: [UInt8]) throws -> PatronRow? { try base.patron(cardIndex: cardIndex) }
-    func patron(pseudonym: PatronPseudonym) throws -> PatronRow? { try base.patron(pseudonym: pseudonym) }
-    func patrons(emailIndex: [UInt8]) throws -> [PatronRow] { try base.patrons(emailIndex: emailIndex) }
-    func patrons(nameIndex: [UInt8]) throws -> [PatronRow] { try base.patrons(nameIndex: nameIndex) }
-    func record(id: RecordID, patron: PatronPseudonym) throws -> SealedRecord? { try base.record(id: id, patron: patron) }
-    func records(patron: PatronPseudonym, kind: RecordKind, state: RecordState) throws -> [SealedRecord] {
-        try base.records(patron: patron, kind: kind, state: state)
-    }
-    func records(patron: PatronPseudonym) throws -> [SealedRecord] { try base.records(patron: patron) }
-    func recordHeaders(patron: PatronPseudonym) throws -> [SealedRecord] { try base.recordHeaders(patron: patron) }
-    func pendingShreds(patron: PatronPseudonym) throws -> [PendingShred] { try base.pendingShreds(patron: patron) }
-    func openLoan(itemIndex: [UInt8]) throws -> OpenLoanRow? { try base.openLoan(itemIndex: itemIndex) }
-    func pinAttempt(patron: PatronPseudonym) throws -> PINAttempt? { try base.pinAttempt(patron: patron) }
-    func staff(tokenHash: [UInt8]) throws -> StaffRow? { try base.staff(tokenHash: tokenHash) }
-    func staff(named name: String) throws -> StaffRow? { try base.staff(named: name) }
-    func allStaff() throws -> [StaffRow] { try base.allStaff() }
-    func statistics() throws -> [CirculationStatistic] { try base.statistics() }
-    func dueLoanCount(_ state: RecordState, onOrBefore day: CalendarDay) throws -> (records: Int, patrons: Int) { try base.dueLoanCount(state, onOrBefore: day) }
-    func patronsWithDueLoans(_ state: RecordState, onOrBefore day: CalendarDay, after cursor: PatronPseudonym?, limit: Int) throws -> [(patron: PatronPseudonym, due: Int)] {
-        try base.patronsWithDueLoans(state, onOrBefore: day, after: cursor, limit: limit)
-    }
-    func expiredPatrons(expiredOnOrBefore day: CalendarDay, after cursor: PatronPseudonym?, limit: Int) throws -> [(row: PatronRow, expires: CalendarDay)] {
-        try base.expiredPatrons(expiredOnOrBefore: day, after: cursor, limit: limit)
-    }
-    func recordCount(patron: PatronPseudonym) throws -> Int { try base.recordCount(patron: patron) }
-    func loansKeepingAccount(patron: PatronPseudonym) throws -> Int { try base.loansKeepingAccount(patron: patron) }
-    func lastActivity(of patron: PatronPseudonym) throws -> Date? { try base.lastActivity(of: patron) }
-    func signInFailureCount(lastOnOrBefore day: CalendarDay, now: Date) throws -> Int { try base.signInFailureCount(lastOnOrBefore: day, now: now) }
-    func monthlyStatisticCount(before month: String) throws -> Int { try base.monthlyStatisticCount(before: month) }
-    func retentionProgress() throws -> [RetentionProgress] { try base.retentionProgress() }
+    var forwardedReader: any RecordReader { base }
+
     func forgetSignInFailures(lastOnOrBefore day: CalendarDay, now: Date) throws -> Int { try base.forgetSignInFailures(lastOnOrBefore: day, now: now) }
     func coarsenStatistics(before month: String) throws -> Int { try base.coarsenStatistics(before: month) }
     func saveRetentionProgress(_ progress: [RetentionProgress]) throws { try base.saveRetentionProgress(progress) }
     func clearShreds(_ done: [PendingShred]) throws { try base.clearShreds(done) }
-    func auditEntries(_ query: AuditQuery) throws -> [AuditEntry] { try base.auditEntries(query) }
-    func auditPatrons(touchedBy principalID: String, since: Date?, until: Date?) throws -> [String] {
-        try base.auditPatrons(touchedBy: principalID, since: since, until: until)
-    }
-    func auditPatrons(keyVersion: Int, since: Date?, until: Date?) throws -> [String] {
-        try base.auditPatrons(keyVersion: keyVersion, since: since, until: until)
-    }
-    func verifyAudit(with verifier: AuditVerifier, against checkpoint: AuditCheckpoint?) throws -> AuditVerification {
-        try base.verifyAudit(with: verifier, against: checkpoint)
-    }
 
     func insert(_ patron: NewPatronRow) throws { try base.insert(patron) }
     func updateIndexes(of patron: PatronPseudonym, emailIndex: [UInt8], nameIndex: [UInt8], expires: CalendarDay?) throws {

@@ -45,7 +45,7 @@ struct PostgresDatabaseCheckTests {
             try store.writer.withSession { session in _ = try session.execute("UPDATE patronvault_database SET schema_version = 99") }
             store.writer.close()
             let error = try #require(throws: VaultError.self) { try PostgresKeyStore.open(location, create: false, vaultID: [7]) }
-            #expect(error.message.contains("schema version 99, newer than this PatronVault reads (1)"))
+            #expect(error.message.contains("schema version 99, newer than this PatronVault reads (2)"))
         }
     }
 
@@ -95,6 +95,37 @@ struct PostgresDatabaseCheckTests {
         #expect(try PostgresLocation(url: "postgres://pv@db.example/keys").transportSecurity == .verifyFull)
         #expect(try PostgresLocation(url: "postgres://pv@127.0.0.1:5433/keys").transportSecurity == .disable)
         #expect(try PostgresLocation(url: "postgres://pv@localhost/keys?sslmode=verify-full").description == "postgres://pv@localhost:5432/keys")
+    }
+
+    @Test("The change mark counts committed transactions that changed a row, and nothing else")
+    func changeMark() throws {
+        try withDatabase { location in
+            let link = PostgresLink(location, name: "the records database")
+            defer { link.close() }
+            try link.withSession { session in
+                try PostgresSchema.create(.records, tables: PostgresSchema.recordsTables, vaultID: [4], in: session, location: location)
+                let snapshot = { try PostgresRecordTransaction(session: session, auditState: nil).changeMark() }
+                #expect(try snapshot() == 0)
+                try PostgresRecordStore.writeTransaction(in: session) { transaction in
+                    #expect(try transaction.changeMark() == 0)
+                    _ = try transaction.pinAttempt(patron: PatronPseudonym.random())
+                    #expect(try transaction.changeMark() == 0, "a read changes nothing")
+                    try transaction.clearPINAttempts(patron: PatronPseudonym.random())
+                    #expect(try transaction.changeMark() == 1, "the transaction's own change counts")
+                }
+                #expect(try snapshot() == 1)
+                try PostgresRecordStore.writeTransaction(in: session) { _ in }
+                #expect(try snapshot() == 1, "a transaction that changed nothing leaves the mark")
+                struct Undone: Error {}
+                #expect(throws: Undone.self) {
+                    try PostgresRecordStore.writeTransaction(in: session) { transaction in
+                        try transaction.clearPINAttempts(patron: PatronPseudonym.random())
+                        throw Undone()
+                    }
+                }
+                #expect(try snapshot() == 1, "a rolled-back change leaves the mark")
+            }
+        }
     }
 
     private func withDatabase(_ body: (PostgresLocation) throws -> Void) throws {

@@ -90,6 +90,9 @@ final class Gate: Sendable {
             try transaction.recordAll(required: true)
             return result
         }
+        if readsOnly, storeKeys == nil, storage.records.readsLookupsOnSnapshots, !decisions.contains(where: { !$0.decision.isPermitted }) {
+            return try await lookUp(principal, decisions: decisions, time: time, body, underLock: transactionBody)
+        }
         let outcome: Result<T, VaultError>
         do {
             if let storeKeys {
@@ -106,6 +109,60 @@ final class Gate: Sendable {
         // the keys stay unsettled (a read accepts a row whose unsettled key holds its element)
         // and the next open or maintenance pass settles them.
         _ = try? await storage.keys.settle(written.unsettled())
+        return try outcome.get()
+    }
+
+    /// A lookup on a store that reads on snapshots: `body` runs on a reader snapshot, its
+    /// entries are kept, and the writer appends them only if no change has committed since the
+    /// snapshot was taken (the change marks agree), so the answer is exactly what the same
+    /// lookup under the write lock would have given at the moment its entries were appended.
+    /// If a change came between, `underLock` runs the lookup again in the writer's transaction
+    /// and its answer is the one given. An answer that is not a plain outcome (an integrity
+    /// failure, a storage error, a body that tried to change a row) is never taken from a
+    /// snapshot: the lookup runs again under the lock, which answers it with authority. No
+    /// answer leaves this function before its entries are committed.
+    private func lookUp<T: Sendable>(
+        _ principal: Principal, decisions: [RecordedDecision], time: Date, _ body: @escaping @Sendable (inout GatedTransaction) throws -> T,
+        underLock: @escaping @Sendable (any RecordTransaction) throws -> Result<T, VaultError>
+    ) async throws(VaultError) -> T {
+        let pass = GatePass()
+        let read: SnapshotLookup<T>?
+        do {
+            read = try await storage.records.read(pass) { reader -> SnapshotLookup<T>? in
+                guard let mark = try reader.changeMark() else { return nil }
+                let records = SnapshotTransaction(reader)
+                var transaction = try GatedTransaction(gate: self, principal: principal, records: records, time: time, actionLevel: decisions)
+                let result: Result<T, VaultError>
+                do {
+                    result = .success(try body(&transaction))
+                } catch let denial as AccessDenial {
+                    result = .failure(denial.error)
+                } catch let error as VaultError where Self.isOutcome(error) && error.kind != .integrityFailure && error.kind != .corruptVault {
+                    result = .failure(error)
+                } catch {
+                    return nil
+                }
+                try transaction.recordAll(required: true)
+                return SnapshotLookup(result: result, drafts: records.drafts, mark: mark)
+            }
+        } catch {
+            read = nil
+        }
+        let trail = trail
+        let outcome: Result<T, VaultError>
+        do {
+            outcome = try await storage.records.write(pass) { records in
+                guard let read, try records.changeMark() == read.mark else { return try underLock(records) }
+                do {
+                    try records.appendAudit(read.drafts, to: trail)
+                } catch {
+                    throw VaultError.unrecorded
+                }
+                return read.result
+            }
+        } catch {
+            throw Self.vaultError(error)
+        }
         return try outcome.get()
     }
 
@@ -277,6 +334,13 @@ final class Gate: Sendable {
     }
 }
 
+extension VaultError {
+    /// An access whose entry could not be appended: it is refused, never done unrecorded.
+    static var unrecorded: VaultError {
+        VaultError(.auditFailure, "the audit trail could not record this access, so nothing was done (verify the audit trail)")
+    }
+}
+
 /// How to find the patron a request is about, used only to attribute a refusal.
 enum PatronSubject: Sendable {
     case card(String)
@@ -288,6 +352,14 @@ enum PatronSubject: Sendable {
         case .item(let item): try records.openLoan(itemIndex: ring.item.index(of: item))?.patron
         }
     }
+}
+
+/// A lookup answered on a reader snapshot, with the entries to append and the change mark the
+/// snapshot saw.
+struct SnapshotLookup<T: Sendable>: Sendable {
+    let result: Result<T, VaultError>
+    let drafts: [AuditDraft]
+    let mark: Int64
 }
 
 /// A decision and the request it answered, waiting to be recorded.

@@ -128,7 +128,7 @@ struct GatedTransaction {
             do {
                 try records.appendAudit(drafts, to: trail)
             } catch {
-                throw VaultError(.auditFailure, "the audit trail could not record this access, so nothing was done (verify the audit trail)")
+                throw VaultError.unrecorded
             }
         } else {
             _ = try? records.undoable { try records.appendAudit(drafts, to: trail) }

@@ -45,11 +45,22 @@ package protocol RecordStore: Sendable {
 
     /// Closes every connection; later calls fail.
     func close() async throws
+
+    /// Whether a lookup reads on a reader snapshot and takes the write lock only to append its
+    /// entries. Worth it where each read under the lock is a network round trip (a server
+    /// store); the embedded store reads in microseconds and keeps its lookups under the lock.
+    var readsLookupsOnSnapshots: Bool { get }
 }
 
 /// What an operation may read inside a transaction: records, and the audit trail kept beside
 /// them (it must commit in the same transaction as the changes it accounts for).
 package protocol RecordReader: AuditReader {
+    /// How many committed transactions have changed rows, as this snapshot or transaction sees
+    /// it (its own changes counting as one more): a lookup read on a snapshot is appended as
+    /// read only while the writer sees the same mark, so nothing changed between the two.
+    /// Nil where no mark is kept.
+    func changeMark() throws -> Int64?
+
     func patron(cardIndex: [UInt8]) throws -> PatronRow?
     func patron(pseudonym: PatronPseudonym) throws -> PatronRow?
     func patrons(emailIndex: [UInt8]) throws -> [PatronRow]

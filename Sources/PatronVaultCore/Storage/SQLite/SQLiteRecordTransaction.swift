@@ -53,6 +53,9 @@ struct SQLiteRecordTransaction: RecordTransaction, RecordInventory {
 
     // MARK: Patrons
 
+    /// None is kept: lookups on this store read under the write lock.
+    func changeMark() throws -> Int64? { nil }
+
     func patron(cardIndex: [UInt8]) throws -> PatronRow? {
         let query = RawStatement(try db.cachedStatement(sql: "SELECT \(Self.patronColumns) FROM patron WHERE card_index = ?"), in: db)
         defer { query.reset() }
