@@ -19,23 +19,27 @@ package final class PostgresKeyStore: KeyStore {
     let writer: PostgresLink
     /// For retention's key reads, which run while the batch before destroys its own.
     let reader: PostgresLink
+    /// For the one-statement reads every request makes (a staff seal, a patron's keys): any
+    /// free one serves, so concurrent lookups do not queue on one connection.
+    let lookups: PostgresLinkSet
     /// The longest a shredded key's bytes may wait in freed page space for the next compaction.
     let compactionInterval: Duration
     /// When keys were last shredded without a compaction since, if they were.
     private let uncompacted = Mutex<ContinuousClock.Instant?>(nil)
 
-    init(location: PostgresLocation, compactionInterval: Duration) {
+    init(location: PostgresLocation, compactionInterval: Duration, readers: Int) {
         writer = PostgresLink(location, name: PostgresSchema.Role.keys.storeName)
         reader = PostgresLink(location, name: PostgresSchema.Role.keys.storeName)
+        lookups = PostgresLinkSet(first: writer, location: location, name: PostgresSchema.Role.keys.storeName, size: readers)
         self.compactionInterval = compactionInterval
     }
 
     /// Opens the key database at `location`, or makes its tables when `create` is set.
     /// `vaultID` is the records database's: a key database of another vault is refused.
     package static func open(
-        _ location: PostgresLocation, create: Bool, vaultID: [UInt8], compactionInterval: Duration = .seconds(600)
+        _ location: PostgresLocation, create: Bool, vaultID: [UInt8], compactionInterval: Duration = .seconds(600), readers: Int = 4
     ) throws -> PostgresKeyStore {
-        let store = PostgresKeyStore(location: location, compactionInterval: compactionInterval)
+        let store = PostgresKeyStore(location: location, compactionInterval: compactionInterval, readers: readers)
         do {
             try store.writer.withSession { session in
                 if create {
@@ -58,7 +62,7 @@ package final class PostgresKeyStore: KeyStore {
     // MARK: Reads
 
     package func wrappedKeys(patron: PatronPseudonym, records ids: [(id: RecordID, version: Int64)]) throws -> WrappedKeys {
-        try writer.withSession { session in
+        try lookups.withSession { session in
             let rows = try session.query("""
                 SELECT p.pseudonym, p.kek_version, p.wrapped, p.record_set, r.record_id, r.version, r.wrapped
                 FROM patron_key p LEFT JOIN record_key r ON r.pseudonym = p.pseudonym WHERE p.pseudonym = \(patron.bytes.bytea)
@@ -107,7 +111,7 @@ package final class PostgresKeyStore: KeyStore {
 
     /// One statement, so one snapshot: the set and every record key of the patron.
     package func recordKeys(patron: PatronPseudonym) throws -> StoredRecordKeys {
-        try writer.withSession { session in
+        try lookups.withSession { session in
             let rows = try session.query("""
                 SELECT p.record_set, r.record_id, r.version, r.element, r.settled
                 FROM (SELECT \(patron.bytes.bytea)::bytea AS pseudonym) q
@@ -134,7 +138,7 @@ package final class PostgresKeyStore: KeyStore {
     }
 
     package func staffSeals() throws -> [String: [UInt8]] {
-        try writer.withSession { session in
+        try lookups.withSession { session in
             var seals: [String: [UInt8]] = [:]
             for row in try session.query("SELECT id, tag FROM staff_seal") {
                 let cells = row.makeRandomAccess()
@@ -145,13 +149,13 @@ package final class PostgresKeyStore: KeyStore {
     }
 
     package func staffSeal(id: String) throws -> [UInt8]? {
-        try writer.withSession { session in try Self.staffSeal(id: id, in: session) }
+        try lookups.withSession { session in try Self.staffSeal(id: id, in: session) }
     }
 
     /// Off the caller's thread: a token check waiting on the server holds no thread of the
     /// cooperative pool.
     package func readStaffSeal(id: String) async throws -> [UInt8]? {
-        try await writer.run { session in try Self.staffSeal(id: id, in: session) }
+        try await lookups.run { session in try Self.staffSeal(id: id, in: session) }
     }
 
     private static func staffSeal(id: String, in session: PostgresSession) throws -> [UInt8]? {
@@ -572,6 +576,7 @@ package final class PostgresKeyStore: KeyStore {
     }
 
     func closeLinks() {
+        lookups.close()
         reader.close()
         writer.close()
     }

@@ -33,15 +33,25 @@ final class PostgresLink: @unchecked Sendable {
     /// Runs `body` on this thread with the connection, connecting first if needed. Any failure
     /// is translated into a `VaultError` sentence that names neither a query nor a value.
     func withSession<T>(_ body: (PostgresSession) throws -> T) throws -> T {
-        try lock.withLock {
-            guard !closed else { throw VaultError.storage("\(name) is closed") }
-            let session = PostgresSession(connection: try connected(), logger: logger)
-            do {
-                return try body(session)
-            } catch {
-                if session.connection.isClosed { connection = nil }
-                throw PostgresFailure.translate(error, store: name, location: location)
-            }
+        try lock.withLock { try holding(body) }
+    }
+
+    /// The same if no one is using the link, else nil at once.
+    func withSessionIfFree<T>(_ body: (PostgresSession) throws -> T) throws -> T? {
+        guard lock.try() else { return nil }
+        defer { lock.unlock() }
+        return try holding(body)
+    }
+
+    /// `withSession`'s work, with the lock held.
+    private func holding<T>(_ body: (PostgresSession) throws -> T) throws -> T {
+        guard !closed else { throw VaultError.storage("\(name) is closed") }
+        let session = PostgresSession(connection: try connected(), logger: logger)
+        do {
+            return try body(session)
+        } catch {
+            if session.connection.isClosed { connection = nil }
+            throw PostgresFailure.translate(error, store: name, location: location)
         }
     }
 
@@ -161,6 +171,12 @@ final class PostgresSession {
     let logger: Logger
     /// Statements to send ahead of the next one, waited for with it (a read's BEGIN).
     private var opening: [PostgresQuery] = []
+    /// How many more statements may be sent, when limited: a read run without a transaction
+    /// is one statement, its own snapshot, and a second would see another.
+    var statementsLeft: Int?
+
+    /// Thrown instead of sending a statement past `statementsLeft`.
+    struct StatementLimitReached: Error {}
 
     init(connection: PostgresConnection, logger: Logger) {
         self.connection = connection
@@ -180,10 +196,19 @@ final class PostgresSession {
     }
 
     private func run(_ query: PostgresQuery) throws -> PostgresQueryResult {
-        guard !opening.isEmpty else { return try connection.query(query, logger: logger).wait() }
+        guard !opening.isEmpty else {
+            try count(1)
+            return try connection.query(query, logger: logger).wait()
+        }
         let results = try pipeline([query])
         if let error = results[0].error { throw error }
         return results[0].result!
+    }
+
+    private func count(_ statements: Int) throws {
+        guard let left = statementsLeft else { return }
+        guard statements <= left else { throw StatementLimitReached() }
+        statementsLeft = left - statements
     }
 
     /// Sends `query` just ahead of the next statement and waits for both at once; if no
@@ -213,6 +238,7 @@ final class PostgresSession {
     /// is in its result: PostgreSQL fails the later statements of an aborted transaction too,
     /// and answers a COMMIT there with ROLLBACK. A failure of a queued statement is thrown.
     func pipeline(_ queries: [PostgresQuery]) throws -> [PipelinedResult] {
+        try count(opening.count + queries.count)
         let queued = opening
         opening = []
         let futures = (queued + queries).map { connection.query($0, logger: logger) }

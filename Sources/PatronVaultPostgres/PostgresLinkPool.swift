@@ -51,6 +51,41 @@ final class PostgresLinkPool: Sendable {
     }
 }
 
+/// Links to one database for one-statement reads made from synchronous code: a read takes the
+/// first free link, or waits its turn on one when all are busy. The first is a link the store
+/// has anyway (its writer) and the others connect when first needed, so a command that reads
+/// one row at a time opens no connection more.
+final class PostgresLinkSet: Sendable {
+    private let links: [PostgresLink]
+    private let turn = Atomic<Int>(0)
+
+    init(first: PostgresLink, location: PostgresLocation, name: String, size: Int) {
+        links = [first] + (1..<max(1, size)).map { _ in PostgresLink(location, name: name) }
+    }
+
+    func withSession<T>(_ body: (PostgresSession) throws -> T) throws -> T {
+        for link in links {
+            if let result = try link.withSessionIfFree(body) { return result }
+        }
+        let next = turn.add(1, ordering: .relaxed).oldValue
+        return try links[next % links.count].withSession(body)
+    }
+
+    /// The same, off the caller's task (see `PostgresLink.run`).
+    func run<T: Sendable>(_ body: @escaping @Sendable (PostgresSession) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result { try self.withSession(body) })
+            }
+        }
+    }
+
+    /// Closes the links this set made (not the first).
+    func close() {
+        for link in links.dropFirst() { link.close() }
+    }
+}
+
 /// Whether rows deleted by a transaction are out of every snapshot's reach.
 enum PostgresHorizon {
     /// The current transaction id, taken just after a deletion committed.

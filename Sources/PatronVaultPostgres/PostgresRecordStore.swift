@@ -137,18 +137,39 @@ package final class PostgresRecordStore: RecordStore {
     package func read<T: Sendable>(_ pass: GatePass, _ body: @escaping @Sendable (any RecordReader) throws -> T) async throws -> T {
         let link = try await readers.exclusive()
         defer { readers.giveBack(link) }
+        return try await link.run { session in try Self.snapshot(in: session, body) }
+    }
+
+    /// `body` in a read-only snapshot on `session`.
+    private static func snapshot<T>(in session: PostgresSession, _ body: (any RecordReader) throws -> T) throws -> T {
+        // The BEGIN travels with the body's first statement; a body that sends none begins nothing.
+        session.sendWithNext("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        do {
+            let result = try body(PostgresRecordTransaction(session: session, auditState: nil))
+            // A read-only transaction has nothing to commit: its end is sent without waiting
+            // for the answer, and the link's next statement queues behind it.
+            if session.hasUnsent { session.dropUnsent() } else { session.sendWithoutWaiting("COMMIT") }
+            return result
+        } catch {
+            if session.hasUnsent { session.dropUnsent() } else { session.sendWithoutWaiting("ROLLBACK") }
+            throw error
+        }
+    }
+
+    /// Runs `body` without a transaction, allowed one statement (its own snapshot): a lookup by
+    /// card reads the patron, their records and the change mark in one. A body that needs a
+    /// second statement is stopped before sending it and run again in a snapshot.
+    package func readLookup<T: Sendable>(_ pass: GatePass, _ body: @escaping @Sendable (any RecordReader) throws -> T) async throws -> T {
+        let link = try await readers.exclusive()
+        defer { readers.giveBack(link) }
         return try await link.run { session in
-            // The BEGIN travels with the body's first statement; a body that sends none begins nothing.
-            session.sendWithNext("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            session.statementsLeft = 1
+            defer { session.statementsLeft = nil }
             do {
-                let result = try body(PostgresRecordTransaction(session: session, auditState: nil))
-                // A read-only transaction has nothing to commit: its end is sent without waiting
-                // for the answer, and the link's next statement queues behind it.
-                if session.hasUnsent { session.dropUnsent() } else { session.sendWithoutWaiting("COMMIT") }
-                return result
-            } catch {
-                if session.hasUnsent { session.dropUnsent() } else { session.sendWithoutWaiting("ROLLBACK") }
-                throw error
+                return try body(PostgresRecordTransaction(session: session, auditState: nil))
+            } catch is PostgresSession.StatementLimitReached {
+                session.statementsLeft = nil
+                return try Self.snapshot(in: session, body)
             }
         }
     }

@@ -28,6 +28,8 @@ final class PostgresRecordTransaction: RecordTransaction, RecordInventory {
     private var lockedMark: Int64?
     /// Whether a statement of this transaction changed rows, so its commit counts one more change.
     private var rowsChanged = false
+    /// The change mark a read snapshot has already read along with a lookup.
+    private var seenMark: Int64?
 
     init(session: PostgresSession, auditState: AuditTrailState?, changeMark: Int64? = nil) {
         self.session = session
@@ -40,6 +42,7 @@ final class PostgresRecordTransaction: RecordTransaction, RecordInventory {
     package func changeMark() throws -> Int64? {
         if let lockedMark { return rowsChanged ? lockedMark + 1 : lockedMark }
         guard auditState == nil else { return nil }
+        if let seenMark { return seenMark }
         guard let row = try session.query("SELECT change_mark FROM audit_state WHERE id = 1").first else { throw AuditError.stateMissing }
         return try row.makeRandomAccess().int64(0)
     }
@@ -51,13 +54,21 @@ final class PostgresRecordTransaction: RecordTransaction, RecordInventory {
     }
 
     /// The patron with their records in one statement: a lookup by card reads both, and the
-    /// records wait for `records(patron:)` until anything in this transaction changes a row.
+    /// records wait for `records(patron:)` until anything in this transaction changes a row. In a
+    /// read snapshot the change mark comes with them (one row even for an unknown card), so a
+    /// lookup's snapshot costs no statement of its own for it.
     package func patron(cardIndex: [UInt8]) throws -> PatronRow? {
-        let rows = try session.query("""
+        let snapshot = lockedMark == nil && auditState == nil
+        let rows = try session.query(snapshot ? """
+            SELECT p.pseudonym, p.registration_id, p.history_keep, r.id, r.kind, r.state, r.version, r.sealed, a.change_mark
+            FROM audit_state a LEFT JOIN patron p ON p.card_index = \(cardIndex.bytea) LEFT JOIN record r ON r.patron = p.pseudonym
+            WHERE a.id = 1 ORDER BY r.row_id
+            """ : """
             SELECT p.pseudonym, p.registration_id, p.history_keep, r.id, r.kind, r.state, r.version, r.sealed
             FROM patron p LEFT JOIN record r ON r.patron = p.pseudonym WHERE p.card_index = \(cardIndex.bytea) ORDER BY r.row_id
             """)
-        guard let first = rows.first else { return nil }
+        if snapshot, let first = rows.first { seenMark = try first.makeRandomAccess().int64(8) }
+        guard let first = rows.first, first.makeRandomAccess()[0].bytes != nil else { return nil }
         let patron = try Self.patronRow(first.makeRandomAccess())
         let records = try rows.compactMap { row -> SealedRecord? in
             let cells = row.makeRandomAccess()

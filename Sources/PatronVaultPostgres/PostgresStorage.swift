@@ -63,7 +63,7 @@ package enum PostgresStorage {
         }
         let keys: PostgresKeyStore
         do {
-            keys = try PostgresKeyStore.open(configuration.keys, create: create, vaultID: vaultID, compactionInterval: configuration.keyCompactionInterval)
+            keys = try PostgresKeyStore.open(configuration.keys, create: create, vaultID: vaultID, compactionInterval: configuration.keyCompactionInterval, readers: configuration.readers)
         } catch {
             if create { remove(configuration, vaultID: vaultID) }
             throw error

@@ -79,6 +79,12 @@ struct HookedRecordStore: RecordStoreWrapper {
         return result
     }
 
+    func readLookup<T: Sendable>(_ pass: GatePass, _ body: @escaping @Sendable (any RecordReader) throws -> T) async throws -> T {
+        let result = try await base.readLookup(pass, body)
+        try await hook.readEnded()
+        return result
+    }
+
     func write<T: Sendable>(_ pass: GatePass, _ body: @escaping @Sendable (any RecordTransaction) throws -> T) async throws -> T {
         try await base.write(pass, body)
     }

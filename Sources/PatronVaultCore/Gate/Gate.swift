@@ -128,8 +128,7 @@ final class Gate: Sendable {
         let pass = GatePass()
         let read: SnapshotLookup<T>?
         do {
-            read = try await storage.records.read(pass) { reader -> SnapshotLookup<T>? in
-                guard let mark = try reader.changeMark() else { return nil }
+            read = try await storage.records.readLookup(pass) { reader -> SnapshotLookup<T>? in
                 let records = SnapshotTransaction(reader)
                 var transaction = try GatedTransaction(gate: self, principal: principal, records: records, time: time, actionLevel: decisions)
                 let result: Result<T, VaultError>
@@ -139,10 +138,12 @@ final class Gate: Sendable {
                     result = .failure(denial.error)
                 } catch let error as VaultError where Self.isOutcome(error) && error.kind != .integrityFailure && error.kind != .corruptVault {
                     result = .failure(error)
-                } catch {
+                } catch is VaultError {
                     return nil
                 }
                 try transaction.recordAll(required: true)
+                // Asked last, of the same snapshot: a store may have read it along with the rows.
+                guard let mark = try reader.changeMark() else { return nil }
                 return SnapshotLookup(result: result, drafts: records.drafts, mark: mark)
             }
         } catch {

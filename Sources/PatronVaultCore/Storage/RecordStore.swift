@@ -24,6 +24,11 @@ package protocol RecordStore: Sendable {
     /// holds up writers.
     func read<T: Sendable>(_ pass: GatePass, _ body: @escaping @Sendable (any RecordReader) throws -> T) async throws -> T
 
+    /// A read expected to need one statement (a lookup by card): a server store may run it
+    /// without a transaction, as one statement is its own snapshot, and run it again in a
+    /// snapshot if it needs more.
+    func readLookup<T: Sendable>(_ pass: GatePass, _ body: @escaping @Sendable (any RecordReader) throws -> T) async throws -> T
+
     /// The staff row a token hash names: the read every daemon request makes first. One row,
     /// so a store on a server reads it in one statement rather than a snapshot of its own.
     func staffRow(_ pass: GatePass, tokenHash: [UInt8]) async throws -> StaffRow?
@@ -210,6 +215,10 @@ package enum RecordSelection: Sendable {
 }
 
 extension RecordStore {
+    package func readLookup<T: Sendable>(_ pass: GatePass, _ body: @escaping @Sendable (any RecordReader) throws -> T) async throws -> T {
+        try await read(pass, body)
+    }
+
     package func staffRow(_ pass: GatePass, tokenHash: [UInt8]) async throws -> StaffRow? {
         try await read(pass) { reader in try reader.staff(tokenHash: tokenHash) }
     }
