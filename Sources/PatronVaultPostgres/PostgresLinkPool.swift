@@ -67,8 +67,10 @@ final class PostgresLinkSet: Sendable {
         for link in links {
             if let result = try link.withSessionIfFree(body) { return result }
         }
+        // All busy: wait on one of the set's own links, never behind a key write on the first.
+        let own = links.count > 1 ? links.dropFirst() : links[...]
         let next = turn.add(1, ordering: .relaxed).oldValue
-        return try links[next % links.count].withSession(body)
+        return try own[own.startIndex + next % own.count].withSession(body)
     }
 
     /// The same, off the caller's task (see `PostgresLink.run`).

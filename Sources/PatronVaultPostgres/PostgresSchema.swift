@@ -224,11 +224,18 @@ enum PostgresSchema {
     }
 
     /// Brings a records database made at version 1 to this version, in one transaction: the
-    /// audit state row gains its change mark.
-    static func upgrade(_ role: Role, in session: PostgresSession, location: PostgresLocation) throws {
+    /// audit state row gains its change mark. Only while no other process has the vault open
+    /// (`claim` is its claim number): a process of the older version would commit changes
+    /// without counting them, and lookups read on snapshots rely on the count.
+    static func upgrade(_ role: Role, claim: Int64, in session: PostgresSession, location: PostgresLocation) throws {
         guard role == .records, let found = try marker(in: session), found.version < version else { return }
         try session.transaction { session in
             try session.execute("SELECT pg_advisory_xact_lock(7263548101)")
+            guard try session.query("SELECT pg_try_advisory_xact_lock(\(claim))")[0].makeRandomAccess().bool(0) else {
+                throw VaultError(
+                    .conflict,
+                    "\(role.storeName) at \(location) must be upgraded to schema version \(version) while no other process has the vault open; stop the other daemons and commands, then run this again")
+            }
             try session.execute("ALTER TABLE audit_state ADD COLUMN IF NOT EXISTS change_mark bigint NOT NULL DEFAULT 0")
             try session.execute("UPDATE patronvault_database SET schema_version = \(version) WHERE role = 'records' AND schema_version < \(version)")
         }

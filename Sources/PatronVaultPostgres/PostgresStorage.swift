@@ -58,7 +58,7 @@ package enum PostgresStorage {
             }
             let id = try PostgresSchema.check(.records, in: session, location: configuration.records)
             try PostgresSchema.checkWritable(.records, in: session, location: configuration.records)
-            try PostgresSchema.upgrade(.records, in: session, location: configuration.records)
+            try PostgresSchema.upgrade(.records, claim: PostgresClaim.number(vaultID: id), in: session, location: configuration.records)
             return id
         }
         let keys: PostgresKeyStore

@@ -128,6 +128,36 @@ struct PostgresDatabaseCheckTests {
         }
     }
 
+    @Test("A version 1 records database is upgraded only while no other process holds the vault")
+    func upgradeWaitsForOthers() throws {
+        try withDatabase { location in
+            let link = PostgresLink(location, name: "the records database")
+            let other = PostgresLink(location, name: "the records database")
+            defer {
+                link.close()
+                other.close()
+            }
+            let claim: Int64 = 4242
+            try link.withSession { session in
+                try PostgresSchema.create(.records, tables: PostgresSchema.recordsTables, vaultID: [5], in: session, location: location)
+                try session.execute("ALTER TABLE audit_state DROP COLUMN change_mark")
+                try session.execute("UPDATE patronvault_database SET schema_version = 1")
+            }
+            // Another process of the vault holds its shared claim for as long as it is connected.
+            try other.withSession { session in _ = try session.query("SELECT pg_advisory_lock_shared(\(claim))") }
+            let refused = try #require(throws: VaultError.self) {
+                try link.withSession { session in try PostgresSchema.upgrade(.records, claim: claim, in: session, location: location) }
+            }
+            #expect(refused.kind == .conflict && refused.message.contains("while no other process has the vault open"))
+            other.close()
+            try link.withSession { session in
+                try PostgresSchema.upgrade(.records, claim: claim, in: session, location: location)
+                #expect(try session.query("SELECT schema_version FROM patronvault_database")[0].makeRandomAccess().int64(0) == PostgresSchema.version)
+                #expect(try PostgresRecordTransaction(session: session, auditState: nil).changeMark() == 0)
+            }
+        }
+    }
+
     private func withDatabase(_ body: (PostgresLocation) throws -> Void) throws {
         let server = try #require(PostgresTestServer.location)
         let name = "pv_check_\(UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(20).lowercased())"
