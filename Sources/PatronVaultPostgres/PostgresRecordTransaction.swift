@@ -28,7 +28,7 @@ final class PostgresRecordTransaction: RecordTransaction, RecordInventory {
     private var lockedMark: Int64?
     /// Whether a statement of this transaction changed rows, so its commit counts one more change.
     private var rowsChanged = false
-    /// The change mark a read snapshot has already read along with a lookup.
+    /// The change mark read along with a lookup by card (what a snapshot's `changeMark` answers).
     private var seenMark: Int64?
 
     init(session: PostgresSession, auditState: AuditTrailState?, changeMark: Int64? = nil) {
@@ -41,7 +41,6 @@ final class PostgresRecordTransaction: RecordTransaction, RecordInventory {
     /// changed a row); in a snapshot, the mark the snapshot sees.
     package func changeMark() throws -> Int64? {
         if let lockedMark { return rowsChanged ? lockedMark + 1 : lockedMark }
-        guard auditState == nil else { return nil }
         if let seenMark { return seenMark }
         guard let row = try session.query("SELECT change_mark FROM audit_state WHERE id = 1").first else { throw AuditError.stateMissing }
         return try row.makeRandomAccess().int64(0)
@@ -54,20 +53,16 @@ final class PostgresRecordTransaction: RecordTransaction, RecordInventory {
     }
 
     /// The patron with their records in one statement: a lookup by card reads both, and the
-    /// records wait for `records(patron:)` until anything in this transaction changes a row. In a
-    /// read snapshot the change mark comes with them (one row even for an unknown card), so a
-    /// lookup's snapshot costs no statement of its own for it.
+    /// records wait for `records(patron:)` until anything in this transaction changes a row. The
+    /// change mark comes with them (one row even for an unknown card), so a lookup read on a
+    /// snapshot costs no statement of its own for it.
     package func patron(cardIndex: [UInt8]) throws -> PatronRow? {
-        let snapshot = lockedMark == nil && auditState == nil
-        let rows = try session.query(snapshot ? """
+        let rows = try session.query("""
             SELECT p.pseudonym, p.registration_id, p.history_keep, r.id, r.kind, r.state, r.version, r.sealed, a.change_mark
             FROM audit_state a LEFT JOIN patron p ON p.card_index = \(cardIndex.bytea) LEFT JOIN record r ON r.patron = p.pseudonym
             WHERE a.id = 1 ORDER BY r.row_id
-            """ : """
-            SELECT p.pseudonym, p.registration_id, p.history_keep, r.id, r.kind, r.state, r.version, r.sealed
-            FROM patron p LEFT JOIN record r ON r.patron = p.pseudonym WHERE p.card_index = \(cardIndex.bytea) ORDER BY r.row_id
             """)
-        if snapshot, let first = rows.first { seenMark = try first.makeRandomAccess().int64(8) }
+        if let first = rows.first { seenMark = try first.makeRandomAccess().int64(8) }
         guard let first = rows.first, first.makeRandomAccess()[0].bytes != nil else { return nil }
         let patron = try Self.patronRow(first.makeRandomAccess())
         let records = try rows.compactMap { row -> SealedRecord? in

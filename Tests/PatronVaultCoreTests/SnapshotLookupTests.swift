@@ -1,6 +1,6 @@
 import Foundation
 import PatronVaultAudit
-import PatronVaultPostgres
+@testable import PatronVaultPostgres
 import Synchronization
 import Testing
 @testable import PatronVaultCore
@@ -13,16 +13,7 @@ struct SnapshotLookupTests {
     @Test("a lookup is answered from its snapshot; a change committed between its read and its entry makes it read again under the lock")
     func changeBetweenReadAndEntry() async throws {
         try await VaultFixture.with(backend: .postgres) { fixture in
-            try await fixture.vault.desk.registerPatron(VaultFixture.registration(card: "S1"), pin: nil, by: fixture.admin)
-            let desk = try await fixture.staff("desk")
-            await fixture.vault.close()
-            guard case .postgresPair(let configuration, _) = fixture.backend else { throw SnapshotTestFailure() }
-            let real = try PostgresStorage.open(configuration, create: false)
-            let hook = ReadHook()
-            let vault = try await Vault.open(
-                directory: fixture.directory, storage: VaultStorage(records: HookedRecordStore(base: real.records, hook: hook), keys: real.keys),
-                masterKey: .keyFile(fixture.keyFile), policies: VaultFixture.shippedPolicies, configuration: fixture.configuration)
-
+            let (vault, hook, desk) = try await Self.hookedVault(fixture)
             let opened = hook.reads
             let plain = try await vault.desk.patronProfile(card: "S1", purpose: "circulation", by: desk)
             #expect(plain.openLoans?.isEmpty == true)
@@ -43,6 +34,41 @@ struct SnapshotLookupTests {
             #expect(try await vault.oversight.verifyAudit(against: nil, by: fixture.admin).isIntact)
             await vault.close()
         }
+    }
+
+    @Test("the change mark is no security control: an editor who sets it back as a change commits gets one answer from the older snapshot, and no more")
+    func markSetBackByAnEditor() async throws {
+        try await VaultFixture.with(backend: .postgres) { fixture in
+            let (vault, hook, desk) = try await Self.hookedVault(fixture)
+            guard case .postgresPair(let configuration, _) = fixture.backend else { throw SnapshotTestFailure() }
+            let editor = PostgresLink(configuration.records, name: "the records database")
+            defer { editor.close() }
+            hook.once {
+                _ = try await vault.desk.checkout(card: "S1", item: "IT1", title: "T", author: nil, due: nil, branch: nil, by: desk)
+                try editor.withSession { session in _ = try session.execute("UPDATE audit_state SET change_mark = change_mark - 1") }
+            }
+            let stale = try await vault.desk.patronProfile(card: "S1", purpose: "circulation", by: desk)
+            #expect(stale.openLoans?.isEmpty == true, "the snapshot's answer, as SECURITY.md says an edited mark allows")
+            let next = try await vault.desk.patronProfile(card: "S1", purpose: "circulation", by: desk)
+            #expect(next.openLoans?.count == 1, "the next lookup sees the checkout")
+            #expect(try await vault.oversight.verifyAudit(against: nil, by: fixture.admin).isIntact)
+            await vault.close()
+        }
+    }
+
+    /// The fixture's vault opened again with its record store hooked, a patron with card S1, and
+    /// a desk account.
+    private static func hookedVault(_ fixture: VaultFixture) async throws -> (Vault, ReadHook, Principal) {
+        try await fixture.vault.desk.registerPatron(VaultFixture.registration(card: "S1"), pin: nil, by: fixture.admin)
+        let desk = try await fixture.staff("desk")
+        await fixture.vault.close()
+        guard case .postgresPair(let configuration, _) = fixture.backend else { throw SnapshotTestFailure() }
+        let real = try PostgresStorage.open(configuration, create: false)
+        let hook = ReadHook()
+        let vault = try await Vault.open(
+            directory: fixture.directory, storage: VaultStorage(records: HookedRecordStore(base: real.records, hook: hook), keys: real.keys),
+            masterKey: .keyFile(fixture.keyFile), policies: VaultFixture.shippedPolicies, configuration: fixture.configuration)
+        return (vault, hook, desk)
     }
 }
 

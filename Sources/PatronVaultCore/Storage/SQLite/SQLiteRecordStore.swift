@@ -146,10 +146,10 @@ struct SQLiteRecordStore: RecordStore {
         }
     }
 
-    /// Takes the writer's turn, so it never lands inside a bulk write's open transaction.
     /// Reads under the write lock cost microseconds here, so a lookup keeps them there.
     var readsLookupsOnSnapshots: Bool { false }
 
+    /// Takes the writer's turn, so it never lands inside a bulk write's open transaction.
     func close() async throws {
         try await turns.run { try await pool.closeTruncatingWAL() }
     }
