@@ -9,7 +9,7 @@ struct AuditCommand: ParsableCommand {
         subcommands: [Verify.self, Checkpoint.self, Key.self, Log.self, Exposure.self])
 
     struct Verify: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "verify",
             abstract: "Recompute the whole trail; exit 0 only if every entry and checkpoint holds.")
         @OptionGroup var options: VaultOptions
         @OptionGroup var credentials: StaffCredentials
@@ -40,7 +40,7 @@ struct AuditCommand: ParsableCommand {
     }
 
     struct Checkpoint: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Sign a checkpoint of the trail now; keep the output outside the vault.")
+        static let configuration = CommandConfiguration(commandName: "checkpoint", abstract: "Sign a checkpoint of the trail now; keep the output outside the vault.")
         @OptionGroup var options: VaultOptions
         @OptionGroup var credentials: StaffCredentials
         @Option(name: .long, help: "Write the checkpoint to this file instead of stdout.") var output: String?
@@ -69,7 +69,7 @@ struct AuditCommand: ParsableCommand {
     }
 
     struct Key: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print the public key that signs checkpoints, for an outside verifier.")
+        static let configuration = CommandConfiguration(commandName: "key", abstract: "Print the public key that signs checkpoints, for an outside verifier.")
         @OptionGroup var options: VaultOptions
         @OptionGroup var credentials: StaffCredentials
 
@@ -85,7 +85,7 @@ struct AuditCommand: ParsableCommand {
     }
 
     struct Log: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List audit entries (pseudonyms, never patrons).")
+        static let configuration = CommandConfiguration(commandName: "log", abstract: "List audit entries (pseudonyms, never patrons).")
         @OptionGroup var options: VaultOptions
         @OptionGroup var credentials: StaffCredentials
         @OptionGroup var window: TimeWindow
@@ -120,7 +120,7 @@ struct AuditCommand: ParsableCommand {
     }
 
     struct Exposure: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "exposure",
             abstract: "List the patrons whose data a staff account or key version touched in a window (for breach notification).")
         @OptionGroup var options: VaultOptions
         @OptionGroup var credentials: StaffCredentials

@@ -15,7 +15,7 @@ struct BackupCommand: ParsableCommand {
         subcommands: [Create.self, Restore.self])
 
     struct Create: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "create",
             abstract: "Copy vault.db and keys.db with SQLite's online backup (consistent while the daemon serves) into a new folder, with a signed manifest (admins).")
         @OptionGroup var options: VaultOptions
         @OptionGroup var credentials: StaffCredentials
@@ -38,7 +38,7 @@ struct BackupCommand: ParsableCommand {
     }
 
     struct Restore: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "restore",
             abstract: "Restore a backup into a new vault folder, checked against its signed manifest, with its audit trail verified.")
         @OptionGroup var options: VaultOptions
         @Argument(help: "The backup folder.") var backup: String

@@ -9,7 +9,7 @@ struct ExportCommand: ParsableCommand {
         subcommands: [Key.self, Verify.self, Open.self, VerifyReceipt.self])
 
     struct Key: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "key",
             abstract: "Print the vault's public export key (hex), which a patron checks an export bundle with; public, no token needed.")
         @OptionGroup var options: VaultOptions
 
@@ -22,7 +22,7 @@ struct ExportCommand: ParsableCommand {
     }
 
     struct Open: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "open",
             abstract: "Open a sealed export with your PIN into a new folder; then check it with 'export verify'. Needs no vault.")
         @Argument(help: "The sealed file staff gave you.") var file: String
         @Option(name: .long, help: "A folder that does not exist yet, or is empty.") var out: String
@@ -69,7 +69,7 @@ struct ExportCommand: ParsableCommand {
     }
 
     struct Verify: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "verify",
             abstract: "Check an export bundle: its signature, every file's hash, and that no record of the patron was left out.")
         @OptionGroup var options: VaultOptions
         @Argument(help: "The bundle's folder.") var directory: String

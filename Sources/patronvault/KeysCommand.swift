@@ -17,7 +17,7 @@ struct KeysCommand: ParsableCommand {
         subcommands: [Rotate.self, ChangePassphrase.self, RotateSigning.self, Status.self])
 
     struct Rotate: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "rotate",
             abstract: "Rewrap every key under a new master key file (admins); run again with the same file to finish an interrupted rotation.")
         @OptionGroup var options: VaultOptions
         @OptionGroup var credentials: StaffCredentials
@@ -74,7 +74,7 @@ struct KeysCommand: ParsableCommand {
     }
 
     struct Status: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "status",
             abstract: "Show the current master key version, how many keys each version wraps, and any rotation in progress (no key needed).")
         @OptionGroup var options: VaultOptions
 

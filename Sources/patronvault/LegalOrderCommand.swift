@@ -18,7 +18,7 @@ struct LegalOrderCommand: ParsableCommand {
         subcommands: [File.self, Approve.self, Disclose.self, List.self, Verify.self])
 
     struct File: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "File a legal order about a patron (privacy officers).")
+        static let configuration = CommandConfiguration(commandName: "file", abstract: "File a legal order about a patron (privacy officers).")
         @OptionGroup var options: VaultOptions
         @OptionGroup var credentials: StaffCredentials
         @Option(name: .long, help: "The order's reference, as written on it.") var reference: String
@@ -52,7 +52,7 @@ struct LegalOrderCommand: ParsableCommand {
     }
 
     struct Approve: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Approve a filed order, as the second person (an admin or another privacy officer; never its filer).")
+        static let configuration = CommandConfiguration(commandName: "approve", abstract: "Approve a filed order, as the second person (an admin or another privacy officer; never its filer).")
         @OptionGroup var options: VaultOptions
         @OptionGroup var credentials: StaffCredentials
         @Argument(help: "The order id (LO-…).") var id: String
@@ -71,7 +71,7 @@ struct LegalOrderCommand: ParsableCommand {
     }
 
     struct Disclose: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Write the signed bundle an approved order covers, and close the order (privacy officers).")
+        static let configuration = CommandConfiguration(commandName: "disclose", abstract: "Write the signed bundle an approved order covers, and close the order (privacy officers).")
         @OptionGroup var options: VaultOptions
         @OptionGroup var credentials: StaffCredentials
         @Argument(help: "The order id (LO-…).") var id: String
@@ -103,7 +103,7 @@ struct LegalOrderCommand: ParsableCommand {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List legal orders and where each stands (privacy officers and admins).")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List legal orders and where each stands (privacy officers and admins).")
         @OptionGroup var options: VaultOptions
         @OptionGroup var credentials: StaffCredentials
 
@@ -125,7 +125,7 @@ struct LegalOrderCommand: ParsableCommand {
     }
 
     struct Verify: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "verify",
             abstract: "Check a disclosure folder against the vault's public export key (no token, no vault needed with --export-key).")
         @OptionGroup var options: VaultOptions
         @Argument(help: "The disclosure folder.") var folder: String

@@ -8,7 +8,7 @@ struct LoanCommand: ParsableCommand {
         commandName: "loan", abstract: "Check items out and back in (staff).", subcommands: [Checkout.self, Return.self, Settle.self])
 
     struct Checkout: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Lend an item to a patron.")
+        static let configuration = CommandConfiguration(commandName: "checkout", abstract: "Lend an item to a patron.")
         @OptionGroup var options: VaultOptions
         @OptionGroup var credentials: StaffCredentials
         @Option(name: .long) var card: String
@@ -39,7 +39,7 @@ struct LoanCommand: ParsableCommand {
     }
 
     struct Return: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "return",
             abstract: "Take an item back; the loan is kept as history only if the patron opted in, or held while a fee is owed.")
         @OptionGroup var options: VaultOptions
         @OptionGroup var credentials: StaffCredentials
@@ -70,7 +70,7 @@ struct LoanCommand: ParsableCommand {
     }
 
     struct Settle: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "settle",
             abstract: "Record that the fee on a returned item is paid or waived (staff, purpose fines).",
             discussion: """
                 The loan then goes the way the patron chose: into their reading history if they keep it, \

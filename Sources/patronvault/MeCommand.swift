@@ -8,7 +8,7 @@ struct MeCommand: ParsableCommand {
         commandName: "me", abstract: "Your own account, with your card and PIN.", subcommands: [Show.self, History.self, Accesses.self, ChangePIN.self, Export.self, PurgeHistory.self, SetHistory.self, Erase.self])
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Your registration and the items you have out.")
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "Your registration and the items you have out.")
         @OptionGroup var options: VaultOptions
         @OptionGroup var credentials: PatronCredentials
 
@@ -50,7 +50,7 @@ struct MeCommand: ParsableCommand {
     }
 
     struct Accesses: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Who looked at your record, when, and for what purpose.")
+        static let configuration = CommandConfiguration(commandName: "accesses", abstract: "Who looked at your record, when, and for what purpose.")
         @OptionGroup var options: VaultOptions
         @OptionGroup var credentials: PatronCredentials
 
@@ -73,7 +73,7 @@ struct MeCommand: ParsableCommand {
     }
 
     struct History: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Your reading history (kept only if you chose history: keep).")
+        static let configuration = CommandConfiguration(commandName: "history", abstract: "Your reading history (kept only if you chose history: keep).")
         @OptionGroup var options: VaultOptions
         @OptionGroup var credentials: PatronCredentials
 
@@ -96,7 +96,7 @@ struct MeCommand: ParsableCommand {
     }
 
     struct Export: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "export",
             abstract: "Write everything the library holds about you to a new folder: JSON, a printable page, and a signed manifest.")
         @OptionGroup var options: VaultOptions
         @OptionGroup var credentials: PatronCredentials
@@ -179,7 +179,7 @@ struct MeCommand: ParsableCommand {
     }
 
     struct Erase: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "erase",
             abstract: "Erase your account: every record and key destroyed, refused while you have items out or owe a fee. Prints a receipt to keep.")
         @OptionGroup var options: VaultOptions
         @OptionGroup var credentials: PatronCredentials

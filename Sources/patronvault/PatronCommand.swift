@@ -9,7 +9,7 @@ struct PatronCommand: ParsableCommand {
         subcommands: [Register.self, Show.self, Find.self, Update.self, ResetPIN.self, History.self, Export.self, Erase.self, PatronImportCommand.self])
 
     struct Register: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Register a patron. History is discarded unless --history keep.")
+        static let configuration = CommandConfiguration(commandName: "register", abstract: "Register a patron. History is discarded unless --history keep.")
         @OptionGroup var options: VaultOptions
         @OptionGroup var credentials: StaffCredentials
         @Option(name: .long) var card: String
@@ -55,7 +55,7 @@ struct PatronCommand: ParsableCommand {
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "show",
             abstract: "Show what the purpose reveals of a patron's registration, open loans and fees (never reading history).")
         @OptionGroup var options: VaultOptions
         @OptionGroup var credentials: StaffCredentials
@@ -104,7 +104,7 @@ struct PatronCommand: ParsableCommand {
     }
 
     struct Export: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "export",
             abstract: "At the patron's request (purpose patron-request), write their export sealed under the PIN they type: you cannot open it.")
         @OptionGroup var options: VaultOptions
         @OptionGroup var credentials: StaffCredentials
@@ -139,7 +139,7 @@ struct PatronCommand: ParsableCommand {
     }
 
     struct Erase: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "erase",
             abstract: "Erase a patron's account at their request (admins): refused while items are out; prints a receipt for the patron.")
         @OptionGroup var options: VaultOptions
         @OptionGroup var credentials: StaffCredentials
@@ -166,7 +166,7 @@ struct PatronCommand: ParsableCommand {
     }
 
     struct History: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "history",
             abstract: "Ask for a patron's reading history: refused to staff unless an approved legal order covers it.")
         @OptionGroup var options: VaultOptions
         @OptionGroup var credentials: StaffCredentials
@@ -188,7 +188,7 @@ struct PatronCommand: ParsableCommand {
     }
 
     struct Find: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Find patrons by exact email or by name.")
+        static let configuration = CommandConfiguration(commandName: "find", abstract: "Find patrons by exact email or by name.")
         @OptionGroup var options: VaultOptions
         @OptionGroup var credentials: StaffCredentials
         @Option(name: .long) var email: String?
@@ -216,7 +216,7 @@ struct PatronCommand: ParsableCommand {
     }
 
     struct Update: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Change a patron's registration details.")
+        static let configuration = CommandConfiguration(commandName: "update", abstract: "Change a patron's registration details.")
         @OptionGroup var options: VaultOptions
         @OptionGroup var credentials: StaffCredentials
         @Argument(help: "Card barcode.") var card: String

@@ -20,7 +20,7 @@ struct PolicyCommand: ParsableCommand {
     }
 
     struct Notice: ParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "notice",
             abstract: "Print the privacy notice generated from the rules in force: what is kept, who sees what and why, for how long, and the patron's rights.")
         @OptionGroup var location: Location
         @Option(name: .long, help: "text (default), markdown, html or json.") var format = "text"
@@ -43,7 +43,7 @@ struct PolicyCommand: ParsableCommand {
     }
 
     struct Check: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Validate the policy files against their schema.")
+        static let configuration = CommandConfiguration(commandName: "check", abstract: "Validate the policy files against their schema.")
         @OptionGroup var location: Location
 
         /// A loaded set is a valid one: failures exit with the policy code instead.
@@ -68,7 +68,7 @@ struct PolicyCommand: ParsableCommand {
     }
 
     struct Test: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Run the policy test cases in Policies/tests and print pass/fail per case.")
+        static let configuration = CommandConfiguration(commandName: "test", abstract: "Run the policy test cases in Policies/tests and print pass/fail per case.")
         @OptionGroup var location: Location
 
         /// One case as scripts see it: where it is and whether it passed, not the whole decision.
@@ -109,7 +109,7 @@ struct PolicyCommand: ParsableCommand {
     }
 
     struct Explain: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "explain",
             abstract: "Decide one request and show the rules that decided.",
             discussion: "Example: patronvault policy explain --principal role=staff,id=s1 --action history.read --resource kind=history,patron=p1,state=closed")
         @OptionGroup var location: Location

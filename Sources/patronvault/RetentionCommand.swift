@@ -8,7 +8,7 @@ struct RetentionCommand: AsyncParsableCommand {
         subcommands: [Run.self, VerifyReceipt.self])
 
     struct Run: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "run",
             abstract: "Show what the schedule would remove (counts per rule, never who); with --confirm, remove it.")
         @OptionGroup var options: VaultOptions
         @OptionGroup var credentials: StaffCredentials

@@ -8,7 +8,7 @@ struct StaffCommand: ParsableCommand {
         subcommands: [Add.self, List.self, Revoke.self])
 
     struct Add: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Add a staff account and print its token once.")
+        static let configuration = CommandConfiguration(commandName: "add", abstract: "Add a staff account and print its token once.")
         @OptionGroup var options: VaultOptions
         @OptionGroup var credentials: StaffCredentials
         @Argument(help: "Account name.") var name: String
@@ -44,7 +44,7 @@ struct StaffCommand: ParsableCommand {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List staff accounts (never their tokens).")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List staff accounts (never their tokens).")
         @OptionGroup var options: VaultOptions
         @OptionGroup var credentials: StaffCredentials
 
@@ -67,7 +67,7 @@ struct StaffCommand: ParsableCommand {
     }
 
     struct Revoke: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Revoke a staff account's token.")
+        static let configuration = CommandConfiguration(commandName: "revoke", abstract: "Revoke a staff account's token.")
         @OptionGroup var options: VaultOptions
         @OptionGroup var credentials: StaffCredentials
         @Argument(help: "Account name.") var name: String

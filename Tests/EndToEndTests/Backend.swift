@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import PatronVaultPostgres
 import Testing
 
@@ -41,5 +42,61 @@ extension CLI {
         process.waitUntilExit()
         guard process.terminationStatus == 0 else { throw CLIFailure(message: "psql failed on: \(sql)") }
         return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
+    }
+}
+
+extension CLI {
+    /// The vault's two stores: the records (`vault.db`, or the records database) and the keys.
+    enum Store: Int {
+        case records
+        case keys
+
+        var file: String { self == .records ? "vault.db" : "keys.db" }
+    }
+
+    /// Runs one statement on the records or key store, whichever backend holds it, and returns
+    /// its rows as psql prints them (`|` between columns, NULL empty, integers in decimal): what
+    /// someone holding the database sees. Statements must read the same on SQLite and PostgreSQL.
+    func rows(_ sql: String, in store: Store = .records) throws -> [String] {
+        if backend == .postgres { return try psql(sql, database: store.rawValue) }
+        return try database(store.file).write { db in
+            try Row.fetchAll(db, sql: sql).map { row in
+                row.databaseValues.map { value -> String in
+                    switch value.storage {
+                    case .null: ""
+                    case .int64(let number): String(number)
+                    case .double(let number): String(number)
+                    case .string(let text): text
+                    case .blob(let bytes): "\\x" + bytes.map { String(format: "%02x", $0) }.joined()
+                    }
+                }.joined(separator: "|")
+            }
+        }
+    }
+
+    /// A byte string as a literal of this backend's SQL, from the `\\x…` form `rows` prints.
+    func blob(_ printed: String) -> String {
+        let hex = printed.hasPrefix("\\x") ? String(printed.dropFirst(2)) : printed
+        return backend == .postgres ? "'\\x\(hex)'::bytea" : "x'\(hex)'"
+    }
+
+    /// The one integer a statement such as `SELECT count(*) …` answers, on either backend.
+    func count(_ sql: String, in store: Store = .records) throws -> Int {
+        let answer = try rows(sql, in: store)
+        guard answer.count == 1, let number = Int(answer[0]) else { throw CLIFailure(message: "not one number from: \(sql)") }
+        return number
+    }
+}
+
+extension Data {
+    /// The bytes a string of hex digits spells (as `CLI.rows` prints a blob after its `\x`).
+    init?(hexString: String) {
+        var bytes: [UInt8] = []
+        var digits = hexString.makeIterator()
+        while let high = digits.next() {
+            guard let low = digits.next(), let byte = UInt8(String([high, low]), radix: 16) else { return nil }
+            bytes.append(byte)
+        }
+        self.init(bytes)
     }
 }

@@ -24,10 +24,15 @@ final class Daemon: @unchecked Sendable {
     private let errors: Pipe
     private let session: URLSession
 
-    /// Starts the daemon and waits for its "listening on" line.
+    /// Starts the daemon and waits for its "listening on" line. On PostgreSQL it is given the
+    /// vault's configuration file, as an admin would (the daemon takes it only as `--config`).
     init(_ cli: CLI, arguments: [String] = ["--port", "0"], env extra: [String: String] = [:]) throws {
         process.executableURL = Self.binary
-        process.arguments = arguments
+        if let config = cli.configFile, !arguments.contains("--config") {
+            process.arguments = arguments + ["--config", config]
+        } else {
+            process.arguments = arguments
+        }
         process.environment = cli.environment.merging(extra) { _, new in new }
         let output = Pipe()
         errors = Pipe()

@@ -15,9 +15,9 @@ struct DaemonOperationsTests {
         return try condition()
     }
 
-    @Test("/health reports the trail intact with its entry count, and 503 within seconds of an entry being edited in vault.db")
-    func healthSeesTampering() throws {
-        let cli = try CLI.initialized()
+    @Test("/health reports the trail intact with its entry count, and 503 within seconds of an entry being edited in its database", arguments: Backend.available)
+    func healthSeesTampering(_ backend: Backend) throws {
+        let cli = try CLI.initialized(backend: backend)
         defer { cli.removeHome() }
         #expect(try cli.run(["patron", "register", "--card", "H1", "--name", "Hal Health", "--email", "hal@example.org"]).status == 0)
         for _ in 0..<3 { #expect(try cli.run(["patron", "show", "H1", "--purpose", "circulation"]).status == 0) }
@@ -32,7 +32,7 @@ struct DaemonOperationsTests {
         usleep(2_500_000)
         #expect((try daemon.request("GET", "/health").json["audit"] as? [String: Any])?["entries"] as? Int == count)
 
-        try cli.database("vault.db").write { db in try db.execute(sql: "UPDATE audit_entry SET purpose = 'fines' WHERE seq = 3") }
+        _ = try cli.rows("UPDATE audit_entry SET purpose = 'fines' WHERE seq = 3")
         #expect(try Self.waitFor(10) { try daemon.request("GET", "/health").status == 503 })
         let broken = try daemon.request("GET", "/health")
         #expect(broken.json["status"] as? String == "audit-broken")

@@ -6,9 +6,9 @@ import Testing
 /// client through staff flows, refusals and a graceful stop, on the same vault the CLI uses.
 @Suite("The daemon", .serialized)
 struct DaemonTests {
-    @Test("staff register, look up, lend and take back over HTTP; the JSON is the CLI's; history is refused naming the rule; every access is audited as the daemon's")
-    func staffFlows() throws {
-        let cli = try CLI.initialized()
+    @Test("staff register, look up, lend and take back over HTTP; the JSON is the CLI's; history is refused naming the rule; every access is audited as the daemon's", arguments: Backend.available)
+    func staffFlows(_ backend: Backend) throws {
+        let cli = try CLI.initialized(backend: backend)
         defer { cli.removeHome() }
         let token = cli.environment["PATRONVAULT_TOKEN"]!
         let daemon = try Daemon(cli)
@@ -77,15 +77,15 @@ struct DaemonTests {
         #expect(!log.stdout.contains("Hedda") && !log.stdout.contains("A Quiet Book"))
     }
 
-    @Test("bad requests get the right status and a problem document, and change nothing")
-    func badRequests() throws {
-        var cli = try CLI.initialized()
+    @Test("bad requests get the right status and a problem document, and change nothing", arguments: Backend.available)
+    func badRequests(_ backend: Backend) throws {
+        var cli = try CLI.initialized(backend: backend)
         defer { cli.removeHome() }
         let token = cli.environment["PATRONVAULT_TOKEN"]!
         #expect(try cli.run(["patron", "register", "--card", "B1", "--name", "Bea", "--email", "bea@example.org"]).status == 0)
         let desk = try cli.run(["staff", "add", "desk-9", "--role", "staff", "--json"]).json["token"] as? String ?? ""
         let daemon = try Daemon(cli)
-        let before = try cli.database("vault.db").read { try Int.fetchOne($0, sql: "SELECT count(*) FROM record") }
+        let before = try cli.count("SELECT count(*) FROM record")
 
         let none = try daemon.request("GET", "/v1/patrons/B1?purpose=circulation")
         #expect(none.status == 401 && none.header("WWW-Authenticate") == "Bearer")
@@ -119,15 +119,14 @@ struct DaemonTests {
         #expect(try daemon.request("GET", "/v1/patrons/B1?purpose=circulation", token: desk).status == 401)
 
         #expect(daemon.stop() == 0)
-        let after = try cli.database("vault.db").read { try Int.fetchOne($0, sql: "SELECT count(*) FROM record") }
-        #expect(before == after)
+        #expect(try cli.count("SELECT count(*) FROM record") == before)
         #expect(try cli.run(["audit", "verify"]).status == 0)
         cli.environment["PATRONVAULT_TOKEN"] = nil
     }
 
-    @Test("SIGTERM during a load of checkouts: exit 0 within 5 s, every answered checkout committed, the trail verifies")
-    func gracefulStopUnderLoad() throws {
-        let cli = try CLI.initialized()
+    @Test("SIGTERM during a load of checkouts: exit 0 within 5 s, every answered checkout committed, the trail verifies", arguments: Backend.available)
+    func gracefulStopUnderLoad(_ backend: Backend) throws {
+        let cli = try CLI.initialized(backend: backend)
         defer { cli.removeHome() }
         let token = cli.environment["PATRONVAULT_TOKEN"]!
         #expect(try cli.run(["patron", "register", "--card", "L1", "--name", "Load Reader", "--email", "load@example.org"]).status == 0)
@@ -146,7 +145,7 @@ struct DaemonTests {
         let status = daemon.stop()
         group.wait()
         #expect(status == 0, "the daemon did not stop within 5 s; its log: \(daemon.log)")
-        let committed = try cli.database("vault.db").read { try Int.fetchOne($0, sql: "SELECT count(*) FROM record WHERE kind = 2 AND state = 0") } ?? 0
+        let committed = try cli.count("SELECT count(*) FROM record WHERE kind = 2 AND state = 0")
         #expect(committed >= answered.value && answered.value >= 40)
         #expect(try cli.run(["audit", "verify"]).status == 0)
     }
@@ -214,9 +213,9 @@ struct DaemonTests {
 }
 
 extension DaemonTests {
-    @Test("a patron signs in with card and PIN, reads their account, history and accesses, downloads a verifiable export, changes their choices and PIN, signs out, and erases; a session is not a staff token")
-    func patronSessions() throws {
-        var cli = try CLI.initialized()
+    @Test("a patron signs in with card and PIN, reads their account, history and accesses, downloads a verifiable export, changes their choices and PIN, signs out, and erases; a session is not a staff token", arguments: Backend.available)
+    func patronSessions(_ backend: Backend) throws {
+        var cli = try CLI.initialized(backend: backend)
         defer { cli.removeHome() }
         let staff = cli.environment["PATRONVAULT_TOKEN"]!
         #expect(try cli.run(["patron", "register", "--card", "P1", "--name", "Pia Reader", "--email", "pia@example.org", "--history", "keep", "--pin-stdin"], stdin: "2468").status == 0)
@@ -285,9 +284,9 @@ extension DaemonTests {
         cli.environment["PATRONVAULT_TOKEN"] = nil
     }
 
-    @Test("wrong PINs lock the card for the daemon and the CLI alike (429 with Retry-After), and an idle session closes")
-    func lockoutAndIdleSessions() throws {
-        let cli = try CLI.initialized()
+    @Test("wrong PINs lock the card for the daemon and the CLI alike (429 with Retry-After), and an idle session closes", arguments: Backend.available)
+    func lockoutAndIdleSessions(_ backend: Backend) throws {
+        let cli = try CLI.initialized(backend: backend)
         defer { cli.removeHome() }
         #expect(try cli.run(["patron", "register", "--card", "Q1", "--name", "Quinn", "--email", "q@example.org", "--pin-stdin"], stdin: "1357").status == 0)
         let daemon = try Daemon(cli, arguments: ["--port", "0", "--session-idle", "1"])
@@ -430,9 +429,9 @@ extension DaemonTests {
         #expect(daemon.stop() == 0)
     }
 
-    @Test("admins manage staff, verify and checkpoint the trail, read the log and run the retention schedule over HTTP; staff are refused")
-    func adminRoutes() throws {
-        let cli = try CLI.initialized()
+    @Test("admins manage staff, verify and checkpoint the trail, read the log and run the retention schedule over HTTP; staff are refused", arguments: Backend.available)
+    func adminRoutes(_ backend: Backend) throws {
+        let cli = try CLI.initialized(backend: backend)
         defer { cli.removeHome() }
         let admin = cli.environment["PATRONVAULT_TOKEN"]!
         let daemon = try Daemon(cli)
@@ -469,9 +468,9 @@ extension DaemonTests {
         #expect(try cli.run(["audit", "verify"]).status == 0)
     }
 
-    @Test("staff update a patron, reset a PIN for account help, and find patrons over HTTP")
-    func deskRoutes() throws {
-        let cli = try CLI.initialized()
+    @Test("staff update a patron, reset a PIN for account help, and find patrons over HTTP", arguments: Backend.available)
+    func deskRoutes(_ backend: Backend) throws {
+        let cli = try CLI.initialized(backend: backend)
         defer { cli.removeHome() }
         let token = cli.environment["PATRONVAULT_TOKEN"]!
         #expect(try cli.run(["patron", "register", "--card", "U1", "--name", "Una Reader", "--email", "una@example.org"]).status == 0)

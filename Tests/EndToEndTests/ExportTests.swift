@@ -14,8 +14,8 @@ struct ExportCLITests {
             .appendingPathComponent("Sources/PatronVaultCore/Export/patron-data.schema.json")
     }
 
-    static func vaultWithPatron() throws -> CLI {
-        let cli = try CLI.initialized()
+    static func vaultWithPatron(_ backend: Backend = .sqlite) throws -> CLI {
+        let cli = try CLI.initialized(backend: backend)
         let p = patron
         let registered = try cli.run(
             ["patron", "register", "--card", p.card, "--name", p.name, "--email", p.email, "--history", "keep", "--pin-stdin"], stdin: p.pin)
@@ -46,9 +46,9 @@ struct ExportCLITests {
         return CLI.Result(status: process.terminationStatus, stdout: String(decoding: out, as: UTF8.self), stderr: String(decoding: err, as: UTF8.self))
     }
 
-    @Test("me export writes four private files; export verify passes with the printed key, away from the vault, and fails after an edit")
-    func exportAndVerify() throws {
-        let cli = try Self.vaultWithPatron()
+    @Test("me export writes four private files; export verify passes with the printed key, away from the vault, and fails after an edit", arguments: Backend.available)
+    func exportAndVerify(_ backend: Backend) throws {
+        let cli = try Self.vaultWithPatron(backend)
         defer { cli.removeHome() }
         let folder = cli.home.appendingPathComponent("my-data")
         let written = try export(cli, to: folder)
@@ -175,11 +175,11 @@ struct ExportCLITests {
         #expect(png.count > 20_000, "the screenshot looks blank (\(png.count) bytes)")
     }
 
-    @Test("a non-empty export folder or a wrong PIN: one line, non-zero, nothing written and no export recorded")
-    func badInput() throws {
-        let cli = try Self.vaultWithPatron()
+    @Test("a non-empty export folder or a wrong PIN: one line, non-zero, nothing written and no export recorded", arguments: Backend.available)
+    func badInput(_ backend: Backend) throws {
+        let cli = try Self.vaultWithPatron(backend)
         defer { cli.removeHome() }
-        let auditCount = { try cli.database("vault.db").read { try Int.fetchOne($0, sql: "SELECT count(*) FROM audit_entry WHERE action = 'export.read'") } }
+        let auditCount = { try cli.count("SELECT count(*) FROM audit_entry WHERE action = 'export.read'") }
         let occupied = cli.home.appendingPathComponent("occupied")
         try FileManager.default.createDirectory(at: occupied, withIntermediateDirectories: true)
         try Data("keep me".utf8).write(to: occupied.appendingPathComponent("notes.txt"))
@@ -203,15 +203,15 @@ struct ExportCLITests {
         #expect(try cli.run(["export", "verify", cli.home.appendingPathComponent("missing").path]).status == 74)
     }
 
-    @Test("patron export CARD at the desk: refused without patron-request; sealed under the PIN the patron types; only that PIN opens it; the bundle verifies")
-    func sealedAtTheDesk() throws {
-        var cli = try Self.vaultWithPatron()
+    @Test("patron export CARD at the desk: refused without patron-request; sealed under the PIN the patron types; only that PIN opens it; the bundle verifies", arguments: Backend.available)
+    func sealedAtTheDesk(_ backend: Backend) throws {
+        var cli = try Self.vaultWithPatron(backend)
         defer { cli.removeHome() }
         let admin = cli.environment["PATRONVAULT_TOKEN"]!
         let added = try cli.run(["staff", "add", "desk1", "--role", "staff", "--json"])
         cli.environment["PATRONVAULT_TOKEN"] = added.json["token"] as? String
         let sealed = cli.home.appendingPathComponent("for-the-patron.pvx")
-        let failures = { try cli.database("vault.db").read { try Int.fetchOne($0, sql: "SELECT coalesce(sum(failures), 0) FROM pin_attempt") } }
+        let failures = { try cli.count("SELECT coalesce(sum(failures), 0) FROM pin_attempt") }
         func seal(_ purpose: String, pin: String) throws -> CLI.Result {
             try cli.run(["patron", "export", Self.patron.card, "--purpose", purpose, "--out", sealed.path, "--pin-stdin"], stdin: pin)
         }

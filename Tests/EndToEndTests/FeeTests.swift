@@ -42,9 +42,9 @@ struct FeeTests {
         return cli
     }
 
-    @Test("a return with a fee holds the loan; the desk sees the fee without the title; settling needs the fines purpose and happens once")
-    func returnAndSettle() throws {
-        var cli = try CLI.initialized(now: "2024-01-10T10:00:00Z")
+    @Test("a return with a fee holds the loan; the desk sees the fee without the title; settling needs the fines purpose and happens once", arguments: Backend.available)
+    func returnAndSettle(_ backend: Backend) throws {
+        var cli = try CLI.initialized(now: "2024-01-10T10:00:00Z", backend: backend)
         defer { cli.removeHome() }
         #expect(try cli.run(["patron", "register", "--card", "C1", "--name", "Late Reader", "--email", "c1@example.org", "--pin-stdin"], stdin: "4321").status == 0)
         #expect(try cli.run(["loan", "checkout", "--card", "C1", "--item", "B1", "--title", "A Private Matter"]).status == 0)
@@ -58,8 +58,7 @@ struct FeeTests {
         #expect(returned.status == 0, "\(returned.stderr)")
         #expect(returned.json["outcome"] as? String == "held-for-fee")
         // Held, not destroyed, although C1 discards history; the item is no longer out.
-        let state = try cli.database("vault.db").read { try Int.fetchAll($0, sql: "SELECT state FROM record WHERE kind = 2") }
-        #expect(state == [2])
+        #expect(try cli.rows("SELECT state FROM record WHERE kind = 2") == ["2"])
         #expect(try cli.run(["loan", "return", "--item", "B1"]).status == 66)
 
         // Circulation shows no fees; fines shows them, without the title.
@@ -91,8 +90,7 @@ struct FeeTests {
         #expect(try cli.run(["loan", "settle", "--card", "C1", "--item", "B1", "--purpose", "fines"]).status == 66)
         let after = try cli.run(["patron", "show", "C1", "--purpose", "fines", "--json"])
         #expect((after.json["feesOwed"] as? [[String: Any]])?.isEmpty == true)
-        let settledDay = try cli.database("vault.db").read { try Int.fetchOne($0, sql: "SELECT settled_day FROM record WHERE kind = 2 AND state = 2") }
-        #expect(settledDay == 19_763) // 2024-02-10
+        #expect(try cli.count("SELECT settled_day FROM record WHERE kind = 2 AND state = 2") == 19_763) // 2024-02-10
 
         // The audit trail names the action and purpose, never the item, title or amount.
         #expect(try cli.run(["audit", "verify"]).status == 0)

@@ -43,9 +43,9 @@ struct ImportTests {
         }
     }
 
-    @Test("a bad line stops the whole import, naming the line and field, and nothing is written")
-    func badLineWritesNothing() throws {
-        let cli = try CLI.initialized()
+    @Test("a bad line stops the whole import, naming the line and field, and nothing is written", arguments: Backend.available)
+    func badLineWritesNothing(_ backend: Backend) throws {
+        let cli = try CLI.initialized(backend: backend)
         defer { cli.removeHome() }
         let file = cli.home.appendingPathComponent("patrons.jsonl")
         let bad = #"{"card":"IMP3","name":"Cora Vale","email":"not-an-email"}"#
@@ -58,10 +58,8 @@ struct ImportTests {
         try #"{"card":"IMP4","email":"d@example.org"}"#.write(to: missing, atomically: false, encoding: .utf8)
         let noName = try cli.run(["patron", "import", missing.path])
         #expect(noName.status == 65 && noName.stderr.contains("line 1: the field name is missing"), "\(noName.stderr)")
-        let count = try cli.database("vault.db").read { try Int.fetchOne($0, sql: "SELECT count(*) FROM patron") }
-        #expect(count == 0)
-        let keys = try cli.database("keys.db").read { try Int.fetchOne($0, sql: "SELECT count(*) FROM patron_key") }
-        #expect(keys == 0)
+        #expect(try cli.count("SELECT count(*) FROM patron") == 0)
+        #expect(try cli.count("SELECT count(*) FROM patron_key", in: .keys) == 0)
     }
 
     @Test("in a file parsed on several cores, the first bad line by number is the one named")

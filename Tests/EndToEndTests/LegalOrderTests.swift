@@ -11,8 +11,8 @@ struct LegalOrderTests {
     /// A vault with two privacy officers and desk staff, patron LO1 (history kept, PIN 2468) with
     /// a loan returned in March, one returned in October and one still out, and patron LO2 with
     /// a returned loan of their own.
-    static func library() throws -> (cli: CLI, officers: [String], desk: String) {
-        let cli = try CLI.initialized()
+    static func library(_ backend: Backend = .sqlite) throws -> (cli: CLI, officers: [String], desk: String) {
+        let cli = try CLI.initialized(backend: backend)
         let token = { (name: String, role: String) throws -> String in
             try cli.run(["staff", "add", name, "--role", role, "--json"]).json["token"] as? String ?? ""
         }
@@ -133,9 +133,9 @@ struct LegalOrderTests {
         }
     }
 
-    @Test("a delayed notice keeps the order from the patron's accesses and export until its day, then shows it")
-    func delayedNotice() throws {
-        let (cli, officers, _) = try Self.library()
+    @Test("a delayed notice keeps the order from the patron's accesses and export until its day, then shows it", arguments: Backend.available)
+    func delayedNotice(_ backend: Backend) throws {
+        let (cli, officers, _) = try Self.library(backend)
         defer { cli.removeHome() }
         let id = try Self.file(cli, by: officers[0], scope: "all", from: "2026-01-01", to: "2026-12-31", expires: "2026-12-31", delay: "2027-03-01")
         #expect(try cli.run(["legal-order", "approve", id], env: ["PATRONVAULT_TOKEN": officers[1]]).status == 0)
@@ -164,9 +164,9 @@ struct LegalOrderTests {
         #expect(other.status == 0 && !other.stdout.contains(id))
     }
 
-    @Test("expired, unapproved and out-of-scope orders permit nothing; bad filings are refused with one line")
-    func refusals() throws {
-        let (cli, officers, desk) = try Self.library()
+    @Test("expired, unapproved and out-of-scope orders permit nothing; bad filings are refused with one line", arguments: Backend.available)
+    func refusals(_ backend: Backend) throws {
+        let (cli, officers, desk) = try Self.library(backend)
         defer { cli.removeHome() }
         let po = ["PATRONVAULT_TOKEN": officers[0]]
         let base = ["legal-order", "file", "--reference", "Order 7", "--patron", "LO1", "--scope", "history"]
@@ -201,15 +201,16 @@ struct LegalOrderTests {
         #expect(try cli.run(["patron", "history", "LO1", "--purpose", "circulation"], env: po).status == 70)
 
         // An edited order does not open: the vault refuses it rather than trust the row.
-        let queue = try cli.database("vault.db")
-        try queue.write { db in try db.execute(sql: "UPDATE legal_order SET sealed = substr(sealed, 1, 40) || x'00' || substr(sealed, 42) WHERE id = ?", arguments: [march]) }
-        try queue.close()
+        _ = try cli.rows(
+            backend == .postgres
+                ? "UPDATE legal_order SET sealed = overlay(sealed placing '\\x00'::bytea from 41 for 1) WHERE id = '\(march)'"
+                : "UPDATE legal_order SET sealed = substr(sealed, 1, 40) || x'00' || substr(sealed, 42) WHERE id = '\(march)'")
         #expect(try cli.run(["legal-order", "list"], env: po).status == 74)
     }
 
-    @Test("the whole workflow through the daemon with --server: same refusals, exit codes and bundle; the daemon's JSON matches the OpenAPI names")
-    func throughTheDaemon() throws {
-        var (cli, officers, desk) = try Self.library()
+    @Test("the whole workflow through the daemon with --server: same refusals, exit codes and bundle; the daemon's JSON matches the OpenAPI names", arguments: Backend.available)
+    func throughTheDaemon(_ backend: Backend) throws {
+        var (cli, officers, desk) = try Self.library(backend)
         defer { cli.removeHome() }
         let daemon = try Daemon(cli)
         defer { _ = daemon.stop() }

@@ -36,8 +36,8 @@ struct MinimizationTests {
 
     /// M1 has every registration field, chose notices by phone, has one loan due later, one
     /// overdue, and a fee owed on a returned loan. The clock stands at 2026-11-22.
-    static func scenario() throws -> CLI {
-        var cli = try CLI.initialized(now: "2026-10-01T10:00:00Z")
+    static func scenario(_ backend: Backend = .sqlite) throws -> CLI {
+        var cli = try CLI.initialized(now: "2026-10-01T10:00:00Z", backend: backend)
         func ok(_ arguments: [String], stdin: String? = nil) throws {
             let result = try cli.run(arguments, stdin: stdin)
             guard result.status == 0 else { throw CLIFailure(message: "\(arguments.joined(separator: " ")): \(result.stderr)") }
@@ -64,9 +64,9 @@ struct MinimizationTests {
         return items.reduce(into: Set<String>()) { $0.formUnion($1.keys) }
     }
 
-    @Test("each shipped purpose shows exactly the fields its rule reveals, in the JSON and the text, and nothing else")
-    func viewsPerPurpose() throws {
-        let cli = try Self.scenario()
+    @Test("each shipped purpose shows exactly the fields its rule reveals, in the JSON and the text, and nothing else", arguments: Backend.available)
+    func viewsPerPurpose(_ backend: Backend) throws {
+        let cli = try Self.scenario(backend)
         defer { cli.removeHome() }
         for (purpose, want) in Self.expected {
             let shown = try cli.run(["patron", "show", "M1", "--purpose", purpose, "--json"])
@@ -121,21 +121,19 @@ struct MinimizationTests {
         #expect(foundText.stdout == "M1\tMina Field\tm***@example.org\n")
     }
 
-    @Test("the trail records the field names each view revealed, never a value, and the patron reads who saw what")
-    func auditAndAccesses() throws {
-        var cli = try Self.scenario()
+    @Test("the trail records the field names each view revealed, never a value, and the patron reads who saw what", arguments: Backend.available)
+    func auditAndAccesses(_ backend: Backend) throws {
+        var cli = try Self.scenario(backend)
         defer { cli.removeHome() }
         #expect(try cli.run(["patron", "show", "M1", "--purpose", "circulation"]).status == 0)
         #expect(try cli.run(["patron", "show", "M1", "--purpose", "holds"]).status == 0)
 
-        let details = try cli.database("vault.db").read { db in
-            try String.fetchAll(db, sql: "SELECT detail FROM audit_entry WHERE action IN ('patron.read', 'loan.read-open', 'loan.read-held') ORDER BY seq")
-        }
+        let details = try cli.rows("SELECT detail FROM audit_entry WHERE action IN ('patron.read', 'loan.read-open', 'loan.read-held') ORDER BY seq")
         #expect(details.contains("revealed name, card, card-status, expiry"))
         #expect(details.contains("revealed open-loans.item, open-loans.due"))
         #expect(details.contains("revealed nothing"))
         #expect(details.contains("revealed name, card, contact"))
-        let trail = try cli.database("vault.db").read { db in try String.fetchAll(db, sql: "SELECT coalesce(detail, '') FROM audit_entry") }.joined()
+        let trail = try cli.rows("SELECT coalesce(detail, '') FROM audit_entry").joined()
         for value in [Self.email, Self.phone, "Mina", Self.openTitle] { #expect(!trail.contains(value)) }
 
         cli.environment["PATRONVAULT_PIN"] = "4821"
@@ -149,9 +147,9 @@ struct MinimizationTests {
         #expect(text.contains("admin (admin) saw your name, card number and contact for notices for holds"), "\(text)")
     }
 
-    @Test("--fields narrows a view to what the patron asked to see, never past the rules, and the trail records the narrowed set")
-    func narrowedView() throws {
-        let cli = try Self.scenario()
+    @Test("--fields narrows a view to what the patron asked to see, never past the rules, and the trail records the narrowed set", arguments: Backend.available)
+    func narrowedView(_ backend: Backend) throws {
+        let cli = try Self.scenario(backend)
         defer { cli.removeHome() }
         let asked = try cli.run(["patron", "show", "M1", "--purpose", "patron-request", "--fields", "name,email,open-loans.title", "--json"])
         #expect(asked.status == 0, "\(asked.stderr)")
@@ -163,9 +161,7 @@ struct MinimizationTests {
         #expect(Set(beyond.json.keys) == ["name"])
         let unknown = try cli.run(["patron", "show", "M1", "--purpose", "circulation", "--fields", "name,shoe-size"])
         #expect(unknown.status == 65 && unknown.stderr.contains("unknown field shoe-size") && unknown.stderr.split(separator: "\n").count == 1)
-        let details = try cli.database("vault.db").read { db in
-            try String.fetchAll(db, sql: "SELECT detail FROM audit_entry WHERE action IN ('patron.read', 'loan.read-open') AND detail IS NOT NULL ORDER BY seq")
-        }
+        let details = try cli.rows("SELECT detail FROM audit_entry WHERE action IN ('patron.read', 'loan.read-open') AND detail IS NOT NULL ORDER BY seq")
         #expect(details.contains("revealed name, email") && details.contains("revealed open-loans.title"), "\(details)")
 
         let daemon = try Daemon(cli)
@@ -240,9 +236,9 @@ struct MinimizationTests {
         #expect(explainText.stdout.contains("reveals: name, card, contact"))
     }
 
-    @Test("the daemon's lookup and search answer with the same views as the CLI")
-    func daemonViews() throws {
-        let cli = try Self.scenario()
+    @Test("the daemon's lookup and search answer with the same views as the CLI", arguments: Backend.available)
+    func daemonViews(_ backend: Backend) throws {
+        let cli = try Self.scenario(backend)
         defer { cli.removeHome() }
         let token = try #require(cli.environment["PATRONVAULT_TOKEN"])
         let daemon = try Daemon(cli)

@@ -16,8 +16,8 @@ struct RetentionTests {
     /// - E1, expired 2021, but borrowed in 2023: not due;
     /// - D1, active; failed PINs: D1's on 2024-01-01 (forgotten), K1's on 2024-06-10 (kept);
     /// - returns counted in 2020-02, 2020-04 (coarsened to 2020), 2023-01, 2024-05 (kept by month).
-    static func scenario() throws -> CLI {
-        var cli = try CLI.initialized(now: "2020-01-15T10:00:00Z")
+    static func scenario(_ backend: Backend = .sqlite) throws -> CLI {
+        var cli = try CLI.initialized(now: "2020-01-15T10:00:00Z", backend: backend)
         func at(_ now: String, _ arguments: [String], stdin: String? = nil, env: [String: String] = [:]) throws -> CLI.Result {
             cli.environment["PATRONVAULT_NOW"] = now
             return try cli.run(arguments, stdin: stdin, env: env)
@@ -55,29 +55,34 @@ struct RetentionTests {
         ["records", "patrons", "kept"].map { rule?[$0] as? Int ?? -1 }
     }
 
-    /// The wrapped keys of K1's loans returned in 2020 and of K2's account.
-    static func dueKeys(_ cli: CLI) throws -> [Data] {
+    /// The wrapped keys of K1's loans returned in 2020 and of K2's account, as `rows` prints them.
+    static func dueKeys(_ cli: CLI) throws -> [String] {
         let cutoff = 18_794 // 2021-06-15
-        let vault = try cli.database("vault.db")
-        let owners = try vault.read { db in
-            try Row.fetchAll(db, sql: "SELECT patron, id, version FROM record WHERE state = 1 AND closed_day <= ?", arguments: [cutoff])
-                .map { ($0[0] as Data, $0[1] as Data, $0[2] as Int64) }
-        }
-        try vault.close()
-        let keys = try cli.database("keys.db")
-        defer { try? keys.close() }
-        return try keys.read { db in
-            try owners.map { owner in
-                try Data.fetchOne(db, sql: "SELECT wrapped FROM record_key WHERE pseudonym = ? AND record_id = ? AND version = ?", arguments: [owner.0, owner.1, owner.2])!
-            }
+        return try cli.rows("SELECT patron, id, version FROM record WHERE state = 1 AND closed_day <= \(cutoff)").map { owner in
+            let cells = owner.split(separator: "|").map(String.init)
+            let key = try cli.rows(
+                "SELECT wrapped FROM record_key WHERE pseudonym = \(cli.blob(cells[0])) AND record_id = \(cli.blob(cells[1])) AND version = \(cells[2])",
+                in: .keys)
+            guard let wrapped = key.first else { throw CLIFailure(message: "no key for a due record") }
+            return wrapped
         }
     }
 
-    @Test("a dry run counts what the scenario says is due and changes nothing; --confirm removes exactly that, leaves the rest readable, and a second run finds nothing")
-    func dryRunThenConfirm() throws {
-        let cli = try Self.scenario()
+    /// What the key store holds: its files' bytes on SQLite, its rows on PostgreSQL (whose data
+    /// files the erasure suite scans).
+    static func keyStoreContents(_ cli: CLI) throws -> [String] {
+        guard cli.backend == .postgres else {
+            return try cli.rawDatabaseBytes().filter { $0.0.hasPrefix("keys.db") }.map { "\($0.0) \($0.1.base64EncodedString())" }
+        }
+        return try cli.rows("SELECT pseudonym, kek_version, wrapped FROM patron_key ORDER BY pseudonym", in: .keys)
+            + cli.rows("SELECT pseudonym, record_id, version, wrapped FROM record_key ORDER BY pseudonym, record_id, version", in: .keys)
+    }
+
+    @Test("a dry run counts what the scenario says is due and changes nothing; --confirm removes exactly that, leaves the rest readable, and a second run finds nothing", arguments: Backend.available)
+    func dryRunThenConfirm(_ backend: Backend) throws {
+        let cli = try Self.scenario(backend)
         defer { cli.removeHome() }
-        let before = try cli.rawDatabaseBytes()
+        let before = try Self.keyStoreContents(cli)
         let dry = try cli.run(["retention", "run", "--json"])
         #expect(dry.status == 0, "\(dry.stderr)")
         let planned = Self.rules(dry)
@@ -87,11 +92,8 @@ struct RetentionTests {
         #expect(Self.counts(planned["monthly-statistics"]) == [2, 0, 0])
         #expect(planned["kept-history"]?["cutoff"] as? String == "2021-06-15")
         // Nothing changed but one audit entry.
-        let vaultRows = try cli.database("vault.db").read { db in
-            (try Int.fetchOne(db, sql: "SELECT count(*) FROM record"), try Int.fetchOne(db, sql: "SELECT count(*) FROM patron"))
-        }
-        #expect(vaultRows.0 == 9 && vaultRows.1 == 5)
-        #expect(try cli.rawDatabaseBytes().first { $0.0 == "keys.db" }?.1 == before.first { $0.0 == "keys.db" }?.1)
+        #expect(try cli.count("SELECT count(*) FROM record") == 9 && cli.count("SELECT count(*) FROM patron") == 5)
+        #expect(try Self.keyStoreContents(cli) == before)
         let text = try cli.run(["retention", "run"])
         #expect(text.stdout.contains("kept-history (after 3 years, up to 2021-06-15): 2 records of 1 patron due"))
         #expect(text.stdout.contains("Dry run: nothing was removed"))
@@ -110,14 +112,20 @@ struct RetentionTests {
         #expect(run.json["keysDestroyed"] as? Bool == true)
         #expect(run.stderr.contains("retention: kept-history: 2 of 2 removed"))
 
-        // The destroyed keys are in neither keys.db nor its WAL; K2's rows and indexes are gone.
-        for (name, bytes) in try cli.rawDatabaseBytes() where name.hasPrefix("keys.db") {
-            for key in dueKeys { #expect(!bytes.contains(bytes: key), "a destroyed key survives in \(name)") }
+        // The destroyed keys are in neither keys.db nor its WAL (on PostgreSQL: in no row of the
+        // key database); K2's rows and indexes are gone.
+        if backend == .sqlite {
+            for (name, bytes) in try cli.rawDatabaseBytes() where name.hasPrefix("keys.db") {
+                for key in dueKeys {
+                    let raw = try #require(Data(hexString: String(key.dropFirst(2))))
+                    #expect(!bytes.contains(bytes: raw), "a destroyed key survives in \(name)")
+                }
+            }
         }
+        for key in dueKeys { #expect(try cli.count("SELECT count(*) FROM record_key WHERE wrapped = \(cli.blob(key))", in: .keys) == 0) }
         #expect(try cli.run(["patron", "show", "K2", "--purpose", "circulation"]).status == 66)
         // K1's recent failed PIN stays; D1's old one is forgotten (a sign-in below clears K1's).
-        let attempts = try cli.database("vault.db").read { try Int.fetchOne($0, sql: "SELECT count(*) FROM pin_attempt") }
-        #expect(attempts == 1)
+        #expect(try cli.count("SELECT count(*) FROM pin_attempt") == 1)
         // The rest is intact and readable.
         let history = try cli.run(["me", "history", "--card", "K1", "--json"], env: ["PATRONVAULT_PIN": "2468"])
         #expect(history.status == 0, "\(history.stderr)")

@@ -12,8 +12,8 @@ struct SelfServiceTests {
     static let titles = ["Ferns of the Northern Moors", "Salt and Semaphore", "The Lantern Keeper's Almanac"]
 
     /// A keep patron with three loans returned on three days (21st, 23rd, 25th), and a desk token.
-    static func patronWithHistory() throws -> CLI {
-        var cli = try CLI.initialized(now: "2026-11-20T09:00:00Z")
+    static func patronWithHistory(_ backend: Backend = .sqlite) throws -> CLI {
+        var cli = try CLI.initialized(now: "2026-11-20T09:00:00Z", backend: backend)
         let added = try cli.run(["staff", "add", "desk1", "--role", "staff", "--json"])
         #expect(added.status == 0, "\(added.stderr)")
         cli.environment["ADMIN_TOKEN"] = cli.environment["PATRONVAULT_TOKEN"]
@@ -48,12 +48,12 @@ struct SelfServiceTests {
         try cli.run(["stats", "--json"]).json["totalReturns"] as? Int
     }
 
-    @Test("purge-history: before a date, then all; the statistics are unchanged; a future date is refused")
-    func purgeHistory() throws {
-        let cli = try Self.patronWithHistory()
+    @Test("purge-history: before a date, then all; the statistics are unchanged; a future date is refused", arguments: Backend.available)
+    func purgeHistory(_ backend: Backend) throws {
+        let cli = try Self.patronWithHistory(backend)
         defer { cli.removeHome() }
         #expect(try historyTitles(cli) == Self.titles)
-        let keysBefore = try cli.database("keys.db").read { try Int.fetchOne($0, sql: "SELECT count(*) FROM record_key") }
+        let keysBefore = try cli.count("SELECT count(*) FROM record_key", in: .keys)
 
         let future = try me(cli, ["purge-history", "--before", "2026-11-27"])
         #expect(future.status == 65)
@@ -69,11 +69,10 @@ struct SelfServiceTests {
         #expect(some.json["purged"] as? Int == 2)
         #expect(some.json["shredsComplete"] as? Bool == true)
         #expect(try historyTitles(cli) == [Self.titles[1]])
-        let keysAfter = try cli.database("keys.db").read { try Int.fetchOne($0, sql: "SELECT count(*) FROM record_key") }
-        #expect(keysAfter == keysBefore.map { $0 - 2 })
+        #expect(try cli.count("SELECT count(*) FROM record_key", in: .keys) == keysBefore - 2)
 
         // A flipped plaintext preference column is not what the purge reports: the sealed one is.
-        try cli.database("vault.db").write { db in try db.execute(sql: "UPDATE patron SET history_keep = 0") }
+        _ = try cli.rows("UPDATE patron SET history_keep = \(backend == .postgres ? "false" : "0")")
         let rest = try me(cli, ["purge-history"])
         #expect(rest.json["purged"] as? Int == 1, "\(rest.stderr)")
         #expect(rest.json["history"] as? String == "keep")
@@ -86,9 +85,9 @@ struct SelfServiceTests {
         #expect(try cli.run(["audit", "verify"], env: ["PATRONVAULT_TOKEN": cli.environment["ADMIN_TOKEN"]!]).status == 0)
     }
 
-    @Test("set-history discard needs --yes, then destroys all kept history at once; keep keeps later returns")
-    func historyChoice() throws {
-        let cli = try Self.patronWithHistory()
+    @Test("set-history discard needs --yes, then destroys all kept history at once; keep keeps later returns", arguments: Backend.available)
+    func historyChoice(_ backend: Backend) throws {
+        let cli = try Self.patronWithHistory(backend)
         defer { cli.removeHome() }
         let unconfirmed = try me(cli, ["set-history", "discard"])
         #expect(unconfirmed.status == 65 && unconfirmed.stderr.contains("--yes"), "\(unconfirmed.stderr)")
@@ -195,23 +194,21 @@ struct SelfServiceTests {
         #expect(!Self.titles.contains { signIn.stdout.contains($0) })
     }
 
-    @Test("an erasure is refused when a loan was hidden by editing its state column, and nothing is erased")
-    func erasureChecksRecordSet() throws {
-        let cli = try Self.patronWithHistory()
+    @Test("an erasure is refused when a loan was hidden by editing its state column, and nothing is erased", arguments: Backend.available)
+    func erasureChecksRecordSet(_ backend: Backend) throws {
+        let cli = try Self.patronWithHistory(backend)
         defer { cli.removeHome() }
         #expect(try cli.run(["loan", "checkout", "--card", Self.reader.card, "--item", "IT-OUT", "--title", "Overdue Ode"]).status == 0)
-        try cli.database("vault.db").write { db in
-            try db.execute(sql: "UPDATE record SET state = 1, closed_day = due_day WHERE item_index IS NOT NULL")
-        }
+        _ = try cli.rows("UPDATE record SET state = 1, closed_day = due_day WHERE item_index IS NOT NULL")
         let refused = try me(cli, ["erase", "--yes"])
         #expect(refused.status == 74, "\(refused.stderr)")
-        #expect(try cli.database("vault.db").read { try Int.fetchOne($0, sql: "SELECT count(*) FROM patron") } == 1)
-        #expect(try cli.database("keys.db").read { try Int.fetchOne($0, sql: "SELECT count(*) FROM patron_key") } == 1)
+        #expect(try cli.count("SELECT count(*) FROM patron") == 1)
+        #expect(try cli.count("SELECT count(*) FROM patron_key", in: .keys) == 1)
     }
 
-    @Test("patron erase CARD: refused to desk staff, done by an admin, recorded; the patron's card then finds no one")
-    func adminErasure() throws {
-        let cli = try Self.patronWithHistory()
+    @Test("patron erase CARD: refused to desk staff, done by an admin, recorded; the patron's card then finds no one", arguments: Backend.available)
+    func adminErasure(_ backend: Backend) throws {
+        let cli = try Self.patronWithHistory(backend)
         defer { cli.removeHome() }
         let refused = try cli.run(["patron", "erase", Self.reader.card, "--yes"])
         #expect(refused.status == 70, "\(refused.stderr)")

@@ -58,13 +58,16 @@ final class Gate: Sendable {
     ///
     /// `readsOnly` says `body` changes no row (a lookup): it then runs without a savepoint, as
     /// there is nothing to undo; its decisions are still appended in the transaction.
+    /// `readsTrail` says it also reads the audit trail or legal orders, which appends change
+    /// without raising the change mark: a snapshot cannot answer it, so it runs under the lock
+    /// from the start rather than try one first.
     ///
     /// `storingKeys` (a bulk import) commits keys to the key store while `body` writes the
     /// records, once the transaction holds the write lock; the records commit after it.
     func write<T: Sendable>(
         _ principal: Principal, _ requests: [AccessRequest], subject: PatronSubject? = nil,
         storingKeys storeKeys: (@Sendable (KeyStoreWriter) async throws -> Void)? = nil,
-        readsOnly: Bool = false, _ body: @escaping @Sendable (inout GatedTransaction) throws -> T
+        readsOnly: Bool = false, readsTrail: Bool = false, _ body: @escaping @Sendable (inout GatedTransaction) throws -> T
     ) async throws(VaultError) -> T {
         let time = clock.now()
         let decisions = requests.map { decide(principal, $0, time: time) }
@@ -90,7 +93,7 @@ final class Gate: Sendable {
             try transaction.recordAll(required: true)
             return result
         }
-        if readsOnly, storeKeys == nil, storage.records.readsLookupsOnSnapshots, !decisions.contains(where: { !$0.decision.isPermitted }) {
+        if readsOnly, !readsTrail, storeKeys == nil, storage.records.readsLookupsOnSnapshots, !decisions.contains(where: { !$0.decision.isPermitted }) {
             return try await lookUp(principal, decisions: decisions, time: time, body, underLock: transactionBody)
         }
         let outcome: Result<T, VaultError>

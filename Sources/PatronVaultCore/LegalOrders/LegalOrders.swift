@@ -115,7 +115,7 @@ public struct LegalOrders: Sendable {
     /// Every order, with its status today, for privacy officers and admins.
     public func list(by principal: Principal) async throws(VaultError) -> [ListedLegalOrder] {
         let ring = gate.ring
-        return try await gate.write(principal, [AccessRequest(.legalOrderRead, .legalOrder)], readsOnly: true) { tx in
+        return try await gate.write(principal, [AccessRequest(.legalOrderRead, .legalOrder)], readsOnly: true, readsTrail: true) { tx in
             let today = CalendarDay(tx.time)
             return try tx.records.legalOrders(patron: nil).map { stored throws(VaultError) in
                 let order = try Self.open(stored, ring: ring)

@@ -16,7 +16,7 @@ extension CirculationDesk {
         guard let own = patron.pseudonym else { throw VaultError.integrity }
         var about = request
         about.patron = own
-        let data = try await gate.write(principal, [about], readsOnly: true) { tx in try tx.exportData(of: tx.ownRow(own)) }
+        let data = try await gate.write(principal, [about], readsOnly: true, readsTrail: true) { tx in try tx.exportData(of: tx.ownRow(own)) }
         let bundle = try await ExportBundle.make(data, signingKey: gate.ring.exportSigningKey)
         return try SealedExport.seal(bundle, pin: pin, limits: configuration.passphraseLimits)
     }

@@ -44,7 +44,7 @@ public struct PatronSelfService: Sendable {
     /// with my card.
     public func myAccesses(by principal: Principal) async throws(VaultError) -> [RecordAccess] {
         let own = try Self.identity(principal, doing: "see who looked at their record")
-        return try await gate.write(principal, [AccessRequest(.auditReadOwn, .audit, patron: own)], readsOnly: true) { tx in
+        return try await gate.write(principal, [AccessRequest(.auditReadOwn, .audit, patron: own)], readsOnly: true, readsTrail: true) { tx in
             let names = Dictionary(try tx.verified(tx.records.allStaff()).map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })
             let heldBack = try tx.legalOrdersNoticed(by: own).heldBack
             return try tx.records.auditEntries(.concerning(patron: own.description)).compactMap { entry in

@@ -18,7 +18,7 @@ public struct Retention: Sendable {
     /// What each rule would remove now, without removing anything. Recorded as one audit entry.
     public func preview(by principal: Principal) async throws(VaultError) -> RetentionReport {
         let schedule = gate.policies.retention
-        let (results, time) = try await gate.write(principal, [AccessRequest(.retentionManage, .retention)], readsOnly: true) { tx in
+        let (results, time) = try await gate.write(principal, [AccessRequest(.retentionManage, .retention)], readsOnly: true, readsTrail: true) { tx in
             let today = CalendarDay(tx.time)
             var results: [RetentionRuleResult] = []
             for rule in schedule.rules {
