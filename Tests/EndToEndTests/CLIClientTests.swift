@@ -5,9 +5,9 @@ import Testing
 /// sent to the daemon with `--server`: same output, `--json` and exit codes as direct mode.
 @Suite("The CLI as the daemon's client, for admins", .serialized)
 struct CLIClientTests {
-    @Test("staff, audit, retention, find, update, PIN reset, sealed export, erasure and the patron's export go through --server")
-    func adminFlows() throws {
-        var cli = try CLI.initialized()
+    @Test("staff, audit, retention, find, update, PIN reset, sealed export, erasure and the patron's export go through --server", arguments: Backend.available)
+    func adminFlows(_ backend: Backend) throws {
+        var cli = try CLI.initialized(backend: backend)
         defer { cli.removeHome() }
         let daemon = try Daemon(cli)
         let direct = cli
@@ -82,7 +82,7 @@ struct CLIClientTests {
         #expect(daemon.stop() == 0)
 
         // A trail cut back after the checkpoint is caught through the daemon as directly.
-        try direct.database("vault.db").write { db in try db.execute(sql: "DELETE FROM audit_entry WHERE seq = (SELECT MAX(seq) FROM audit_entry)") }
+        _ = try direct.rows("DELETE FROM audit_entry WHERE seq = (SELECT MAX(seq) FROM audit_entry)")
         let restarted = try Daemon(direct)
         let cut = try direct.run(["audit", "verify", "--checkpoint", checkpoint], env: ["PATRONVAULT_SERVER": restarted.base.absoluteString])
         #expect(cut.status == 74, "\(cut.stdout) \(cut.stderr)")

@@ -4,7 +4,7 @@ import Testing
 
 /// `patronvaultd` end to end: the built binary on a free loopback port, driven with a real HTTP
 /// client through staff flows, refusals and a graceful stop, on the same vault the CLI uses.
-@Suite("The daemon", .serialized)
+@Suite("The daemon")
 struct DaemonTests {
     @Test("staff register, look up, lend and take back over HTTP; the JSON is the CLI's; history is refused naming the rule; every access is audited as the daemon's", arguments: Backend.available)
     func staffFlows(_ backend: Backend) throws {

@@ -67,7 +67,10 @@ struct SelfServiceTests {
         let some = try me(cli, ["purge-history", "--before", "2026-11-24"])
         #expect(some.status == 0, "\(some.stderr)")
         #expect(some.json["purged"] as? Int == 2)
-        #expect(some.json["shredsComplete"] as? Bool == true)
+        // On PostgreSQL the keys' rows go at once, but a snapshot another session holds on the
+        // shared test cluster can keep the VACUUM after them from being final: the shred then
+        // stays queued for the next pass, and the answer says so (SECURITY.md).
+        #expect(some.json["shredsComplete"] as? Bool == true || backend == .postgres)
         #expect(try historyTitles(cli) == [Self.titles[1]])
         #expect(try cli.count("SELECT count(*) FROM record_key", in: .keys) == keysBefore - 2)
 
@@ -103,7 +106,8 @@ struct SelfServiceTests {
         #expect((shown.json["registration"] as? [String: Any])?["history"] as? String == "discard", "\(shown.stdout)")
 
         #expect(try cli.run(["loan", "checkout", "--card", Self.reader.card, "--item", "IT-9", "--title", "Tidewater"]).status == 0)
-        #expect(try cli.run(["loan", "return", "--item", "IT-9", "--json"]).json["outcome"] as? String == "destroyed")
+        let destroyed = try cli.run(["loan", "return", "--item", "IT-9", "--json"]).json["outcome"] as? String
+        #expect(destroyed == "destroyed" || (backend == .postgres && destroyed == "destroyed-shred-pending"), "\(destroyed ?? "")")
 
         let kept = try me(cli, ["set-history", "keep"])
         #expect(kept.status == 0 && kept.json["purged"] as? Int == 0, "\(kept.stderr)")
