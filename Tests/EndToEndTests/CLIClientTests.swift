@@ -3,7 +3,7 @@ import Testing
 
 /// The admin, privacy-officer and desk commands that used to run only on the vault host, now
 /// sent to the daemon with `--server`: same output, `--json` and exit codes as direct mode.
-@Suite("The CLI as the daemon's client, for admins", .serialized)
+@Suite("The CLI as the daemon's client, for admins")
 struct CLIClientTests {
     @Test("staff, audit, retention, find, update, PIN reset, sealed export, erasure and the patron's export go through --server", arguments: Backend.available)
     func adminFlows(_ backend: Backend) throws {

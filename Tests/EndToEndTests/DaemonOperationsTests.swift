@@ -4,7 +4,7 @@ import Testing
 
 /// Running the daemon: its settings file, the audit status `/health` reports, and policy
 /// questions answered with the rules the daemon enforces.
-@Suite("Running the daemon", .serialized)
+@Suite("Running the daemon")
 struct DaemonOperationsTests {
     static func waitFor(_ seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
         let deadline = Date().addingTimeInterval(seconds)

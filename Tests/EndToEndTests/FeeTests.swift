@@ -6,7 +6,7 @@ import Testing
 /// the desk sees what is owed without the title, settling it is its own purpose-bound action,
 /// and the retention schedule's held-loans rule destroys a settled loan (its key bytes gone) once
 /// its period has passed, never an owed one and never one whose day was edited.
-@Suite("Fees and held loans", .serialized)
+@Suite("Fees and held loans")
 struct FeeTests {
     static let runDay = "2024-06-15T10:00:00Z"
 

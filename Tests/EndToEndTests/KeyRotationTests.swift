@@ -7,7 +7,7 @@ import Testing
 /// re-encrypted, the old key useless afterwards; refused beside another process, over an
 /// existing file, without an admin; an interrupted rotation keeps the vault shut until the same
 /// new key finishes it, through twenty kill -9s.
-@Suite("Master key rotation", .serialized)
+@Suite("Master key rotation")
 struct KeyRotationTests {
     /// Every record's sealed bytes, by id: a rotation must leave them as they were.
     static func sealedRecords(_ cli: CLI) throws -> [Data: Data] {

@@ -6,7 +6,7 @@ import Testing
 /// once within scope and window as a signed bundle, and shown to the patron among their accesses
 /// (after the delayed-notice day when the order set one). Refused: the filer approving, a second
 /// approval, desk staff and admins where the rules say so, an unapproved, used or expired order.
-@Suite("Legal orders", .serialized)
+@Suite("Legal orders")
 struct LegalOrderTests {
     /// A vault with two privacy officers and desk staff, patron LO1 (history kept, PIN 2468) with
     /// a loan returned in March, one returned in October and one still out, and patron LO2 with

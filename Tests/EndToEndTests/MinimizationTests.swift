@@ -6,7 +6,7 @@ import Testing
 /// reveals, in the JSON and in the text, through the CLI and the daemon alike; the trail records
 /// which fields (never their values) and the patron reads it back; a rule changed to reveal more
 /// fails the policy tests that promised less.
-@Suite("Purpose-based minimization", .serialized)
+@Suite("Purpose-based minimization")
 struct MinimizationTests {
     static let email = "mina.field@example.org"
     static let phone = "+1 555 0199 4821"

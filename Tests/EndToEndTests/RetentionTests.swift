@@ -4,7 +4,7 @@ import Testing
 
 /// `retention run` end to end, on a vault built over several years with a fixed clock: the dry
 /// run's counts against the scenario's own, then a confirmed run, checked on the raw files.
-@Suite("Retention runs", .serialized)
+@Suite("Retention runs")
 struct RetentionTests {
     static let runDay = "2024-06-15T10:00:00Z"
 
