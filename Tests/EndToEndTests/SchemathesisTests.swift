@@ -17,7 +17,7 @@ struct SchemathesisTests {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["st", "run", document] + arguments + [
             "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
-            "--max-examples", "25", "--no-color",
+            "--max-examples", "12", "--no-color",
         ]
         var environment = ProcessInfo.processInfo.environment
         environment["SCHEMATHESIS_HOOKS"] = nil

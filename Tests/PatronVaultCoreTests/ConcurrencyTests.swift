@@ -33,14 +33,17 @@ struct ConcurrencyTests {
             // The trail grown straight in vault.db with the vault's own MAC and signing keys.
             let pseudonyms = (0..<64).map { _ in Hex.encode(SecureRandom.bytes(16)) }
             let records = try DatabaseQueue(path: fixture.directory.appendingPathComponent(SQLiteStorage.recordsFileName).path)
+            // Appended in batches, as group commit appends, so the chain state is read and
+            // written once a batch rather than once an entry.
             try await records.write { db in
-                for index in 0..<Self.trailEntries {
-                    try trail.append(
+                for batch in stride(from: 0, to: Self.trailEntries, by: 10_000) {
+                    let drafts = (batch..<min(batch + 10_000, Self.trailEntries)).map { index in
                         AuditDraft(
                             time: VaultFixture.start, principalKind: "staff", principalID: desk.id, principalRole: "staff", action: "patron.read",
                             resourceKind: "registration", patron: pseudonyms[index % pseudonyms.count], purpose: "circulation", decision: .permit,
-                            ruleIDs: ["staff-lookup-with-purpose"], policyDigest: digest, frontEnd: "cli", keyVersion: 1),
-                        in: db)
+                            ruleIDs: ["staff-lookup-with-purpose"], policyDigest: digest, frontEnd: "cli", keyVersion: 1)
+                    }
+                    try trail.append(drafts, in: db)
                 }
             }
             try records.close()
