@@ -150,6 +150,15 @@ struct PostgresDatabaseCheckTests {
             }
             #expect(refused.kind == .conflict && refused.message.contains("while no other process has the vault open"))
             other.close()
+            // The other process is gone once its server backend has exited and let go of the claim,
+            // a moment after its connection closes.
+            let deadline = ContinuousClock.now + .seconds(10)
+            while try link.withSession({ session in
+                try session.query("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = \(claim) AND pid <> pg_backend_pid()")[0]
+                    .makeRandomAccess().int64(0)
+            }) > 0, ContinuousClock.now < deadline {
+                Thread.sleep(forTimeInterval: 0.05)
+            }
             try link.withSession { session in
                 try PostgresSchema.upgrade(.records, claim: claim, in: session, location: location)
                 #expect(try session.query("SELECT schema_version FROM patronvault_database")[0].makeRandomAccess().int64(0) == PostgresSchema.version)
