@@ -14,10 +14,10 @@ enum PostgresAudit {
         decision, rule_ids, policy_digest, front_end, key_version, detail
         """
 
-    static let lockStatement: PostgresQuery = "SELECT size, frontier, last_mac, last_time, change_mark FROM audit_state WHERE id = 1 FOR UPDATE"
+    static let lockStatement: PreparedSQL = "SELECT size, frontier, last_mac, last_time, change_mark FROM audit_state WHERE id = 1 FOR UPDATE"
 
     /// Counts one more committed transaction that changed rows (`RecordReader.changeMark`).
-    static let bumpChangeMark: PostgresQuery = "UPDATE audit_state SET change_mark = change_mark + 1 WHERE id = 1"
+    static let bumpChangeMark: PreparedSQL = "UPDATE audit_state SET change_mark = change_mark + 1 WHERE id = 1"
 
     /// The change mark from the rows `lockStatement` answered.
     static func lockedMark(_ rows: [PostgresRow]) throws -> Int64 {
@@ -27,7 +27,7 @@ enum PostgresAudit {
 
     /// Reads the state row and holds its lock until the transaction ends.
     static func lockState(in session: PostgresSession) throws -> (state: AuditTrailState, changeMark: Int64) {
-        let rows = try session.query(lockStatement)
+        let rows = try session.query(prepared: lockStatement)
         return (try lockedState(rows), try lockedMark(rows))
     }
 
@@ -60,54 +60,62 @@ enum PostgresAudit {
 
     /// The rows and the state row in one statement (the insert as a data-modifying WITH), so a
     /// commit costs one statement for the trail.
-    static func appendStatement(_ rows: [AuditStoredRow], state: AuditTrailState) -> PostgresQuery {
-        let insert = insertStatement(rows)
-        var binds = insert.binds
-        binds.append(state.size)
-        binds.append(state.frontier.bytea)
-        binds.append(state.lastMAC.bytea)
-        binds.append(state.lastTime)
-        let first = binds.count - 3
-        return PostgresQuery(unsafeSQL: """
-            WITH inserted AS (\(insert.sql))
-            UPDATE audit_state SET size = $\(first), frontier = $\(first + 1), last_mac = $\(first + 2), last_time = $\(first + 3) WHERE id = 1
-            """, binds: binds)
+    static func appendStatement(_ rows: [AuditStoredRow], state: AuditTrailState) -> PostgresStatement {
+        let values = insertValues(rows) + [PostgresData(int64: state.size), state.frontier.byteaValue, state.lastMAC.byteaValue, PostgresData(int64: state.lastTime)]
+        return .prepared(appendSQL, values)
     }
+
+    private static let appendSQL = PreparedSQL("""
+        WITH inserted AS (\(insertSQL.text))
+        UPDATE audit_state SET size = $20, frontier = $21, last_mac = $22, last_time = $23 WHERE id = 1
+        """)
 
     static func insert(_ rows: [AuditStoredRow], in session: PostgresSession) throws {
         guard !rows.isEmpty else { return }
         do {
-            try session.execute(insertStatement(rows))
+            _ = try session.pipeline([insertStatement(rows)])[0].get()
         } catch {
             throw insertFailure(error, rows: rows)
         }
     }
 
-    /// All rows in one statement. NULL texts (patron, purpose, detail) travel as a flag beside
-    /// an empty text, since postgres-nio binds no array with NULLs in it.
-    static func insertStatement(_ rows: [AuditStoredRow]) -> PostgresQuery {
-        func column(_ index: Int) -> [String] { rows.map { $0.texts[index] ?? "" } }
-        func present(_ index: Int) -> [Bool] { rows.map { $0.texts[index] != nil } }
-        return """
-            INSERT INTO audit_entry (\(unescaped: entryColumns), mac)
-            SELECT seq, time, principal_kind, principal_id, principal_role, action, resource_kind,
-                CASE WHEN has_patron THEN patron END, CASE WHEN has_purpose THEN purpose END, decision, rule_ids, policy_digest, front_end,
-                key_version, CASE WHEN has_detail THEN detail END, mac
-            FROM unnest(\(rows.map(\.sequence))::bigint[], \(rows.map(\.time))::bigint[], \(column(0))::text[], \(column(1))::text[],
-                \(column(2))::text[], \(column(3))::text[], \(column(4))::text[], \(column(5))::text[], \(present(5))::boolean[],
-                \(column(6))::text[], \(present(6))::boolean[], \(column(7))::text[], \(column(8))::text[], \(column(9))::text[],
-                \(column(10))::text[], \(rows.map(\.keyVersion))::bigint[], \(rows.map { $0.detail ?? "" })::text[],
-                \(rows.map { $0.detail != nil })::boolean[], \(rows.map { ($0.mac ?? []).bytea })::bytea[])
-                AS d(seq, time, principal_kind, principal_id, principal_role, action, resource_kind, patron, has_patron, purpose, has_purpose,
-                    decision, rule_ids, policy_digest, front_end, key_version, detail, has_detail, mac)
-            """
+    /// All rows in one statement, each column an array.
+    static func insertStatement(_ rows: [AuditStoredRow]) -> PostgresStatement {
+        .prepared(insertSQL, insertValues(rows))
+    }
+
+    /// NULL texts (patron, purpose, detail) travel as a flag beside an empty text, so every
+    /// array is of one type without NULLs in it.
+    private static let insertSQL = PreparedSQL("""
+        INSERT INTO audit_entry (\(entryColumns), mac)
+        SELECT seq, time, principal_kind, principal_id, principal_role, action, resource_kind,
+            CASE WHEN has_patron THEN patron END, CASE WHEN has_purpose THEN purpose END, decision, rule_ids, policy_digest, front_end,
+            key_version, CASE WHEN has_detail THEN detail END, mac
+        FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::boolean[],
+            $10::text[], $11::boolean[], $12::text[], $13::text[], $14::text[], $15::text[], $16::bigint[], $17::text[], $18::boolean[],
+            $19::bytea[])
+            AS d(seq, time, principal_kind, principal_id, principal_role, action, resource_kind, patron, has_patron, purpose, has_purpose,
+                decision, rule_ids, policy_digest, front_end, key_version, detail, has_detail, mac)
+        """)
+
+    /// `insertSQL`'s 19 values for `rows`.
+    private static func insertValues(_ rows: [AuditStoredRow]) -> [PostgresData] {
+        func array(_ values: [PostgresData], of type: PostgresDataType) -> PostgresData { PostgresData(array: values, elementType: type) }
+        func texts(_ index: Int) -> PostgresData { array(rows.map { PostgresData(string: $0.texts[index] ?? "") }, of: .text) }
+        func present(_ index: Int) -> PostgresData { array(rows.map { PostgresData(bool: $0.texts[index] != nil) }, of: .bool) }
+        return [
+            array(rows.map { PostgresData(int64: $0.sequence) }, of: .int8), array(rows.map { PostgresData(int64: $0.time) }, of: .int8),
+            texts(0), texts(1), texts(2), texts(3), texts(4), texts(5), present(5), texts(6), present(6), texts(7), texts(8), texts(9), texts(10),
+            array(rows.map { PostgresData(int64: $0.keyVersion) }, of: .int8), array(rows.map { PostgresData(string: $0.detail ?? "") }, of: .text),
+            array(rows.map { PostgresData(bool: $0.detail != nil) }, of: .bool), array(rows.map { ($0.mac ?? []).byteaValue }, of: .bytea),
+        ]
     }
 
     /// A row already at one of these sequence numbers means the state row was set back: an
     /// integrity failure, not a storage one. The insert fails (and with it the transaction)
     /// instead of skipping the row, so a COMMIT sent after it can never keep half of a group.
     static func insertFailure(_ error: any Error, rows: [AuditStoredRow]) -> any Error {
-        if let error = error as? PSQLError, error.code == .server, error.serverInfo?[.sqlState] == "23505" {
+        if PostgresFailure.sqlState(of: error) == "23505" {
             return AuditError.stateOutOfStep(rows[0].sequence)
         }
         return error

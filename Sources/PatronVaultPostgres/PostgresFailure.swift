@@ -26,12 +26,30 @@ enum PostgresFailure {
                 return VaultError.storage("\(store) at \(location) answered in a way PatronVault does not understand")
             }
         }
+        // A prepared statement's failures come in postgres-nio's older error type.
+        if let error = error as? PostgresError {
+            switch error {
+            case .server:
+                return server(state: sqlState(of: error) ?? "", store: store, location: location)
+            case .connectionClosed:
+                return unreachable(store: store, location: location)
+            case .protocol:
+                return VaultError.storage("\(store) at \(location) answered in a way PatronVault does not understand")
+            }
+        }
         if error is PostgresDecodingError {
             return VaultError(.corruptVault, "\(store) at \(location) holds a value of the wrong type: it was edited or is not a PatronVault database")
         }
         if error is CancellationError { return .storage("the operation was cancelled before it was written") }
         // NIO's connect errors (refused, timed out, no such host).
         return unreachable(store: store, location: location)
+    }
+
+    /// The SQLSTATE a server's error carries, from either of postgres-nio's error types.
+    static func sqlState(of error: any Error) -> String? {
+        if let error = error as? PSQLError, error.code == .server { return error.serverInfo?[.sqlState] }
+        if case .server(let message) = error as? PostgresError { return message.fields[.sqlState] }
+        return nil
     }
 
     static func unreachable(store: String, location: PostgresLocation) -> VaultError {

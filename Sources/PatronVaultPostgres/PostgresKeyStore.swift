@@ -63,10 +63,11 @@ package final class PostgresKeyStore: KeyStore {
 
     package func wrappedKeys(patron: PatronPseudonym, records ids: [(id: RecordID, version: Int64)]) throws -> WrappedKeys {
         try lookups.withSession { session in
-            let rows = try session.query("""
+            let rows = try session.query(
+                prepared: """
                 SELECT p.pseudonym, p.kek_version, p.wrapped, p.record_set, r.record_id, r.version, r.wrapped
-                FROM patron_key p LEFT JOIN record_key r ON r.pseudonym = p.pseudonym WHERE p.pseudonym = \(patron.bytes.bytea)
-                """)
+                FROM patron_key p LEFT JOIN record_key r ON r.pseudonym = p.pseudonym WHERE p.pseudonym = $1
+                """, patron.bytes.byteaValue)
             let wanted = Dictionary(ids.map { ($0.id, $0.version) }, uniquingKeysWith: { first, _ in first })
             return try Self.wrappedKeys(rows) { id, version in wanted[id] == version }[patron] ?? WrappedKeys(
                 patronKey: nil, recordSet: nil, recordKeyCount: 0, recordKeys: [:])
@@ -112,12 +113,13 @@ package final class PostgresKeyStore: KeyStore {
     /// One statement, so one snapshot: the set and every record key of the patron.
     package func recordKeys(patron: PatronPseudonym) throws -> StoredRecordKeys {
         try lookups.withSession { session in
-            let rows = try session.query("""
+            let rows = try session.query(
+                prepared: """
                 SELECT p.record_set, r.record_id, r.version, r.element, r.settled
-                FROM (SELECT \(patron.bytes.bytea)::bytea AS pseudonym) q
+                FROM (SELECT $1::bytea AS pseudonym) q
                 LEFT JOIN patron_key p ON p.pseudonym = q.pseudonym
                 LEFT JOIN record_key r ON r.pseudonym = q.pseudonym
-                """)
+                """, patron.bytes.byteaValue)
             var set: RecordSetDigest?
             var keys: [RecordOwner: StoredRecordKeys.Key] = [:]
             for row in rows {
@@ -159,7 +161,7 @@ package final class PostgresKeyStore: KeyStore {
     }
 
     private static func staffSeal(id: String, in session: PostgresSession) throws -> [UInt8]? {
-        try session.query("SELECT tag FROM staff_seal WHERE id = \(id)").first.map { try $0.makeRandomAccess().bytes(0) }
+        try session.query(prepared: "SELECT tag FROM staff_seal WHERE id = $1", PostgresData(string: id)).first.map { try $0.makeRandomAccess().bytes(0) }
     }
 
     package func unsettled() throws -> [(owner: RecordOwner, element: [UInt8]?)] {
@@ -556,12 +558,18 @@ package final class PostgresKeyStore: KeyStore {
 
     // MARK: Files and lifetime
 
-    /// A PostgreSQL vault is backed up with PostgreSQL's own tools; the embedded backup copies
-    /// SQLite files.
+    /// The key database as the embedded store's `keys.db`, every table read in one snapshot.
     package func backup(to path: String) throws {
-        throw VaultError(
-            .invalidInput,
-            "a vault on PostgreSQL is backed up with PostgreSQL's tools (pg_dump or base backups of each database, the key database's kept short); see README")
+        try reader.withSession { session in
+            try session.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            do {
+                try PostgresBackupFile.write(PostgresMigration.keyTables, from: session, to: path, migrator: SQLiteSchema.keysMigrator)
+                try session.execute("COMMIT")
+            } catch {
+                if !session.connection.isClosed { _ = try? session.execute("ROLLBACK") }
+                throw error
+            }
+        }
     }
 
     /// The maintenance pass: PostgreSQL checkpoints on its own, so what is left is to compact the

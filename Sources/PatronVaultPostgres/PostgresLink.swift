@@ -14,6 +14,8 @@ final class PostgresLink: @unchecked Sendable {
     let location: PostgresLocation
     private let lock = NSLock()
     private var connection: PostgresConnection?
+    /// The statements prepared on `connection`; a new connection starts with none.
+    private var prepared = PostgresPreparedStatements()
     private var closed = false
     private let logger: Logger
     private let name: String
@@ -46,7 +48,7 @@ final class PostgresLink: @unchecked Sendable {
     /// `withSession`'s work, with the lock held.
     private func holding<T>(_ body: (PostgresSession) throws -> T) throws -> T {
         guard !closed else { throw VaultError.storage("\(name) is closed") }
-        let session = PostgresSession(connection: try connected(), logger: logger)
+        let session = PostgresSession(connection: try connected(), prepared: prepared, logger: logger)
         do {
             return try body(session)
         } catch {
@@ -98,7 +100,7 @@ final class PostgresLink: @unchecked Sendable {
         }
         if let claim {
             do {
-                try claim.take(on: PostgresSession(connection: opened, logger: logger))
+                try claim.take(on: PostgresSession(connection: opened, prepared: PostgresPreparedStatements(), logger: logger))
             } catch {
                 try? opened.close().wait()
                 if let error = error as? VaultError { throw error }
@@ -106,6 +108,7 @@ final class PostgresLink: @unchecked Sendable {
             }
         }
         connection = opened
+        prepared = PostgresPreparedStatements()
         return opened
     }
 
@@ -169,8 +172,9 @@ enum PostgresClaim: Sendable {
 final class PostgresSession {
     let connection: PostgresConnection
     let logger: Logger
+    private let prepared: PostgresPreparedStatements
     /// Statements to send ahead of the next one, waited for with it (a read's BEGIN).
-    private var opening: [PostgresQuery] = []
+    private var opening: [PostgresStatement] = []
     /// How many more statements may be sent, when limited: a read run without a transaction
     /// is one statement, its own snapshot, and a second would see another.
     var statementsLeft: Int?
@@ -178,31 +182,57 @@ final class PostgresSession {
     /// Thrown instead of sending a statement past `statementsLeft`.
     struct StatementLimitReached: Error {}
 
-    init(connection: PostgresConnection, logger: Logger) {
+    init(connection: PostgresConnection, prepared: PostgresPreparedStatements, logger: Logger) {
         self.connection = connection
+        self.prepared = prepared
         self.logger = logger
     }
 
     /// Runs one statement and returns its rows.
     @discardableResult
     func query(_ query: PostgresQuery) throws -> [PostgresRow] {
-        try run(query).rows
+        try run(.text(query)).rows
+    }
+
+    /// Runs a prepared statement and returns its rows.
+    @discardableResult
+    func query(prepared sql: PreparedSQL, _ binds: PostgresData...) throws -> [PostgresRow] {
+        try run(.prepared(sql, binds)).rows
     }
 
     /// Runs one statement and returns how many rows it changed.
     @discardableResult
     func execute(_ query: PostgresQuery) throws -> Int {
-        try run(query).metadata.rows ?? 0
+        try run(.text(query)).changed ?? 0
     }
 
-    private func run(_ query: PostgresQuery) throws -> PostgresQueryResult {
+    private func run(_ statement: PostgresStatement) throws -> StatementAnswer {
         guard !opening.isEmpty else {
             try count(1)
-            return try connection.query(query, logger: logger).wait()
+            try prepareAll([statement])
+            return try send(statement).wait()
         }
-        let results = try pipeline([query])
+        let results = try pipeline([statement])
         if let error = results[0].error { throw error }
-        return results[0].result!
+        return results[0].answer!
+    }
+
+    /// Sends one statement; a prepared one must have been prepared on this connection.
+    private func send(_ statement: PostgresStatement) -> EventLoopFuture<StatementAnswer> {
+        switch statement {
+        case .text(let query):
+            connection.query(query, logger: logger).map { StatementAnswer(rows: $0.rows, command: $0.metadata.command, changed: $0.metadata.rows) }
+        case .prepared(let sql, let binds):
+            prepared.statements[sql]!.execute(binds).map { StatementAnswer(rows: $0, command: nil, changed: nil) }
+        }
+    }
+
+    /// Prepares on this connection the statements among `statements` it has not prepared yet,
+    /// each in a round trip of its own, once per connection.
+    private func prepareAll(_ statements: [PostgresStatement]) throws {
+        for case .prepared(let sql, _) in statements where prepared.statements[sql] == nil {
+            prepared.statements[sql] = try connection.prepare(query: sql.text).wait()
+        }
     }
 
     private func count(_ statements: Int) throws {
@@ -214,7 +244,7 @@ final class PostgresSession {
     /// Sends `query` just ahead of the next statement and waits for both at once; if no
     /// statement follows, it is never sent (see `dropUnsent`).
     func sendWithNext(_ query: PostgresQuery) {
-        opening.append(query)
+        opening.append(.text(query))
     }
 
     /// Whether statements queued by `sendWithNext` are still waiting for one to follow.
@@ -238,14 +268,20 @@ final class PostgresSession {
     /// is in its result: PostgreSQL fails the later statements of an aborted transaction too,
     /// and answers a COMMIT there with ROLLBACK. A failure of a queued statement is thrown.
     func pipeline(_ queries: [PostgresQuery]) throws -> [PipelinedResult] {
-        try count(opening.count + queries.count)
+        try pipeline(queries.map(PostgresStatement.text))
+    }
+
+    /// The same, for statements some of which are prepared.
+    func pipeline(_ statements: [PostgresStatement]) throws -> [PipelinedResult] {
+        try count(opening.count + statements.count)
         let queued = opening
         opening = []
-        let futures = (queued + queries).map { connection.query($0, logger: logger) }
+        try prepareAll(statements)
+        let futures = (queued + statements).map(send)
         let results = futures.map { future in
             switch Result(catching: { try future.wait() }) {
-            case .success(let result): PipelinedResult(result: result, error: nil)
-            case .failure(let error): PipelinedResult(result: nil, error: error)
+            case .success(let answer): PipelinedResult(answer: answer, error: nil)
+            case .failure(let error): PipelinedResult(answer: nil, error: error)
             }
         }
         if let error = results.prefix(queued.count).lazy.compactMap(\.error).first { throw error }
@@ -265,24 +301,61 @@ final class PostgresSession {
     }
 }
 
+/// The text of a statement the server parses and plans once per connection and then only
+/// binds and runs: parsing and planning were about two fifths of the server's work on a lookup.
+/// Only statements with a fixed text (values bound, never spliced) are prepared.
+struct PreparedSQL: Hashable, Sendable, ExpressibleByStringLiteral {
+    let text: String
+
+    init(stringLiteral text: String) {
+        self.text = text
+    }
+
+    init(_ text: String) {
+        self.text = text
+    }
+}
+
+/// The statements prepared on one connection, by text.
+final class PostgresPreparedStatements {
+    var statements: [PreparedSQL: PreparedQuery] = [:]
+}
+
+/// A statement to send: a text the server parses each time, or a prepared one with its values.
+enum PostgresStatement {
+    case text(PostgresQuery)
+    case prepared(PreparedSQL, [PostgresData])
+}
+
+/// What a statement answered: its rows, and for a text statement its command tag's command
+/// and the rows it changed.
+struct StatementAnswer {
+    let rows: [PostgresRow]
+    let command: String?
+    let changed: Int?
+}
+
 /// One statement's answer in a pipeline.
 struct PipelinedResult {
-    let result: PostgresQueryResult?
+    let answer: StatementAnswer?
     let error: (any Error)?
 
     /// The command tag's command ("COMMIT", or "ROLLBACK" for a COMMIT that could not commit).
-    var command: String? { result?.metadata.command }
+    var command: String? { answer?.command }
 
     /// The rows, or the statement's error.
     func get() throws -> [PostgresRow] {
         if let error { throw error }
-        return result?.rows ?? []
+        return answer?.rows ?? []
     }
 }
 
 /// Binding byte arrays as `bytea` (an `[UInt8]` would otherwise bind as an array of "char").
 extension Array where Element == UInt8 {
     var bytea: ByteBuffer { ByteBuffer(bytes: self) }
+
+    /// The same as a prepared statement's value.
+    var byteaValue: PostgresData { PostgresData(type: .bytea, value: ByteBuffer(bytes: self)) }
 }
 
 extension PostgresRandomAccessRow {
@@ -296,20 +369,27 @@ extension PostgresRandomAccessRow {
     }
 
     func int64(_ index: Int) throws -> Int64 {
-        try self[index].decode(Int64.self)
+        try cell(index).decode(Int64.self)
     }
 
     func bool(_ index: Int) throws -> Bool {
-        try self[index].decode(Bool.self)
+        try cell(index).decode(Bool.self)
     }
 
     func string(_ index: Int) throws -> String {
-        try self[index].decode(String.self)
+        try cell(index).decode(String.self)
     }
-}
 
-extension PostgresRandomAccessRow {
     func optionalInt64(_ index: Int) throws -> Int64? {
-        self[index].bytes == nil ? nil : try self[index].decode(Int64.self)
+        self[index].bytes == nil ? nil : try int64(index)
+    }
+
+    /// Every value arrives in binary: postgres-nio asks for binary results in each Bind. A
+    /// prepared statement's description still says text (the server describes a statement before
+    /// any Bind chose a format), so the cell is told what it holds before it is decoded.
+    private func cell(_ index: Int) -> PostgresCell {
+        var cell = self[index]
+        cell.format = .binary
+        return cell
     }
 }

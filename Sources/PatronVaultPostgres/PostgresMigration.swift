@@ -15,6 +15,15 @@ package enum PostgresMigration {
         let columns: [(name: String, type: ColumnType)]
         /// The order rows are read and written in (rowid tables keep their write order).
         let order: String
+        /// The same order on PostgreSQL, where the write order is `row_id` or not kept.
+        var postgresOrder: String {
+            guard order == "rowid" else { return order }
+            return switch name {
+            case "staff": "created_at, id"
+            case "record_key": "pseudonym, record_id, version"
+            default: "row_id"
+            }
+        }
     }
 
     enum ColumnType {

@@ -69,7 +69,7 @@ package final class PostgresRecordStore: RecordStore {
     /// BEGIN and the write lock (the audit state row) waited for together, the body, then the
     /// entries with the state row and COMMIT, waited for together; ROLLBACK if anything failed.
     static func writeTransaction<T>(in session: PostgresSession, _ body: (PostgresRecordTransaction) throws -> T) throws -> T {
-        let opening = try session.pipeline(["BEGIN", PostgresAudit.lockStatement])
+        let opening = try session.pipeline([.text("BEGIN"), .prepared(PostgresAudit.lockStatement, [])])
         do {
             if let error = opening[0].error { throw error }
             let locked = try opening[1].get()

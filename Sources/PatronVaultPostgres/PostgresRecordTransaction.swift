@@ -57,11 +57,12 @@ final class PostgresRecordTransaction: RecordTransaction, RecordInventory {
     /// change mark comes with them (one row even for an unknown card), so a lookup read on a
     /// snapshot costs no statement of its own for it.
     package func patron(cardIndex: [UInt8]) throws -> PatronRow? {
-        let rows = try session.query("""
+        let rows = try session.query(
+            prepared: """
             SELECT p.pseudonym, p.registration_id, p.history_keep, r.id, r.kind, r.state, r.version, r.sealed, a.change_mark
-            FROM audit_state a LEFT JOIN patron p ON p.card_index = \(cardIndex.bytea) LEFT JOIN record r ON r.patron = p.pseudonym
+            FROM audit_state a LEFT JOIN patron p ON p.card_index = $1 LEFT JOIN record r ON r.patron = p.pseudonym
             WHERE a.id = 1 ORDER BY r.row_id
-            """)
+            """, cardIndex.byteaValue)
         if let first = rows.first { seenMark = try first.makeRandomAccess().int64(8) }
         guard let first = rows.first, first.makeRandomAccess()[0].bytes != nil else { return nil }
         let patron = try Self.patronRow(first.makeRandomAccess())
@@ -162,7 +163,7 @@ final class PostgresRecordTransaction: RecordTransaction, RecordInventory {
     }
 
     package func openLoan(itemIndex: [UInt8]) throws -> OpenLoanRow? {
-        try session.query("SELECT id, kind, state, version, sealed, patron FROM record WHERE item_index = \(itemIndex.bytea)").first.map { row in
+        try session.query(prepared: "SELECT id, kind, state, version, sealed, patron FROM record WHERE item_index = $1", itemIndex.byteaValue).first.map { row in
             let cells = row.makeRandomAccess()
             return OpenLoanRow(record: try Self.sealedRecord(cells), patron: PatronPseudonym(bytes: try cells.bytes(5)))
         }
@@ -244,10 +245,10 @@ final class PostgresRecordTransaction: RecordTransaction, RecordInventory {
 
     // MARK: Inventory
 
+    /// The records database as the embedded store's `vault.db`, read in this transaction, which
+    /// holds the write lock: no writer commits until the key store is copied too.
     package func backup(to path: String) throws {
-        throw VaultError(
-            .invalidInput,
-            "a vault on PostgreSQL is backed up with PostgreSQL's tools (pg_dump or base backups of each database, the key database's kept short); see README")
+        try PostgresBackupFile.write(PostgresMigration.recordTables, from: session, to: path, migrator: SQLiteSchema.recordsMigrator)
     }
 
     package func counts() throws -> (patrons: Int, records: Int, pendingShreds: Int) {
@@ -296,7 +297,7 @@ final class PostgresRecordTransaction: RecordTransaction, RecordInventory {
     // MARK: PIN attempts
 
     package func pinAttempt(patron: PatronPseudonym) throws -> PINAttempt? {
-        try session.query("SELECT failures, locked_until FROM pin_attempt WHERE pseudonym = \(patron.bytes.bytea)").first.map { row in
+        try session.query(prepared: "SELECT failures, locked_until FROM pin_attempt WHERE pseudonym = $1", patron.bytes.byteaValue).first.map { row in
             let cells = row.makeRandomAccess()
             return PINAttempt(failures: Int(try cells.int64(0)), lockedUntil: try cells.optionalInt64(1).map(Self.date(millis:)))
         }
@@ -330,7 +331,7 @@ final class PostgresRecordTransaction: RecordTransaction, RecordInventory {
     }
 
     package func staff(tokenHash: [UInt8]) throws -> StaffRow? {
-        try session.query("SELECT id, name, role, token_hash, created_at, revoked_at, remote_only FROM staff WHERE token_hash = \(tokenHash.bytea)")
+        try session.query(prepared: "SELECT id, name, role, token_hash, created_at, revoked_at, remote_only FROM staff WHERE token_hash = $1", tokenHash.byteaValue)
             .first.map(Self.staffRow)
     }
 
@@ -591,15 +592,15 @@ final class PostgresRecordTransaction: RecordTransaction, RecordInventory {
     /// without committing (PostgreSQL answers a COMMIT after a failed statement with ROLLBACK).
     func commit() throws {
         guard !poisoned else { throw VaultError.storage("a failed operation could not be undone on the records database; nothing was written") }
-        var statements: [PostgresQuery] = []
+        var statements: [PostgresStatement] = []
         let rows = pendingAuditRows
         if auditStateChanged, let auditState {
-            statements.append(rows.isEmpty ? PostgresAudit.writeStatement(auditState) : PostgresAudit.appendStatement(rows, state: auditState))
+            statements.append(rows.isEmpty ? .text(PostgresAudit.writeStatement(auditState)) : PostgresAudit.appendStatement(rows, state: auditState))
         } else if !rows.isEmpty {
             statements.append(PostgresAudit.insertStatement(rows))
         }
-        if rowsChanged { statements.append(PostgresAudit.bumpChangeMark) }
-        statements.append("COMMIT")
+        if rowsChanged { statements.append(.prepared(PostgresAudit.bumpChangeMark, [])) }
+        statements.append(.text("COMMIT"))
         let results = try session.pipeline(statements)
         pendingAuditRows = []
         auditStateChanged = false

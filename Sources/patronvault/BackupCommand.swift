@@ -16,14 +16,18 @@ struct BackupCommand: ParsableCommand {
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "create",
-            abstract: "Copy vault.db and keys.db with SQLite's online backup (consistent while the daemon serves) into a new folder, with a signed manifest (admins).")
+            abstract: "Copy the records and the key store into a new folder as vault.db and keys.db, consistent while daemons serve, with a signed manifest (admins).",
+            discussion: """
+                An embedded vault's files are copied with SQLite's online backup. A vault on PostgreSQL \
+                is written out as the same two files, read under the vault's write lock, so the folder \
+                is restored the same way on any host, without a server.
+                """)
         @OptionGroup var options: VaultOptions
         @OptionGroup var credentials: StaffCredentials
         @Option(name: .long, help: "A folder that does not exist yet, or is empty.") var out: String
 
         func run() async throws {
             try await Terminal.report {
-                try options.requireEmbedded("backup create")
                 let manifest = try await options.withVault { vault in
                     try await vault.backups.create(in: URL(fileURLWithPath: out, isDirectory: true), by: try await credentials.principal(in: vault))
                 }
@@ -48,7 +52,6 @@ struct BackupCommand: ParsableCommand {
 
         func run() async throws {
             try await Terminal.report {
-                try options.requireEmbedded("backup restore")
                 if let client = try options.client {
                     throw CommandFailure(.invalidInput, "backup restore runs on the vault host, not through the daemon at \(client.description)")
                 }
@@ -61,6 +64,9 @@ struct BackupCommand: ParsableCommand {
                 } else {
                     Terminal.line("Restored the backup of \(report.backupCreatedAt) into \(report.restoredTo); audit trail intact (\(report.auditEntries) entries).")
                     Terminal.line("\(report.patrons) patrons, of whom \(report.unrecoverablePatrons) cannot be opened: their keys were destroyed after the backup (erased or purged).")
+                    if options.location.storage == .postgres {
+                        Terminal.line("The restored vault is a folder; to serve it from PostgreSQL again, copy it into an empty pair of databases with `patronvault migrate --to-postgres`.")
+                    }
                 }
             }
         }

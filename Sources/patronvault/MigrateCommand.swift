@@ -45,7 +45,7 @@ struct MigrateCommand: AsyncParsableCommand {
     func run() async throws {
         try await Terminal.report {
             guard toPostgres else { throw ValidationError("say where to: --to-postgres") }
-            try options.requireEmbedded("a migration starts from a vault folder; it")
+            try options.requireEmbedded("a migration starts from a vault folder: it")
             if let client = try options.client {
                 throw CommandFailure(.invalidInput, "a migration runs on the vault host with the daemon stopped, not through the daemon at \(client.description)")
             }

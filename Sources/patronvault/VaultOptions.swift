@@ -88,7 +88,7 @@ struct VaultOptions: ParsableArguments {
     /// name a PostgreSQL vault, rather than report that the folder holds no vault.
     func requireEmbedded(_ command: String) throws {
         guard location.storage != .postgres else {
-            throw CommandFailure(.invalidInput, "\(command) works on a vault kept in its folder (SQLite); for a vault on PostgreSQL it is not available yet")
+            throw CommandFailure(.invalidInput, "\(command) works on a vault kept in its folder (SQLite), not on a vault on PostgreSQL")
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import PatronVaultPostgres
 import Testing
 
 /// Backups taken while the daemon serves, restored into new folders; an edited backup refused;
@@ -10,9 +11,11 @@ struct BackupTests {
         ((try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] as? Int ?? 0) & 0o777
     }
 
-    @Test("a backup taken while the daemon serves restores into a new folder whose trail verifies and whose records open")
-    func backupAndRestore() throws {
-        let cli = try CLI.initialized()
+    @Test(
+        "a backup taken while the daemon serves restores into a new folder whose trail verifies and whose records open (from PostgreSQL too, and back)",
+        arguments: Backend.available)
+    func backupAndRestore(_ backend: Backend) throws {
+        let cli = try CLI.initialized(backend: backend)
         defer { cli.removeHome() }
         #expect(try cli.run(["patron", "register", "--card", "B1", "--name", "Bea Backup", "--email", "bea@example.org", "--history", "keep"]).status == 0)
         #expect(try cli.run(["loan", "checkout", "--card", "B1", "--item", "BK-1", "--title", "Kept Safe"]).status == 0)
@@ -31,19 +34,28 @@ struct BackupTests {
             #expect(Self.mode("\(out)/\(file)") == 0o600, "\(file)")
         }
         #expect(Self.mode("\(out)/records") == 0o700 && Self.mode("\(out)/keys") == 0o700)
+        for file in ["records/vault.db", "keys/keys.db"] {
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: "\(out)/\(file)"))
+            for plaintext in ["Bea Backup", "bea@example.org", "Kept Safe", "BK-1"] {
+                #expect(bytes.range(of: Data(plaintext.utf8)) == nil, "\(file) holds plaintext")
+            }
+        }
         while lookups.isExecuting || !lookups.isFinished { usleep(50_000) }
         #expect(daemon.stop() == 0)
 
         // The backup holds the entry for itself; the restored vault opens the patron and verifies.
         let restored = cli.home.appendingPathComponent("restored").path
+        // The restored vault is a folder, whichever store the backup came from.
+        let folder = backend == .postgres ? ["PATRONVAULT_CONFIG": ""] : [:]
         let report = try cli.run(["backup", "restore", out, "--into", restored, "--json"])
         #expect(report.status == 0 && report.json["unrecoverablePatrons"] as? Int == 0 && report.json["patrons"] as? Int == 1, "\(report.stderr)")
         let keyFile = cli.vault.appendingPathComponent("master.key").path
-        let shown = try cli.run(["patron", "show", "B1", "--purpose", "patron-request", "--vault", restored, "--key-file", keyFile])
+        let shown = try cli.run(["patron", "show", "B1", "--purpose", "patron-request", "--vault", restored, "--key-file", keyFile], env: folder)
         #expect(shown.status == 0 && shown.stdout.contains("Bea Backup") && shown.stdout.contains("Kept Safe"), "\(shown.stderr)")
-        #expect(try cli.run(["audit", "verify", "--vault", restored, "--key-file", keyFile]).status == 0)
-        let log = try cli.run(["audit", "log", "--action", "keys.manage", "--vault", restored, "--key-file", keyFile, "--json"])
+        #expect(try cli.run(["audit", "verify", "--vault", restored, "--key-file", keyFile], env: folder).status == 0)
+        let log = try cli.run(["audit", "log", "--action", "keys.manage", "--vault", restored, "--key-file", keyFile, "--json"], env: folder)
         #expect(log.stdout.contains("\"action\":\"keys.manage\""), "the backup's own decision is in the backup")
+        if backend == .postgres { try Self.migrateBack(restored, keyFile: keyFile, cli: cli) }
 
         // Bad input: an existing backup folder, a non-admin, a non-empty target, an edited file
         // or manifest, a backup of another vault: each refused, nothing left behind.
@@ -80,9 +92,32 @@ struct BackupTests {
         #expect(foreign.status != 0 && !FileManager.default.fileExists(atPath: other.home.appendingPathComponent("r-foreign").path))
     }
 
-    @Test("an old record backup restored beside the current key store cannot open an erased patron, and opens everyone else")
-    func erasureReachesBackups() throws {
-        let cli = try CLI.initialized()
+    /// A backup of a PostgreSQL vault goes back onto PostgreSQL: the restored folder migrated
+    /// into a new, empty pair, where the patron opens and the trail verifies.
+    static func migrateBack(_ restored: String, keyFile: String, cli: CLI) throws {
+        let server = try #require(Backend.server)
+        let name = "pv_back_\(UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased())"
+        let databases = [name + "_records", name + "_keys"]
+        for database in databases { try PostgresDatabases.create(database, on: server) }
+        defer { for database in databases { try? PostgresDatabases.drop(database, on: server) } }
+        let passwordFile = cli.home.appendingPathComponent("postgres-password").path
+        let base = "postgres://\(server.user)@\(server.host):\(server.port)"
+        let pair = ["--records-url", "\(base)/\(databases[0])", "--keys-url", "\(base)/\(databases[1])",
+                    "--records-password-file", passwordFile, "--keys-password-file", passwordFile]
+        let migrated = try cli.run(
+            ["migrate", "--to-postgres", "--records", "\(base)/\(databases[0])", "--keys", "\(base)/\(databases[1])",
+             "--records-password-file", passwordFile, "--keys-password-file", passwordFile, "--vault", restored, "--key-file", keyFile, "--json"],
+            env: ["PATRONVAULT_CONFIG": ""])
+        #expect(migrated.status == 0 && migrated.json["auditIntact"] as? Bool == true, "\(migrated.stderr)")
+        let onPostgres = ["--storage", "postgres"] + pair + ["--vault", restored, "--key-file", keyFile]
+        let shown = try cli.run(["patron", "show", "B1", "--purpose", "patron-request"] + onPostgres, env: ["PATRONVAULT_CONFIG": ""])
+        #expect(shown.status == 0 && shown.stdout.contains("Kept Safe"), "\(shown.stderr)")
+        #expect(try cli.run(["audit", "verify"] + onPostgres, env: ["PATRONVAULT_CONFIG": ""]).status == 0)
+    }
+
+    @Test("an old record backup restored beside the current key store cannot open an erased patron, and opens everyone else (on PostgreSQL, the key store of a backup taken since)", arguments: Backend.available)
+    func erasureReachesBackups(_ backend: Backend) throws {
+        let cli = try CLI.initialized(backend: backend)
         defer { cli.removeHome() }
         for (card, name) in [("E1", "Eve Erased"), ("K1", "Kay Kept")] {
             #expect(try cli.run(["patron", "register", "--card", card, "--name", name, "--email", "\(card.lowercased())@example.org", "--history", "keep"]).status == 0)
@@ -98,20 +133,28 @@ struct BackupTests {
         let withoutKeys = try cli.run(["backup", "restore", out, "--into", cli.home.appendingPathComponent("no-keys").path])
         #expect(withoutKeys.status == 66 && withoutKeys.stderr.contains("has no keys/keys.db"), "\(withoutKeys.stderr)")
 
+        // The current key store: the vault folder's keys.db, or on PostgreSQL a backup taken now,
+        // whose key store has none of the keys destroyed since.
+        var currentKeys = cli.vault.path
+        if backend == .postgres {
+            currentKeys = cli.home.appendingPathComponent("after-erasure").path
+            #expect(try cli.run(["backup", "create", "--out", currentKeys]).status == 0)
+        }
+        let folder = backend == .postgres ? ["PATRONVAULT_CONFIG": ""] : [:]
         let restored = cli.home.appendingPathComponent("restored").path
-        let report = try cli.run(["backup", "restore", out, "--into", restored, "--keys-from", cli.vault.path, "--json"])
+        let report = try cli.run(["backup", "restore", out, "--into", restored, "--keys-from", currentKeys, "--json"])
         #expect(report.status == 0, "\(report.stderr)")
         #expect(report.json["patrons"] as? Int == 2 && report.json["unrecoverablePatrons"] as? Int == 1 && report.json["keys"] as? String == "other")
         let keyFile = cli.vault.appendingPathComponent("master.key").path
-        let kept = try cli.run(["patron", "show", "K1", "--purpose", "circulation", "--vault", restored, "--key-file", keyFile])
+        let kept = try cli.run(["patron", "show", "K1", "--purpose", "circulation", "--vault", restored, "--key-file", keyFile], env: folder)
         #expect(kept.status == 0 && kept.stdout.contains("Kay Kept"), "\(kept.stderr)")
-        let erased = try cli.run(["patron", "show", "E1", "--purpose", "circulation", "--vault", restored, "--key-file", keyFile])
+        let erased = try cli.run(["patron", "show", "E1", "--purpose", "circulation", "--vault", restored, "--key-file", keyFile], env: folder)
         #expect(erased.status != 0 && !erased.stdout.contains("Eve") && !erased.stderr.contains("Eve"))
         // The old record backup still holds E1's sealed rows; no key anywhere opens them.
         for file in try FileManager.default.contentsOfDirectory(atPath: restored) {
             let bytes = try Data(contentsOf: URL(fileURLWithPath: restored).appendingPathComponent(file))
             #expect(bytes.range(of: Data("Eve Erased".utf8)) == nil && bytes.range(of: Data("Book of Eve".utf8)) == nil, "\(file)")
         }
-        #expect(try cli.run(["audit", "verify", "--vault", restored, "--key-file", keyFile]).status == 0)
+        #expect(try cli.run(["audit", "verify", "--vault", restored, "--key-file", keyFile], env: folder).status == 0)
     }
 }

@@ -118,7 +118,7 @@ struct PostgresBadInputTests {
         #expect(try cli.run(["audit", "verify"]).status == 0)
     }
 
-    @Test("what works only on a vault folder says so on PostgreSQL instead of claiming there is no vault; backup create is refused before anything is written; keys status reads the key database")
+    @Test("what works only on a vault folder says so on PostgreSQL instead of claiming there is no vault; a desk account's backup is refused before anything is written; keys status reads the key database")
     func folderOnlyCommands() throws {
         let cli = try CLI.initialized(backend: .postgres)
         defer { cli.removeHome() }
@@ -129,12 +129,15 @@ struct PostgresBadInputTests {
         let versions = status.json["versions"] as? [[String: Any]]
         #expect(versions?.count == 1 && versions?.first?["patronKeys"] as? Int == 1, "\(status.stdout)")
         #expect(try cli.psql("SELECT count(*) FROM patron_key", database: 1) == ["1"])
-        for command in [["backup", "create", "--out", cli.home.appendingPathComponent("b").path]] {
-            let result = try cli.run(command)
-            #expect(result.status == 65, "\(command)")
-            #expect(result.stderr.contains("for a vault on PostgreSQL it is not available yet"), "\(command): \(result.stderr)")
-        }
+        let migrate = try cli.run(["migrate", "--to-postgres", "--records", "postgres://pv@127.0.0.1/a", "--keys", "postgres://pv@127.0.0.1/b"])
+        #expect(migrate.status == 65 && migrate.stderr.contains("not on a vault on PostgreSQL"), "\(migrate.stderr)")
+        // A backup is an admin's: a desk account is refused on PostgreSQL too, and nothing is written.
+        let desk = try cli.run(["staff", "add", "desk-pg", "--role", "staff", "--json"]).json["token"] as? String ?? ""
+        let refused = try cli.run(["backup", "create", "--out", cli.home.appendingPathComponent("b").path], env: ["PATRONVAULT_TOKEN": desk])
+        #expect(refused.status == 70, "\(refused.stderr)")
         #expect(!FileManager.default.fileExists(atPath: cli.home.appendingPathComponent("b").path))
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: cli.home.path).filter { $0.contains(".partial-") }
+        #expect(leftovers.isEmpty, "\(leftovers)")
     }
 
     @Test("init pointed at another vault's key database fails without touching it, and takes back the records tables it made")

@@ -8,8 +8,8 @@ import PatronVaultAudit
 /// small secondary indexes take the random blind-index and pseudonym keys. Clustering them by a
 /// random key instead dirtied nearly every page of the table on each bulk transaction. A rowid
 /// reveals only the order rows were written in, which the day columns already show.
-enum SQLiteSchema {
-    static var recordsMigrator: DatabaseMigrator {
+package enum SQLiteSchema {
+    package static var recordsMigrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
             try db.execute(sql: """
@@ -127,7 +127,7 @@ enum SQLiteSchema {
         return migrator
     }
 
-    static var keysMigrator: DatabaseMigrator {
+    package static var keysMigrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
             try db.execute(sql: """
