@@ -135,8 +135,12 @@ struct ExportTests {
             var edits = 0
             for file in bundle.files {
                 let url = folder.appendingPathComponent(file.name)
+                // Every byte of every file changes; the manifest and its signature are parsed, so
+                // each of their bytes changes twice (one flip swaps a letter's case). A file the
+                // manifest hashes fails on any change alike, so one flip a byte covers it.
+                let parsed = [ExportBundle.manifestFileName, ExportBundle.signatureFileName].contains(file.name)
                 for index in file.bytes.indices {
-                    for mask: UInt8 in [0x01, 0x20] {
+                    for mask: UInt8 in parsed ? [0x01, 0x20] : [0x01] {
                         var edited = file.bytes
                         edited[index] ^= mask
                         try Data(edited).write(to: url)
@@ -148,7 +152,7 @@ struct ExportTests {
                 }
                 try Data(file.bytes).write(to: url)
             }
-            #expect(edits > 10_000)
+            #expect(edits > 5_000)
             _ = try ExportBundleVerifier.verify(directory: folder, key: key)
 
             let extra = folder.appendingPathComponent("notes.txt")
