@@ -561,13 +561,8 @@ package final class PostgresKeyStore: KeyStore {
     /// The key database as the embedded store's `keys.db`, every table read in one snapshot.
     package func backup(to path: String) throws {
         try reader.withSession { session in
-            try session.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            do {
+            try session.transaction(beginning: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") { session in
                 try PostgresBackupFile.write(PostgresMigration.keyTables, from: session, to: path, migrator: SQLiteSchema.keysMigrator)
-                try session.execute("COMMIT")
-            } catch {
-                if !session.connection.isClosed { _ = try? session.execute("ROLLBACK") }
-                throw error
             }
         }
     }

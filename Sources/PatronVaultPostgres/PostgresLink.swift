@@ -274,9 +274,11 @@ final class PostgresSession {
     /// The same, for statements some of which are prepared.
     func pipeline(_ statements: [PostgresStatement]) throws -> [PipelinedResult] {
         try count(opening.count + statements.count)
+        // Before the queued statements are taken: if a preparation fails, they stay unsent, and
+        // a read's cleanup drops its BEGIN instead of ending a transaction never begun.
+        try prepareAll(statements)
         let queued = opening
         opening = []
-        try prepareAll(statements)
         let futures = (queued + statements).map(send)
         let results = futures.map { future in
             switch Result(catching: { try future.wait() }) {
@@ -288,8 +290,9 @@ final class PostgresSession {
         return Array(results.dropFirst(queued.count))
     }
 
-    func transaction<T>(_ body: (PostgresSession) throws -> T) throws -> T {
-        try execute("BEGIN")
+    /// `begin` may name an isolation level (a backup's one snapshot of every table).
+    func transaction<T>(beginning begin: PostgresQuery = "BEGIN", _ body: (PostgresSession) throws -> T) throws -> T {
+        try execute(begin)
         do {
             let result = try body(self)
             try execute("COMMIT")
