@@ -113,8 +113,12 @@ struct CLI {
             .map { ($0, try Data(contentsOf: vault.appendingPathComponent($0))) }
     }
 
+    /// One of the vault folder's SQLite files, as sqlite3 would open it beside a running daemon:
+    /// it waits for the daemon's write lock (as the vault does) instead of failing at once.
     func database(_ name: String) throws -> DatabaseQueue {
-        try DatabaseQueue(path: vault.appendingPathComponent(name).path)
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(15)
+        return try DatabaseQueue(path: vault.appendingPathComponent(name).path, configuration: configuration)
     }
 
     func removeHome() {
