@@ -18,6 +18,8 @@ struct RuleParser {
     private let source: PolicySource
     private let schema: PolicySchema
     private let tokens: [PolicyToken]
+    /// The file's lines, split once: each rule keeps its own lines as its source text.
+    private let lines: [Substring]
     private var position = 0
     private var depth = 0
 
@@ -25,6 +27,7 @@ struct RuleParser {
         self.source = source
         self.schema = schema
         self.tokens = tokens
+        self.lines = String(decoding: source.bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
     }
 
     static func rules(in source: PolicySource, schema: PolicySchema) throws(PolicyLoadError) -> [PolicyRule] {
@@ -150,7 +153,6 @@ struct RuleParser {
     /// Lines `first` up to (not including) `next`, or to the end, without the blank and comment
     /// lines that close the span (they belong to what follows).
     private func verbatim(fromLine first: Int, toBefore next: Int?) -> String {
-        let lines = String(decoding: source.bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
         var span = Array(lines[min(first - 1, lines.count)..<min((next ?? lines.count + 1) - 1, lines.count)])
         while let last = span.last.map(String.init), last.trimmingSpaces.isEmpty || last.trimmingSpaces.hasPrefix("#") { span.removeLast() }
         return span.joined(separator: "\n")

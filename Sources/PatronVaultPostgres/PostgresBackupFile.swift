@@ -61,3 +61,40 @@ enum PostgresBackupFile {
         try session.execute("CLOSE backup_rows")
     }
 }
+
+/// One database pinned for a backup: a connection of its own in a REPEATABLE READ READ ONLY
+/// transaction whose snapshot is taken when it is made (under the vault's write lock, while no
+/// writer can commit), and copied out by `write()` after the lock is released.
+final class PostgresBackupSnapshot: BackupSnapshot, @unchecked Sendable {
+    private let link: PostgresLink
+    private let tables: [PostgresMigration.Table]
+    private let path: String
+    private let migrator: DatabaseMigrator
+
+    /// Takes the snapshot on `link`, which is new and used by nothing else.
+    init(on link: PostgresLink, tables: [PostgresMigration.Table], path: String, migrator: DatabaseMigrator) throws {
+        (self.link, self.tables, self.path, self.migrator) = (link, tables, path, migrator)
+        do {
+            try link.withSession { session in
+                // The first statement after BEGIN takes the transaction's snapshot.
+                session.sendWithNext("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                try session.query("SELECT 1")
+            }
+        } catch {
+            link.closeWithoutWaiting()
+            throw error
+        }
+    }
+
+    func write() async throws {
+        defer { link.closeWithoutWaiting() }
+        try await link.run { [tables, path, migrator] session in
+            try PostgresBackupFile.write(tables, from: session, to: path, migrator: migrator)
+            try session.execute("COMMIT")
+        }
+    }
+
+    func discard() {
+        link.closeWithoutWaiting()
+    }
+}

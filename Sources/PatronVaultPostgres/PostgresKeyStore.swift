@@ -558,13 +558,10 @@ package final class PostgresKeyStore: KeyStore {
 
     // MARK: Files and lifetime
 
-    /// The key database as the embedded store's `keys.db`, every table read in one snapshot.
-    package func backup(to path: String) throws {
-        try reader.withSession { session in
-            try session.transaction(beginning: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") { session in
-                try PostgresBackupFile.write(PostgresMigration.keyTables, from: session, to: path, migrator: SQLiteSchema.keysMigrator)
-            }
-        }
+    /// The key database as the embedded store's `keys.db`, every table read in one snapshot on a
+    /// connection of its own.
+    package func backupSnapshot(to path: String) throws -> any BackupSnapshot {
+        try PostgresBackupSnapshot(on: reader.sibling(), tables: PostgresMigration.keyTables, path: path, migrator: SQLiteSchema.keysMigrator)
     }
 
     /// The maintenance pass: PostgreSQL checkpoints on its own, so what is left is to compact the

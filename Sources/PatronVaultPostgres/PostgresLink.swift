@@ -85,6 +85,25 @@ final class PostgresLink: @unchecked Sendable {
         }
     }
 
+    /// Closes the connection without waiting for the server's answer (the server ends whatever
+    /// transaction it had open): for a caller that must not block.
+    func closeWithoutWaiting() {
+        lock.withLock {
+            closed = true
+            if let connection {
+                // Kept until the close completes: a connection must not be released while open.
+                let closing: EventLoopFuture<Void> = connection.close()
+                closing.whenComplete { _ in withExtendedLifetime(connection) {} }
+            }
+            connection = nil
+        }
+    }
+
+    /// A new link to the same database, with its own connection and the same claim on the vault.
+    func sibling() -> PostgresLink {
+        PostgresLink(location, name: name, claim: claim)
+    }
+
     private func connected() throws -> PostgresConnection {
         if let connection, !connection.isClosed { return connection }
         connection = nil

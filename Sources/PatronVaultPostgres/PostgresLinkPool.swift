@@ -40,6 +40,11 @@ final class PostgresLinkPool: Sendable {
         waiter?.resume(returning: link)
     }
 
+    /// A new link beside the pool's (same database, same claim), for one long read of its own.
+    func sibling() -> PostgresLink {
+        all[0].sibling()
+    }
+
     func close() {
         let waiters = state.withLock { state -> [CheckedContinuation<PostgresLink, any Error>] in
             state.closed = true

@@ -182,7 +182,12 @@ package final class PostgresRecordStore: RecordStore {
     }
 
     package func holdingWriteLock<T: Sendable>(_ body: @escaping @Sendable (any RecordInventory) throws -> T) async throws -> T {
-        try await writer.run { session in try Self.writeTransaction(in: session) { try body($0) } }
+        try await writer.run { [readers] session in
+            try Self.writeTransaction(in: session) { transaction in
+                transaction.backupLink = { readers.sibling() }
+                return try body(transaction)
+            }
+        }
     }
 
     package func pendingShreds() async throws -> [PendingShred] {

@@ -30,6 +30,8 @@ final class PostgresRecordTransaction: RecordTransaction, RecordInventory {
     private var rowsChanged = false
     /// The change mark read along with a lookup by card (what a snapshot's `changeMark` answers).
     private var seenMark: Int64?
+    /// Makes a new connection for a backup's snapshot; set where the write lock is held for one.
+    var backupLink: (() -> PostgresLink)?
 
     init(session: PostgresSession, auditState: AuditTrailState?, changeMark: Int64? = nil) {
         self.session = session
@@ -245,10 +247,12 @@ final class PostgresRecordTransaction: RecordTransaction, RecordInventory {
 
     // MARK: Inventory
 
-    /// The records database as the embedded store's `vault.db`, read in this transaction, which
-    /// holds the write lock: no writer commits until the key store is copied too.
-    package func backup(to path: String) throws {
-        try PostgresBackupFile.write(PostgresMigration.recordTables, from: session, to: path, migrator: SQLiteSchema.recordsMigrator)
+    /// The records database as the embedded store's `vault.db`, pinned on a connection of its own
+    /// while this transaction holds the write lock: what every writer committed before it, and
+    /// nothing after.
+    package func backupSnapshot(to path: String) throws -> any BackupSnapshot {
+        guard let backupLink else { throw VaultError.storage("a backup is taken only under the vault's write lock") }
+        return try PostgresBackupSnapshot(on: backupLink(), tables: PostgresMigration.recordTables, path: path, migrator: SQLiteSchema.recordsMigrator)
     }
 
     package func counts() throws -> (patrons: Int, records: Int, pendingShreds: Int) {

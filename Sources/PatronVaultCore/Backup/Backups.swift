@@ -1,9 +1,10 @@
 import Foundation
 import PatronVaultCrypto
 
-/// Backups an admin takes while the vault serves: SQLite's online backup of the record store and
-/// of the key store, copied under the record store's write lock so no change lands between the
-/// two, each into its own folder, with a manifest signed by the vault's audit key. Taking one is
+/// Backups an admin takes while the vault serves: the record store and the key store, both pinned
+/// as committed under the record store's write lock so no change lands between the two (SQLite's
+/// online backup copies them there; on PostgreSQL each is a snapshot written out after the lock
+/// is released), each into its own folder, with a manifest signed by the vault's audit key. Taking one is
 /// decided and recorded like every access, before the copy, so the backup holds its own entry.
 public struct Backups: Sendable {
     let gate: Gate
@@ -20,9 +21,22 @@ public struct Backups: Sendable {
             let records = staging.appendingPathComponent(BackupManifest.recordsFile).path
             let keysPath = staging.appendingPathComponent(BackupManifest.keysFile).path
             let keys = gate.storage.keys
-            try await gate.storage.records.holdingWriteLock { inventory in
-                try inventory.backup(to: records)
-                try keys.backup(to: keysPath)
+            let snapshots = try await gate.storage.records.holdingWriteLock { inventory in
+                let recordsSnapshot = try inventory.backupSnapshot(to: records)
+                do {
+                    return [recordsSnapshot, try keys.backupSnapshot(to: keysPath)]
+                } catch {
+                    recordsSnapshot.discard()
+                    throw error
+                }
+            }
+            for (index, snapshot) in snapshots.enumerated() {
+                do {
+                    try await snapshot.write()
+                } catch {
+                    for later in snapshots.dropFirst(index + 1) { later.discard() }
+                    throw error
+                }
             }
             let manifest = BackupManifest(
                 format: BackupManifest.format, createdAt: gate.clock.now().iso8601Text,

@@ -4,8 +4,9 @@
 /// The synchronous calls run inside a record transaction, on the record store's thread; the
 /// async ones run on their own.
 package protocol KeyStore: Sendable {
-    /// Copies the whole key store, as committed, to a new file at `path` (SQLite's online backup).
-    func backup(to path: String) throws
+    /// Pins the whole key store, as committed, for a new file at `path`; taken while the record
+    /// store's write lock is held (see `RecordInventory.backupSnapshot`).
+    func backupSnapshot(to path: String) throws -> any BackupSnapshot
     /// The patron's wrapped key and the wrapped keys of the given records, in one read.
     func wrappedKeys(patron: PatronPseudonym, records: [(id: RecordID, version: Int64)]) throws -> WrappedKeys
     /// Every wrapped key of each patron (patrons with none are absent), in one visit to the key

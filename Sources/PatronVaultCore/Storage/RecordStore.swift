@@ -167,9 +167,9 @@ package protocol RecordTransaction: RecordReader, AuditLedger {
 
 /// Which patrons and records exist, for finding keys that belong to nothing.
 package protocol RecordInventory {
-    /// Copies the whole store, as committed, to a new file at `path` (SQLite's online backup):
-    /// run under the write lock, so no change lands between this copy and the key store's.
-    func backup(to path: String) throws
+    /// Pins the whole store, as committed, for a new file at `path`: taken under the write lock,
+    /// so no change lands between this store's snapshot and the key store's.
+    func backupSnapshot(to path: String) throws -> any BackupSnapshot
     /// Patron rows, record rows, and records removed whose keys are queued for shredding.
     func counts() throws -> (patrons: Int, records: Int, pendingShreds: Int)
     /// Every patron (with a row, or named by a record or queued shred), and every record (removed

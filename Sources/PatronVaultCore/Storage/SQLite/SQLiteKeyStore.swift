@@ -333,10 +333,11 @@ struct SQLiteKeyStore: KeyStore {
         }
     }
 
-    func backup(to path: String) throws {
+    func backupSnapshot(to path: String) throws -> any BackupSnapshot {
         let copy = try DatabaseQueue(path: path)
         try pool.backup(to: copy)
         try copy.close()
+        return WrittenBackupSnapshot()
     }
 
     func checkpoint() async throws {

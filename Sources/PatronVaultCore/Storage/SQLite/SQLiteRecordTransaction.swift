@@ -11,7 +11,7 @@ struct SQLiteRecordTransaction: RecordTransaction, RecordInventory {
     /// Copied through a second, read-only connection: SQLite's backup cannot read through a
     /// connection that holds the write lock, and this transaction holds it so that nothing
     /// commits, from this process or another, until the key store is copied too.
-    func backup(to path: String) throws {
+    func backupSnapshot(to path: String) throws -> any BackupSnapshot {
         var readOnly = Configuration()
         readOnly.readonly = true
         let source = try DatabaseQueue(path: String(cString: sqlite3_db_filename(db.sqliteConnection, "main")), configuration: readOnly)
@@ -19,6 +19,7 @@ struct SQLiteRecordTransaction: RecordTransaction, RecordInventory {
         try source.backup(to: copy)
         try copy.close()
         try source.close()
+        return WrittenBackupSnapshot()
     }
 
     static let patronColumns = "pseudonym, registration_id, history_keep"
