@@ -10,6 +10,10 @@ package struct PostgresTarget: Sendable {
         configuration = PostgresStorageConfiguration(records: records, keys: keys)
     }
 
+    package init(_ configuration: PostgresStorageConfiguration) {
+        self.configuration = configuration
+    }
+
     package static func location(_ url: String) throws -> PostgresLocation {
         try PostgresLocation(url: url)
     }

@@ -164,11 +164,16 @@ public struct VaultLocation: ParsableArguments {
     /// The stores the options name: the vault folder's SQLite files, or the two PostgreSQL
     /// databases with their passwords from files or the environment (never the command line).
     package func storageSource() throws -> VaultStorageSource {
+        try postgresConfiguration().map(PostgresStorage.source) ?? .embedded
+    }
+
+    /// The two PostgreSQL databases the options name, or nil for the vault folder.
+    package func postgresConfiguration() throws -> PostgresStorageConfiguration? {
         let postgresOptions = [recordsUrl, keysUrl, recordsPasswordFile, keysPasswordFile].contains { $0 != nil } || readerConnections != nil
             || keyCompactionInterval != nil
         guard storage == .postgres else {
             if postgresOptions { throw ValidationError("--records-url, --keys-url, the password files, --reader-connections and --key-compaction-interval need --storage postgres") }
-            return .embedded
+            return nil
         }
         guard let recordsUrl, let keysUrl else { throw ValidationError("--storage postgres needs --records-url and --keys-url") }
         var records = try PostgresLocation(url: recordsUrl)
@@ -179,8 +184,7 @@ public struct VaultLocation: ParsableArguments {
         guard (1...64).contains(readers) else { throw ValidationError("--reader-connections must be between 1 and 64") }
         let compaction = keyCompactionInterval ?? 600
         guard (60...86_400).contains(compaction) else { throw ValidationError("--key-compaction-interval must be between 60 and 86400 seconds") }
-        let configuration = PostgresStorageConfiguration(records: records, keys: keys, readers: readers, keyCompactionInterval: .seconds(compaction))
-        return PostgresStorage.source(configuration)
+        return PostgresStorageConfiguration(records: records, keys: keys, readers: readers, keyCompactionInterval: .seconds(compaction))
     }
 
     /// A password from a 0600 file (refused if group or others may read it), else from the

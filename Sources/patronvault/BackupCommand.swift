@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import PatronVaultCore
+import PatronVaultFrontEnd
+import PatronVaultPolicy
 
 struct BackupCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -19,8 +21,9 @@ struct BackupCommand: ParsableCommand {
             abstract: "Copy the records and the key store into a new folder as vault.db and keys.db, consistent while daemons serve, with a signed manifest (admins).",
             discussion: """
                 An embedded vault's files are copied with SQLite's online backup. A vault on PostgreSQL \
-                is written out as the same two files, read under the vault's write lock, so the folder \
-                is restored the same way on any host, without a server.
+                is written out as the same two files, both pinned in snapshots under the vault's write \
+                lock and copied after it is released, so the folder is restored the same way on any \
+                host, without a server.
                 """)
         @OptionGroup var options: VaultOptions
         @OptionGroup var credentials: StaffCredentials
@@ -43,32 +46,97 @@ struct BackupCommand: ParsableCommand {
 
     struct Restore: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "restore",
-            abstract: "Restore a backup into a new vault folder, checked against its signed manifest, with its audit trail verified.")
+            abstract: "Restore a backup into a new vault folder, or into an empty pair of PostgreSQL databases, checked against its signed manifest, with its audit trail verified.",
+            discussion: """
+                With --storage postgres (or a configuration file saying so) the backup is restored \
+                into the folder first and checked there, then copied into the two databases, which \
+                must be empty, and its trail verified on PostgreSQL as an admin of the backup \
+                (PATRONVAULT_TOKEN or --token-file); the folder then keeps no copy of either \
+                database, only what the host needs beside them.
+                """)
         @OptionGroup var options: VaultOptions
+        @OptionGroup var credentials: StaffCredentials
         @Argument(help: "The backup folder.") var backup: String
         @Option(name: .long, help: "The new vault folder; it must not exist, or be empty.") var into: String
         @Option(name: .long, help: "Take the key store from here instead (a keys.db, a vault folder or another backup): records of patrons whose keys were destroyed since stay unreadable.")
         var keysFrom: String?
+
+        /// What a restore into PostgreSQL prints with `--json`: the restore's report, then the trail
+        /// as verified on the server.
+        private struct PostgresOutput: Encodable {
+            let restoredTo: String
+            let backupCreatedAt: String
+            let keys: String
+            let patrons: Int
+            let unrecoverablePatrons: Int
+            let auditEntries: Int64
+            let storage = "postgres"
+            let tables: [String: Int]
+        }
 
         func run() async throws {
             try await Terminal.report {
                 if let client = try options.client {
                     throw CommandFailure(.invalidInput, "backup restore runs on the vault host, not through the daemon at \(client.description)")
                 }
+                let postgres = try options.location.postgresConfiguration()
+                if postgres != nil { _ = try credentials.token() }
+                let folder = URL(fileURLWithPath: into, isDirectory: true)
+                let policies = try Vault.loadPolicies(from: options.policyDirectory)
+                let configuration = try options.vaultConfiguration
                 let report = try await Vault.restore(
                     backup: URL(fileURLWithPath: backup, isDirectory: true), keysFrom: keysFrom.map { URL(fileURLWithPath: $0) },
-                    into: URL(fileURLWithPath: into, isDirectory: true), masterKey: options.masterKey,
-                    policies: try Vault.loadPolicies(from: options.policyDirectory), configuration: try options.vaultConfiguration)
-                if options.json {
-                    try Terminal.json(report)
-                } else {
+                    into: folder, masterKey: options.masterKey, policies: policies, configuration: configuration)
+                guard let postgres else {
+                    if options.json { return try Terminal.json(report) }
                     Terminal.line("Restored the backup of \(report.backupCreatedAt) into \(report.restoredTo); audit trail intact (\(report.auditEntries) entries).")
                     Terminal.line("\(report.patrons) patrons, of whom \(report.unrecoverablePatrons) cannot be opened: their keys were destroyed after the backup (erased or purged).")
-                    if options.location.storage == .postgres {
-                        Terminal.line("The restored vault is a folder; to serve it from PostgreSQL again, copy it into an empty pair of databases with `patronvault migrate --to-postgres`.")
-                    }
+                    return
                 }
+                let (tables, entries): ([(table: String, rows: Int)], Int64)
+                do {
+                    (tables, entries) = try await carry(folder, into: PostgresTarget(postgres), policies: policies, configuration: configuration)
+                } catch {
+                    try? FileManager.default.removeItem(at: folder)
+                    throw error
+                }
+                if options.json {
+                    return try Terminal.json(PostgresOutput(
+                        restoredTo: report.restoredTo, backupCreatedAt: report.backupCreatedAt, keys: report.keys, patrons: report.patrons,
+                        unrecoverablePatrons: report.unrecoverablePatrons, auditEntries: entries,
+                        tables: Dictionary(uniqueKeysWithValues: tables.map { ($0.table, $0.rows) })))
+                }
+                Terminal.line("Restored the backup of \(report.backupCreatedAt) into PostgreSQL; audit trail intact there (\(entries) entries).")
+                Terminal.line("\(report.patrons) patrons, of whom \(report.unrecoverablePatrons) cannot be opened: their keys were destroyed after the backup (erased or purged).")
+                Terminal.line("\(report.restoredTo) is this host's vault folder for it, holding no copy of either database.")
             }
+        }
+
+        /// Copies the restored folder's two files into the empty pair, verifies the trail there,
+        /// then removes the files: a key store left in the folder would be one more copy to keep
+        /// under the erasure rule. The caller is checked as an admin on the folder first, so a
+        /// wrong token leaves the pair untouched. On failure the caller removes the folder.
+        private func carry(
+            _ folder: URL, into target: PostgresTarget, policies: PolicySet, configuration: VaultConfiguration
+        ) async throws -> ([(table: String, rows: Int)], Int64) {
+            let restored = try await Vault.open(at: folder, masterKey: options.masterKey, policies: policies, configuration: configuration)
+            _ = try await restored.closing { vault in
+                try await vault.oversight.verifyAudit(against: nil, by: try await credentials.principal(in: vault))
+            }
+            let copied = try await target.copy(from: folder)
+            let vault = try await Vault.open(at: folder, masterKey: options.masterKey, policies: policies, configuration: configuration, storage: target.source)
+            let verification = try await vault.closing { vault in
+                try await vault.oversight.verifyAudit(against: nil, by: try await credentials.principal(in: vault))
+            }
+            guard verification.isIntact else {
+                throw CommandFailure(
+                    .integrityFailure,
+                    "the restored audit trail does not verify on PostgreSQL; the folder was removed, and the two databases hold the unverified copy: drop and create them again before another restore")
+            }
+            for file in [SQLiteStorage.recordsFileName, SQLiteStorage.keysFileName] {
+                for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(at: folder.appendingPathComponent(file + suffix)) }
+            }
+            return (copied, verification.entryCount)
         }
     }
 }

@@ -47,7 +47,7 @@ struct BackupTests {
         let restored = cli.home.appendingPathComponent("restored").path
         // The restored vault is a folder, whichever store the backup came from.
         let folder = backend == .postgres ? ["PATRONVAULT_CONFIG": ""] : [:]
-        let report = try cli.run(["backup", "restore", out, "--into", restored, "--json"])
+        let report = try cli.run(["backup", "restore", out, "--into", restored, "--json"], env: folder)
         #expect(report.status == 0 && report.json["unrecoverablePatrons"] as? Int == 0 && report.json["patrons"] as? Int == 1, "\(report.stderr)")
         let keyFile = cli.vault.appendingPathComponent("master.key").path
         let shown = try cli.run(["patron", "show", "B1", "--purpose", "patron-request", "--vault", restored, "--key-file", keyFile], env: folder)
@@ -55,7 +55,10 @@ struct BackupTests {
         #expect(try cli.run(["audit", "verify", "--vault", restored, "--key-file", keyFile], env: folder).status == 0)
         let log = try cli.run(["audit", "log", "--action", "keys.manage", "--vault", restored, "--key-file", keyFile, "--json"], env: folder)
         #expect(log.stdout.contains("\"action\":\"keys.manage\""), "the backup's own decision is in the backup")
-        if backend == .postgres { try Self.migrateBack(restored, keyFile: keyFile, cli: cli) }
+        if backend == .postgres {
+            try Self.migrateBack(restored, keyFile: keyFile, cli: cli)
+            try Self.restoreIntoPostgres(out, keyFile: keyFile, cli: cli)
+        }
 
         // Bad input: an existing backup folder, a non-admin, a non-empty target, an edited file
         // or manifest, a backup of another vault: each refused, nothing left behind.
@@ -95,24 +98,71 @@ struct BackupTests {
     /// A backup of a PostgreSQL vault goes back onto PostgreSQL: the restored folder migrated
     /// into a new, empty pair, where the patron opens and the trail verifies.
     static func migrateBack(_ restored: String, keyFile: String, cli: CLI) throws {
+        try withNewPair(cli) { pair in
+            let migrated = try cli.run(
+                ["migrate", "--to-postgres", "--records", pair.records, "--keys", pair.keys, "--records-password-file", pair.passwordFile,
+                 "--keys-password-file", pair.passwordFile, "--vault", restored, "--key-file", keyFile, "--json"],
+                env: ["PATRONVAULT_CONFIG": ""])
+            #expect(migrated.status == 0 && migrated.json["auditIntact"] as? Bool == true, "\(migrated.stderr)")
+            let onPostgres = pair.options + ["--vault", restored, "--key-file", keyFile]
+            let shown = try cli.run(["patron", "show", "B1", "--purpose", "patron-request"] + onPostgres, env: ["PATRONVAULT_CONFIG": ""])
+            #expect(shown.status == 0 && shown.stdout.contains("Kept Safe"), "\(shown.stderr)")
+            #expect(try cli.run(["audit", "verify"] + onPostgres, env: ["PATRONVAULT_CONFIG": ""]).status == 0)
+        }
+    }
+
+    /// Two new, empty databases on the test cluster, dropped after `body`.
+    struct NewPair {
+        let records: String
+        let keys: String
+        let passwordFile: String
+        /// The CLI's options naming the pair.
+        var options: [String] {
+            ["--storage", "postgres", "--records-url", records, "--keys-url", keys, "--records-password-file", passwordFile, "--keys-password-file", passwordFile]
+        }
+    }
+
+    static func withNewPair(_ cli: CLI, _ body: (NewPair) throws -> Void) throws {
         let server = try #require(Backend.server)
-        let name = "pv_back_\(UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased())"
+        let name = "pv_pair_\(UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased())"
         let databases = [name + "_records", name + "_keys"]
         for database in databases { try PostgresDatabases.create(database, on: server) }
         defer { for database in databases { try? PostgresDatabases.drop(database, on: server) } }
-        let passwordFile = cli.home.appendingPathComponent("postgres-password").path
         let base = "postgres://\(server.user)@\(server.host):\(server.port)"
-        let pair = ["--records-url", "\(base)/\(databases[0])", "--keys-url", "\(base)/\(databases[1])",
-                    "--records-password-file", passwordFile, "--keys-password-file", passwordFile]
-        let migrated = try cli.run(
-            ["migrate", "--to-postgres", "--records", "\(base)/\(databases[0])", "--keys", "\(base)/\(databases[1])",
-             "--records-password-file", passwordFile, "--keys-password-file", passwordFile, "--vault", restored, "--key-file", keyFile, "--json"],
-            env: ["PATRONVAULT_CONFIG": ""])
-        #expect(migrated.status == 0 && migrated.json["auditIntact"] as? Bool == true, "\(migrated.stderr)")
-        let onPostgres = ["--storage", "postgres"] + pair + ["--vault", restored, "--key-file", keyFile]
+        try body(NewPair(records: "\(base)/\(databases[0])", keys: "\(base)/\(databases[1])", passwordFile: cli.home.appendingPathComponent("postgres-password").path))
+    }
+
+    /// A backup restored straight into a new, empty pair in one command; into a pair that holds
+    /// a vault (the live one), refused with nothing left behind.
+    static func restoreIntoPostgres(_ backup: String, keyFile: String, cli: CLI) throws {
+        try withNewPair(cli) { newPair in try restoreIntoPostgres(backup, keyFile: keyFile, cli: cli, pair: newPair.options) }
+    }
+
+    private static func restoreIntoPostgres(_ backup: String, keyFile: String, cli: CLI, pair: [String]) throws {
+        let host = cli.home.appendingPathComponent("restored-pg").path
+        // A token that is not an admin's of the backup: refused before the pair is touched.
+        let wrongToken = try cli.run(
+            ["backup", "restore", backup, "--into", host, "--key-file", keyFile] + pair, env: ["PATRONVAULT_CONFIG": "", "PATRONVAULT_TOKEN": "pv_not-a-token"])
+        #expect(wrongToken.status != 0 && wrongToken.stderr.split(separator: "\n").count == 1, "\(wrongToken.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: host))
+        let restored = try cli.run(["backup", "restore", backup, "--into", host, "--key-file", keyFile, "--json"] + pair, env: ["PATRONVAULT_CONFIG": ""])
+        #expect(restored.status == 0 && restored.json["storage"] as? String == "postgres" && restored.json["patrons"] as? Int == 1, "\(restored.stderr)")
+        #expect((restored.json["tables"] as? [String: Int])?["patron"] == 1)
+        for file in ["vault.db", "keys.db", "vault.db-wal", "keys.db-wal"] {
+            #expect(!FileManager.default.fileExists(atPath: "\(host)/\(file)"), "the host folder keeps no copy of the databases: \(file)")
+        }
+        let onPostgres = pair + ["--vault", host, "--key-file", keyFile]
         let shown = try cli.run(["patron", "show", "B1", "--purpose", "patron-request"] + onPostgres, env: ["PATRONVAULT_CONFIG": ""])
         #expect(shown.status == 0 && shown.stdout.contains("Kept Safe"), "\(shown.stderr)")
         #expect(try cli.run(["audit", "verify"] + onPostgres, env: ["PATRONVAULT_CONFIG": ""]).status == 0)
+
+        // The live vault's own pair (the test vault's configuration) holds a vault: refused, and
+        // the folder the restore made first is gone.
+        let live = cli.home.appendingPathComponent("restored-live").path
+        let refused = try cli.run(["backup", "restore", backup, "--into", live, "--key-file", keyFile])
+        #expect(refused.status != 0 && refused.stderr.split(separator: "\n").count == 1, "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: live))
+        #expect(try cli.run(["audit", "verify"]).status == 0, "the live vault is untouched")
     }
 
     @Test("an old record backup restored beside the current key store cannot open an erased patron, and opens everyone else (on PostgreSQL, the key store of a backup taken since)", arguments: Backend.available)
@@ -142,7 +192,7 @@ struct BackupTests {
         }
         let folder = backend == .postgres ? ["PATRONVAULT_CONFIG": ""] : [:]
         let restored = cli.home.appendingPathComponent("restored").path
-        let report = try cli.run(["backup", "restore", out, "--into", restored, "--keys-from", currentKeys, "--json"])
+        let report = try cli.run(["backup", "restore", out, "--into", restored, "--keys-from", currentKeys, "--json"], env: folder)
         #expect(report.status == 0, "\(report.stderr)")
         #expect(report.json["patrons"] as? Int == 2 && report.json["unrecoverablePatrons"] as? Int == 1 && report.json["keys"] as? String == "other")
         let keyFile = cli.vault.appendingPathComponent("master.key").path
