@@ -32,9 +32,9 @@ struct SchemathesisTests {
         return CLI.Result(status: process.terminationStatus, stdout: text, stderr: "")
     }
 
-    @Test("generated staff and patron requests get only documented answers, never a 5xx")
-    func generatedRequests() throws {
-        let cli = try CLI.initialized()
+    @Test("generated staff and patron requests get only documented answers, never a 5xx", arguments: Backend.available)
+    func generatedRequests(_ backend: Backend) throws {
+        let cli = try CLI.initialized(backend: backend)
         defer { cli.removeHome() }
         let token = cli.environment["PATRONVAULT_TOKEN"]!
         #expect(try cli.run(["patron", "register", "--card", "S1", "--name", "Sam Reader", "--email", "sam@example.org", "--history", "keep", "--pin-stdin"], stdin: "2468").status == 0)
