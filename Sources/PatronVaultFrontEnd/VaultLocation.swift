@@ -38,6 +38,9 @@ public struct VaultLocation: ParsableArguments {
     @Option(name: .long, help: Help.keyCompactionInterval)
     public var keyCompactionInterval: Int?
 
+    @Option(name: .long, help: Help.answerTimeout)
+    public var answerTimeout: Int?
+
     public init() {}
 
     /// A location given by options declared elsewhere: the CLI declares these options in its own
@@ -45,7 +48,7 @@ public struct VaultLocation: ParsableArguments {
     /// in a debug build.
     public init(
         vault: String?, keyFile: String?, policies: String?, storage: StorageKind?, recordsUrl: String?, keysUrl: String?, recordsPasswordFile: String?,
-        keysPasswordFile: String?, readerConnections: Int?, keyCompactionInterval: Int?
+        keysPasswordFile: String?, readerConnections: Int?, keyCompactionInterval: Int?, answerTimeout: Int?
     ) {
         self.vault = vault
         self.keyFile = keyFile
@@ -57,6 +60,7 @@ public struct VaultLocation: ParsableArguments {
         self.keysPasswordFile = keysPasswordFile
         self.readerConnections = readerConnections
         self.keyCompactionInterval = keyCompactionInterval
+        self.answerTimeout = answerTimeout
     }
 
     /// The options' help, shared by every front end that declares them.
@@ -71,12 +75,13 @@ public struct VaultLocation: ParsableArguments {
         public static let keysPasswordFile: ArgumentHelp = "A file (mode 0600) holding the key database's password (default: $PATRONVAULT_KEYS_PASSWORD)."
         public static let readerConnections: ArgumentHelp = "With --storage postgres: connections to the records database for reads, per process (1 to 64, default 4)."
         public static let keyCompactionInterval: ArgumentHelp = "With --storage postgres: the most seconds a shredded key's bytes may wait in the key tables' freed space for compaction (60 to 86400, default 600)."
+        public static let answerTimeout: ArgumentHelp = "With --storage postgres: the most seconds a statement may go unanswered before its connection is closed and the request fails (1 to 3600, default 30); VACUUM is never cut short."
     }
 
     /// The names a configuration file may set for the vault's location and storage.
     public static let configurable: Set<String> = [
         "vault", "key-file", "policies", "storage", "records-url", "keys-url", "records-password-file", "keys-password-file", "reader-connections",
-        "key-compaction-interval",
+        "key-compaction-interval", "answer-timeout",
     ]
 
     /// Where the vault's records and keys are.
@@ -156,6 +161,9 @@ public struct VaultLocation: ParsableArguments {
             case "key-compaction-interval":
                 guard let seconds = Int(setting.value) else { throw ValidationError("\(place): key-compaction-interval is a number of seconds") }
                 keyCompactionInterval = keyCompactionInterval ?? seconds
+            case "answer-timeout":
+                guard let seconds = Int(setting.value) else { throw ValidationError("\(place): answer-timeout is a number of seconds") }
+                answerTimeout = answerTimeout ?? seconds
             default: break
             }
         }
@@ -170,9 +178,11 @@ public struct VaultLocation: ParsableArguments {
     /// The two PostgreSQL databases the options name, or nil for the vault folder.
     package func postgresConfiguration() throws -> PostgresStorageConfiguration? {
         let postgresOptions = [recordsUrl, keysUrl, recordsPasswordFile, keysPasswordFile].contains { $0 != nil } || readerConnections != nil
-            || keyCompactionInterval != nil
+            || keyCompactionInterval != nil || answerTimeout != nil
         guard storage == .postgres else {
-            if postgresOptions { throw ValidationError("--records-url, --keys-url, the password files, --reader-connections and --key-compaction-interval need --storage postgres") }
+            if postgresOptions {
+                throw ValidationError("--records-url, --keys-url, the password files, --reader-connections, --key-compaction-interval and --answer-timeout need --storage postgres")
+            }
             return nil
         }
         guard let recordsUrl, let keysUrl else { throw ValidationError("--storage postgres needs --records-url and --keys-url") }
@@ -184,6 +194,9 @@ public struct VaultLocation: ParsableArguments {
         guard (1...64).contains(readers) else { throw ValidationError("--reader-connections must be between 1 and 64") }
         let compaction = keyCompactionInterval ?? 600
         guard (60...86_400).contains(compaction) else { throw ValidationError("--key-compaction-interval must be between 60 and 86400 seconds") }
+        let timeout = answerTimeout ?? 30
+        guard (1...3_600).contains(timeout) else { throw ValidationError("--answer-timeout must be between 1 and 3600 seconds") }
+        (records.answerTimeout, keys.answerTimeout) = (.seconds(timeout), .seconds(timeout))
         return PostgresStorageConfiguration(records: records, keys: keys, readers: readers, keyCompactionInterval: .seconds(compaction))
     }
 

@@ -9,6 +9,10 @@ import PostgresNIO
 enum PostgresFailure {
     static func translate(_ error: any Error, store: String, location: PostgresLocation) -> VaultError {
         if let vaultError = error as? VaultError { return vaultError }
+        if let timedOut = error as? PostgresSession.AnswerTimedOut {
+            return VaultError.storage(
+                "\(store) at \(location) did not answer within \(timedOut.after.components.seconds) s; the connection was closed and the next request connects again (a change whose commit was already sent may have been written: its audit entries say so)")
+        }
         // The trail's own sentences name sequence numbers and sizes, never an entry's content.
         if let error = error as? AuditError { return VaultError(.integrityFailure, error.description) }
         if let error = error as? PSQLError {

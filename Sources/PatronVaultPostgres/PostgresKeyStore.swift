@@ -301,7 +301,7 @@ package final class PostgresKeyStore: KeyStore {
     }
 
     package func sealStaff(id: String, tag: [UInt8]) async throws {
-        try await writer.run { session in
+        _ = try await writer.run { session in
             try session.execute("INSERT INTO staff_seal (id, tag) VALUES (\(id), \(tag.bytea)) ON CONFLICT (id) DO UPDATE SET tag = EXCLUDED.tag")
         }
     }
@@ -466,7 +466,7 @@ package final class PostgresKeyStore: KeyStore {
     /// them. False leaves the shred queued, or the compaction due, for the next pass.
     private static func vacuum(after deleting: Int64, compacting: Bool, in session: PostgresSession) throws -> Bool {
         let clear = try PostgresHorizon.isClear(after: deleting, in: session)
-        try session.execute(compacting ? "VACUUM FULL record_key, patron_key" : "VACUUM record_key, patron_key")
+        try session.withoutAnswerTimeout { try session.execute(compacting ? "VACUUM FULL record_key, patron_key" : "VACUUM record_key, patron_key") }
         return clear
     }
 
@@ -533,7 +533,7 @@ package final class PostgresKeyStore: KeyStore {
             try Self.replace(values, removing: names, in: session)
         }
         // The old wrapped keys leave the tables' pages too.
-        try writer.withSession { session in _ = try session.execute("VACUUM FULL patron_key, system_key") }
+        try writer.withSession { session in _ = try session.withoutAnswerTimeout { try session.execute("VACUUM FULL patron_key, system_key") } }
     }
 
     package func replaceSystemKey(name: String, kekVersion: Int64, wrapped: [UInt8], setting values: [String: [UInt8]]) throws {
@@ -541,7 +541,7 @@ package final class PostgresKeyStore: KeyStore {
             try Self.update(SystemKey(name: name, kekVersion: kekVersion, wrapped: wrapped), in: session)
             try Self.replace(values, removing: [], in: session)
         }
-        try writer.withSession { session in _ = try session.execute("VACUUM FULL system_key") }
+        try writer.withSession { session in _ = try session.withoutAnswerTimeout { try session.execute("VACUUM FULL system_key") } }
     }
 
     private static func update(_ key: SystemKey, in session: PostgresSession) throws {

@@ -4,6 +4,7 @@ import NIOCore
 import NIOSSL
 import PatronVaultCore
 import PostgresNIO
+import Synchronization
 
 /// One connection to one database, used synchronously. The storage protocols' transaction bodies
 /// are synchronous and run on a thread of their own (never an event loop), where waiting on a
@@ -48,7 +49,7 @@ final class PostgresLink: @unchecked Sendable {
     /// `withSession`'s work, with the lock held.
     private func holding<T>(_ body: (PostgresSession) throws -> T) throws -> T {
         guard !closed else { throw VaultError.storage("\(name) is closed") }
-        let session = PostgresSession(connection: try connected(), prepared: prepared, logger: logger)
+        let session = PostgresSession(connection: try connected(), prepared: prepared, logger: logger, answerTimeout: location.answerTimeout)
         do {
             return try body(session)
         } catch {
@@ -119,7 +120,7 @@ final class PostgresLink: @unchecked Sendable {
         }
         if let claim {
             do {
-                try claim.take(on: PostgresSession(connection: opened, prepared: PostgresPreparedStatements(), logger: logger))
+                try claim.take(on: PostgresSession(connection: opened, prepared: PostgresPreparedStatements(), logger: logger, answerTimeout: location.answerTimeout))
             } catch {
                 try? opened.close().wait()
                 if let error = error as? VaultError { throw error }
@@ -197,14 +198,55 @@ final class PostgresSession {
     /// How many more statements may be sent, when limited: a read run without a transaction
     /// is one statement, its own snapshot, and a second would see another.
     var statementsLeft: Int?
+    /// See `PostgresLocation.answerTimeout`; nil while `withoutAnswerTimeout` runs.
+    private var answerTimeout: Duration?
 
     /// Thrown instead of sending a statement past `statementsLeft`.
     struct StatementLimitReached: Error {}
 
-    init(connection: PostgresConnection, prepared: PostgresPreparedStatements, logger: Logger) {
+    init(connection: PostgresConnection, prepared: PostgresPreparedStatements, logger: Logger, answerTimeout: Duration? = nil) {
         self.connection = connection
         self.prepared = prepared
         self.logger = logger
+        self.answerTimeout = answerTimeout
+    }
+
+    /// Runs `body` with no answer timeout: maintenance such as VACUUM takes as long as the
+    /// tables need.
+    @discardableResult
+    func withoutAnswerTimeout<T>(_ body: () throws -> T) rethrows -> T {
+        let kept = answerTimeout
+        answerTimeout = nil
+        defer { answerTimeout = kept }
+        return try body()
+    }
+
+    /// Waits for every future; if they are not all answered within the answer timeout, closes
+    /// the connection (which fails whatever is still waiting) and reports each failure as the
+    /// timeout.
+    private func answers<T>(_ futures: [EventLoopFuture<T>]) -> [Result<T, any Error>] {
+        guard let answerTimeout else { return futures.map { future in Result { try future.wait() } } }
+        let expired = ExpiryMark()
+        let connection = self.connection
+        let watchdog = connection.eventLoop.scheduleTask(in: .nanoseconds(Int64(answerTimeout.components.seconds) * 1_000_000_000)) {
+            expired.mark.store(true, ordering: .relaxed)
+            let _: EventLoopFuture<Void> = connection.close()
+        }
+        let results = futures.map { future in Result { try future.wait() } }
+        watchdog.cancel()
+        guard expired.mark.load(ordering: .relaxed) else { return results }
+        let timedOut = AnswerTimedOut(after: answerTimeout)
+        return results.map { result in result.flatMapError { _ in .failure(timedOut) } }
+    }
+
+    /// A statement went unanswered for the answer timeout and its connection was closed.
+    struct AnswerTimedOut: Error {
+        let after: Duration
+    }
+
+    /// Set by the watchdog when it closes the connection.
+    private final class ExpiryMark: Sendable {
+        let mark = Atomic<Bool>(false)
     }
 
     /// Runs one statement and returns its rows.
@@ -229,7 +271,7 @@ final class PostgresSession {
         guard !opening.isEmpty else {
             try count(1)
             try prepareAll([statement])
-            return try send(statement).wait()
+            return try answers([send(statement)])[0].get()
         }
         let results = try pipeline([statement])
         if let error = results[0].error { throw error }
@@ -250,7 +292,7 @@ final class PostgresSession {
     /// each in a round trip of its own, once per connection.
     private func prepareAll(_ statements: [PostgresStatement]) throws {
         for case .prepared(let sql, _) in statements where prepared.statements[sql] == nil {
-            prepared.statements[sql] = try connection.prepare(query: sql.text).wait()
+            prepared.statements[sql] = try answers([connection.prepare(query: sql.text)])[0].get()
         }
     }
 
@@ -298,9 +340,8 @@ final class PostgresSession {
         try prepareAll(statements)
         let queued = opening
         opening = []
-        let futures = (queued + statements).map(send)
-        let results = futures.map { future in
-            switch Result(catching: { try future.wait() }) {
+        let results = answers((queued + statements).map(send)).map { result in
+            switch result {
             case .success(let answer): PipelinedResult(answer: answer, error: nil)
             case .failure(let error): PipelinedResult(answer: nil, error: error)
             }

@@ -24,6 +24,11 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
     public var certificateAuthorityFile: String?
     /// The password, read from a file or the environment; never printed.
     public var password: String?
+    /// How long a statement may go unanswered before its connection is closed and the call
+    /// fails: a server or network that stops answering (a partition, a stopped server) fails
+    /// requests instead of holding them, and the next one connects again. Nil waits as long as
+    /// it takes. Maintenance (VACUUM) is never cut short.
+    public var answerTimeout: Duration?
 
     /// Parses `postgres://USER@HOST[:PORT]/DATABASE[?sslmode=disable|verify-full&sslrootcert=FILE]`.
     /// Without `sslmode`, a loopback host is reached in the clear and any other host over

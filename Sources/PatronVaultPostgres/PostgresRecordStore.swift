@@ -216,7 +216,7 @@ package final class PostgresRecordStore: RecordStore {
     package func purgeResidue() async throws -> Bool {
         try await writer.run { session in
             let clear = try PostgresHorizon.isClear(after: try PostgresHorizon.mark(in: session), in: session)
-            try session.execute("VACUUM record, patron, pending_shred, pin_attempt")
+            try session.withoutAnswerTimeout { try session.execute("VACUUM record, patron, pending_shred, pin_attempt") }
             return clear
         }
     }

@@ -38,12 +38,15 @@ struct VaultOptions: ParsableArguments {
     @Option(name: .long, help: VaultLocation.Help.keyCompactionInterval)
     var keyCompactionInterval: Int?
 
+    @Option(name: .long, help: VaultLocation.Help.answerTimeout)
+    var answerTimeout: Int?
+
     /// Where the options say the vault is.
     var location: VaultLocation {
         VaultLocation(
             vault: vault, keyFile: keyFile, policies: policies, storage: storage, recordsUrl: recordsUrl, keysUrl: keysUrl,
             recordsPasswordFile: recordsPasswordFile, keysPasswordFile: keysPasswordFile, readerConnections: readerConnections,
-            keyCompactionInterval: keyCompactionInterval)
+            keyCompactionInterval: keyCompactionInterval, answerTimeout: answerTimeout)
     }
 
     @Flag(name: .long, help: "Print machine-readable JSON.")
@@ -61,7 +64,7 @@ struct VaultOptions: ParsableArguments {
         try filled.fill(from: file)
         (vault, keyFile, policies, storage) = (filled.vault, filled.keyFile, filled.policies, filled.storage)
         (recordsUrl, keysUrl, recordsPasswordFile, keysPasswordFile) = (filled.recordsUrl, filled.keysUrl, filled.recordsPasswordFile, filled.keysPasswordFile)
-        (readerConnections, keyCompactionInterval) = (filled.readerConnections, filled.keyCompactionInterval)
+        (readerConnections, keyCompactionInterval, answerTimeout) = (filled.readerConnections, filled.keyCompactionInterval, filled.answerTimeout)
     }
 
     @Option(name: .long, help: "Send the command to a running patronvaultd (http://HOST:PORT, https://…, unix:PATH; default: $PATRONVAULT_SERVER). Without it the CLI opens the vault folder itself.")

@@ -84,6 +84,12 @@ struct PostgresBadInputTests {
         defer { sqlite.removeHome() }
         let stray = try sqlite.run(["staff", "list", "--keys-url", "postgres://pv@127.0.0.1/db"])
         #expect(stray.status == 65 && stray.stderr.contains("need --storage postgres"))
+        let strayTimeout = try sqlite.run(["staff", "list", "--answer-timeout", "5"])
+        #expect(strayTimeout.status == 65 && strayTimeout.stderr.contains("need --storage postgres"), "\(strayTimeout.stderr)")
+        for bad in ["0", "3601"] {
+            let refused = try cli.run(["staff", "list", "--answer-timeout", bad])
+            #expect(refused.status == 65 && refused.stderr.contains("--answer-timeout must be between 1 and 3600 seconds"), "\(refused.stderr)")
+        }
     }
 
     @Test("the database gone mid-run: the request gets a 503 problem document, nothing is half-written, and the daemon reconnects once it is back")
@@ -112,6 +118,59 @@ struct PostgresBadInputTests {
 
         // The next request finds a new connection.
         let again = try daemon.request("POST", "/v1/loans", token: token, json: ["card": "LC1", "item": "LC-1", "title": "Written Once"])
+        #expect(again.status == 201 || again.status == 200, "\(again.text)")
+        #expect(try daemon.request("POST", "/v1/patrons/lookup", token: token, json: lookup).status == 200)
+        #expect(daemon.stop() == 0)
+        #expect(try cli.run(["audit", "verify"]).status == 0)
+    }
+
+    @Test("a database that stops answering: requests fail with a 503 after the answer timeout instead of hanging, nothing is half-written, and the daemon answers again once it does")
+    func databaseStopsAnswering() throws {
+        let cli = try CLI.initialized(backend: .postgres)
+        defer { cli.removeHome() }
+        #expect(try cli.run(["patron", "register", "--card", "HA1", "--name", "Hung Answer", "--email", "ha@example.org"]).status == 0)
+        let token = try #require(cli.environment["PATRONVAULT_TOKEN"])
+        let daemon = try Daemon(cli, arguments: ["--port", "0", "--config", try #require(cli.configFile), "--answer-timeout", "2"])
+        let lookup: [String: Any] = ["card": "HA1", "purpose": "circulation"]
+        #expect(try daemon.request("POST", "/v1/patrons/lookup", token: token, json: lookup).status == 200)
+        let before = try cli.psql("SELECT count(*) FROM audit_entry")
+
+        // Another session holds the staff and audit state tables locked: the server takes the
+        // daemon's statements and never answers them, as a stopped server or a network that
+        // drops packets would.
+        let server = try #require(Backend.server)
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
+        holder.arguments = ["-X", "-q", "-h", server.host, "-p", "\(server.port)", "-U", server.user, "-d", cli.databases[0]]
+        holder.environment = ["PGPASSWORD": server.password ?? "", "PATH": "/usr/bin:/bin"]
+        let input = Pipe()
+        holder.standardInput = input
+        holder.standardOutput = FileHandle.nullDevice
+        try holder.run()
+        input.fileHandleForWriting.write(Data("BEGIN; LOCK TABLE staff, audit_state IN ACCESS EXCLUSIVE MODE;\n".utf8))
+        var locked = false
+        for _ in 0..<100 where !locked {
+            locked = try cli.psql("SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'audit_state' AND l.mode = 'AccessExclusiveLock' AND l.granted") == ["1"]
+            if !locked { usleep(50_000) }
+        }
+        #expect(locked)
+
+        let started = Date()
+        let hung = try daemon.request("POST", "/v1/loans", token: token, json: ["card": "HA1", "item": "HA-1", "title": "Never Answered"])
+        let waited = Date().timeIntervalSince(started)
+        #expect(hung.status == 503, "\(hung.text)")
+        #expect(hung.header("Content-Type")?.hasPrefix("application/problem+json") == true)
+        #expect(waited < 15, "answered after \(waited) s, not after the 2 s timeout")
+        #expect(!hung.text.contains("HA1") && !hung.text.contains("Never Answered"))
+
+        input.fileHandleForWriting.write(Data("ROLLBACK;\n".utf8))
+        try input.fileHandleForWriting.close()
+        holder.waitUntilExit()
+        #expect(try cli.psql("SELECT count(*) FROM audit_entry") == before)
+        #expect(try cli.psql("SELECT count(*) FROM record WHERE item_index IS NOT NULL") == ["0"])
+
+        // Every connection the timeout closed is made again by the next request.
+        let again = try daemon.request("POST", "/v1/loans", token: token, json: ["card": "HA1", "item": "HA-1", "title": "Written Once"])
         #expect(again.status == 201 || again.status == 200, "\(again.text)")
         #expect(try daemon.request("POST", "/v1/patrons/lookup", token: token, json: lookup).status == 200)
         #expect(daemon.stop() == 0)
