@@ -27,6 +27,26 @@ extension CLI {
         try psql(sql, on: databases[index])
     }
 
+    /// A psql session on the records database that has sent `sql` and stays open until its input
+    /// closes (a lock held from outside the vault), returned once `check` counts 1.
+    func psqlSession(_ sql: String, until check: String) throws -> (process: Process, input: Pipe) {
+        let server = try #require(Backend.server)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
+        process.arguments = ["-X", "-q", "-tA", "-h", server.host, "-p", "\(server.port)", "-U", server.user, "-d", databases[0]]
+        process.environment = ["PGPASSWORD": server.password ?? "", "PATH": "/usr/bin:/bin"]
+        let input = Pipe()
+        process.standardInput = input
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        input.fileHandleForWriting.write(Data("\(sql)\n".utf8))
+        for _ in 0..<100 {
+            if try psql(check) == ["1"] { return (process, input) }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        throw CLIFailure(message: "psql did not take its lock")
+    }
+
     /// The same on any database of the cluster (`postgres` for ALTER DATABASE, which a
     /// read-only database refuses on itself).
     func psql(_ sql: String, on database: String) throws -> [String] {

@@ -138,22 +138,9 @@ struct PostgresBadInputTests {
         // Another session holds the staff and audit state tables locked: the server takes the
         // daemon's statements and never answers them, as a stopped server or a network that
         // drops packets would.
-        let server = try #require(Backend.server)
-        let holder = Process()
-        holder.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
-        holder.arguments = ["-X", "-q", "-h", server.host, "-p", "\(server.port)", "-U", server.user, "-d", cli.databases[0]]
-        holder.environment = ["PGPASSWORD": server.password ?? "", "PATH": "/usr/bin:/bin"]
-        let input = Pipe()
-        holder.standardInput = input
-        holder.standardOutput = FileHandle.nullDevice
-        try holder.run()
-        input.fileHandleForWriting.write(Data("BEGIN; LOCK TABLE staff, audit_state IN ACCESS EXCLUSIVE MODE;\n".utf8))
-        var locked = false
-        for _ in 0..<100 where !locked {
-            locked = try cli.psql("SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'audit_state' AND l.mode = 'AccessExclusiveLock' AND l.granted") == ["1"]
-            if !locked { usleep(50_000) }
-        }
-        #expect(locked)
+        let (holder, input) = try cli.psqlSession(
+            "BEGIN; LOCK TABLE staff, audit_state IN ACCESS EXCLUSIVE MODE;",
+            until: "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'audit_state' AND l.mode = 'AccessExclusiveLock' AND l.granted")
 
         let started = Date()
         let hung = try daemon.request("POST", "/v1/loans", token: token, json: ["card": "HA1", "item": "HA-1", "title": "Never Answered"])

@@ -62,22 +62,7 @@ struct PostgresKeyRotationTests {
 
     /// A psql session holding the exclusive advisory lock `number` until its input closes.
     static func holdAdvisoryLock(_ number: String, cli: CLI) throws -> (process: Process, input: Pipe) {
-        let server = try #require(Backend.server)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
-        process.arguments = ["-X", "-q", "-tA", "-h", server.host, "-p", "\(server.port)", "-U", server.user, "-d", cli.databases[0]]
-        process.environment = ["PGPASSWORD": server.password ?? "", "PATH": "/usr/bin:/bin"]
-        let input = Pipe()
-        process.standardInput = input
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        input.fileHandleForWriting.write(Data("SELECT pg_advisory_lock(\(number));\n".utf8))
-        for _ in 0..<100 {
-            if try cli.psql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND mode = 'ExclusiveLock' AND granted") == ["1"] {
-                return (process, input)
-            }
-            Thread.sleep(forTimeInterval: 0.05)
-        }
-        throw CLIFailure(message: "psql did not take the advisory lock")
+        try cli.psqlSession(
+            "SELECT pg_advisory_lock(\(number));", until: "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND mode = 'ExclusiveLock' AND granted")
     }
 }
