@@ -31,6 +31,11 @@ package struct PostgresTarget: Sendable {
         return try await PostgresMigration.copy(from: directory, to: configuration)
     }
 
+    /// A vault's key database written out as a `keys.db` file (`backup restore --keys-from`).
+    package static func copyKeys(from location: PostgresLocation, to path: String) async throws {
+        try await PostgresKeyStore.copyKeys(from: location, to: path)
+    }
+
     /// The pair as a vault's stores.
     package var source: VaultStorageSource {
         PostgresStorage.source(configuration)

@@ -98,3 +98,20 @@ final class PostgresBackupSnapshot: BackupSnapshot, @unchecked Sendable {
         link.closeWithoutWaiting()
     }
 }
+
+extension PostgresKeyStore {
+    /// The key database at `location` written out as an embedded `keys.db` at `path`, read in one
+    /// snapshot: what `backup restore --keys-from` takes on PostgreSQL (the current key store,
+    /// with none of the keys destroyed since the backup). Refused unless the database is a
+    /// vault's key database.
+    package static func copyKeys(from location: PostgresLocation, to path: String) async throws {
+        let link = PostgresLink(location, name: PostgresSchema.Role.keys.storeName)
+        defer { link.closeWithoutWaiting() }
+        try await link.run { session in
+            try session.transaction(beginning: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") { session in
+                _ = try PostgresSchema.check(.keys, in: session, location: location)
+                try PostgresBackupFile.write(PostgresMigration.keyTables, from: session, to: path, migrator: SQLiteSchema.keysMigrator)
+            }
+        }
+    }
+}

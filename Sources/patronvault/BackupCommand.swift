@@ -58,7 +58,7 @@ struct BackupCommand: ParsableCommand {
         @OptionGroup var credentials: StaffCredentials
         @Argument(help: "The backup folder.") var backup: String
         @Option(name: .long, help: "The new vault folder; it must not exist, or be empty.") var into: String
-        @Option(name: .long, help: "Take the key store from here instead (a keys.db, a vault folder or another backup): records of patrons whose keys were destroyed since stay unreadable.")
+        @Option(name: .long, help: "Take the key store from here instead (a keys.db, a vault folder, another backup, or a vault's key database, postgres://USER@HOST[:PORT]/DATABASE, its password from --keys-password-file or PATRONVAULT_KEYS_PASSWORD): records of patrons whose keys were destroyed since stay unreadable.")
         var keysFrom: String?
 
         /// What a restore into PostgreSQL prints with `--json`: the restore's report, then the trail
@@ -84,9 +84,11 @@ struct BackupCommand: ParsableCommand {
                 let folder = URL(fileURLWithPath: into, isDirectory: true)
                 let policies = try Vault.loadPolicies(from: options.policyDirectory)
                 let configuration = try options.vaultConfiguration
-                let report = try await Vault.restore(
-                    backup: URL(fileURLWithPath: backup, isDirectory: true), keysFrom: keysFrom.map { URL(fileURLWithPath: $0) },
-                    into: folder, masterKey: options.masterKey, policies: policies, configuration: configuration)
+                let report = try await withKeySource { keys in
+                    try await Vault.restore(
+                        backup: URL(fileURLWithPath: backup, isDirectory: true), keysFrom: keys, into: folder, masterKey: options.masterKey,
+                        policies: policies, configuration: configuration)
+                }
                 guard let postgres else {
                     if options.json { return try Terminal.json(report) }
                     Terminal.line("Restored the backup of \(report.backupCreatedAt) into \(report.restoredTo); audit trail intact (\(report.auditEntries) entries).")
@@ -110,6 +112,22 @@ struct BackupCommand: ParsableCommand {
                 Terminal.line("\(report.patrons) patrons, of whom \(report.unrecoverablePatrons) cannot be opened: their keys were destroyed after the backup (erased or purged).")
                 Terminal.line("\(report.restoredTo) is this host's vault folder for it, holding no copy of either database.")
             }
+        }
+
+        /// `--keys-from` as a file or folder; a key database on PostgreSQL is first written out, in
+        /// one snapshot, to a 0700 folder of its own, removed once `body` is done.
+        private func withKeySource<T>(_ body: (URL?) async throws -> T) async throws -> T {
+            guard let keysFrom, keysFrom.hasPrefix("postgres://") || keysFrom.hasPrefix("postgresql://") else {
+                return try await body(keysFrom.map { URL(fileURLWithPath: $0) })
+            }
+            var location = try PostgresTarget.location(keysFrom)
+            location.password = try VaultLocation.password(file: options.location.keysPasswordFile, environment: "PATRONVAULT_KEYS_PASSWORD")
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("patronvault-keys-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+            defer { try? FileManager.default.removeItem(at: folder) }
+            let copy = folder.appendingPathComponent("keys.db")
+            try await PostgresTarget.copyKeys(from: location, to: copy.path)
+            return try await body(copy)
         }
 
         /// Copies the restored folder's two files into the empty pair, verifies the trail there,

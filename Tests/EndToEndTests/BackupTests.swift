@@ -165,7 +165,7 @@ struct BackupTests {
         #expect(try cli.run(["audit", "verify"]).status == 0, "the live vault is untouched")
     }
 
-    @Test("an old record backup restored beside the current key store cannot open an erased patron, and opens everyone else (on PostgreSQL, the key store of a backup taken since)", arguments: Backend.available)
+    @Test("an old record backup restored beside the current key store cannot open an erased patron, and opens everyone else (on PostgreSQL, the key store of a backup taken since, or the key database named by its URL)", arguments: Backend.available)
     func erasureReachesBackups(_ backend: Backend) throws {
         let cli = try CLI.initialized(backend: backend)
         defer { cli.removeHome() }
@@ -206,5 +206,24 @@ struct BackupTests {
             #expect(bytes.range(of: Data("Eve Erased".utf8)) == nil && bytes.range(of: Data("Book of Eve".utf8)) == nil, "\(file)")
         }
         #expect(try cli.run(["audit", "verify", "--vault", restored, "--key-file", keyFile], env: folder).status == 0)
+
+        // On PostgreSQL the live key database itself can be named: it is read in one snapshot.
+        if backend == .postgres {
+            let server = try #require(Backend.server)
+            let base = "postgres://\(server.user)@\(server.host):\(server.port)"
+            let env = ["PATRONVAULT_CONFIG": "", "PATRONVAULT_KEYS_PASSWORD": server.password ?? ""]
+            let direct = cli.home.appendingPathComponent("restored-direct").path
+            let viaURL = try cli.run(["backup", "restore", out, "--into", direct, "--keys-from", "\(base)/\(cli.databases[1])", "--json"], env: env)
+            #expect(viaURL.status == 0 && viaURL.json["patrons"] as? Int == 2 && viaURL.json["unrecoverablePatrons"] as? Int == 1, "\(viaURL.stderr)")
+            let keptDirect = try cli.run(["patron", "show", "K1", "--purpose", "circulation", "--vault", direct, "--key-file", keyFile], env: env)
+            #expect(keptDirect.status == 0 && keptDirect.stdout.contains("Kay Kept"), "\(keptDirect.stderr)")
+            let erasedDirect = try cli.run(["patron", "show", "E1", "--purpose", "circulation", "--vault", direct, "--key-file", keyFile], env: env)
+            #expect(erasedDirect.status != 0 && !erasedDirect.stdout.contains("Eve"))
+            // The records database named as the key database: refused with one line, nothing made.
+            let wrongDatabase = cli.home.appendingPathComponent("restored-wrong").path
+            let wrong = try cli.run(["backup", "restore", out, "--into", wrongDatabase, "--keys-from", "\(base)/\(cli.databases[0])"], env: env)
+            #expect(wrong.status != 0 && wrong.stderr.split(separator: "\n").count == 1 && !wrong.stderr.contains(server.password ?? "-"), "\(wrong.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: wrongDatabase))
+        }
     }
 }
