@@ -20,7 +20,7 @@ struct CLIClientTests {
         #expect(deskToken.hasPrefix("pvt_"))
         let listed = try cli.run(["staff", "list", "--json"])
         let listedDirectly = try direct.run(["staff", "list", "--json"])
-        #expect(listed.status == 0 && listed.stdout == listedDirectly.stdout)
+        #expect(listed.status == 0 && listed.stdout == listedDirectly.stdout, "status \(listed.status): \(listed.stderr)")
         #expect(try cli.run(["staff", "list"]).stdout.contains("desk-9\tstaff"))
         #expect(try cli.run(["stats"], env: ["PATRONVAULT_TOKEN": deskToken]).status == 0)
         #expect(try cli.run(["staff", "add", "desk-10", "--role", "staff"], env: ["PATRONVAULT_TOKEN": deskToken]).status == 70)
