@@ -61,17 +61,22 @@ struct BackupCommand: ParsableCommand {
         @Option(name: .long, help: "Take the key store from here instead (a keys.db, a vault folder, another backup, or a vault's key database, postgres://USER@HOST[:PORT]/DATABASE, its password from --keys-password-file or PATRONVAULT_KEYS_PASSWORD): records of patrons whose keys were destroyed since stay unreadable.")
         var keysFrom: String?
 
-        /// What a restore into PostgreSQL prints with `--json`: the restore's report, then the trail
-        /// as verified on the server.
+        /// What a restore into PostgreSQL prints with `--json`: the restore's report, with the
+        /// trail's entries as verified on the server and the rows copied into each table.
         private struct PostgresOutput: Encodable {
-            let restoredTo: String
-            let backupCreatedAt: String
-            let keys: String
-            let patrons: Int
-            let unrecoverablePatrons: Int
+            let report: RestoreReport
             let auditEntries: Int64
-            let storage = "postgres"
             let tables: [String: Int]
+
+            private enum Keys: String, CodingKey { case auditEntries, storage, tables }
+
+            func encode(to encoder: any Encoder) throws {
+                try report.encode(to: encoder)
+                var container = encoder.container(keyedBy: Keys.self)
+                try container.encode(auditEntries, forKey: .auditEntries)
+                try container.encode("postgres", forKey: .storage)
+                try container.encode(tables, forKey: .tables)
+            }
         }
 
         func run() async throws {
@@ -104,9 +109,7 @@ struct BackupCommand: ParsableCommand {
                 }
                 if options.json {
                     return try Terminal.json(PostgresOutput(
-                        restoredTo: report.restoredTo, backupCreatedAt: report.backupCreatedAt, keys: report.keys, patrons: report.patrons,
-                        unrecoverablePatrons: report.unrecoverablePatrons, auditEntries: entries,
-                        tables: Dictionary(uniqueKeysWithValues: tables.map { ($0.table, $0.rows) })))
+                        report: report, auditEntries: entries, tables: Dictionary(uniqueKeysWithValues: tables.map { ($0.table, $0.rows) })))
                 }
                 Terminal.line("Restored the backup of \(report.backupCreatedAt) into PostgreSQL; audit trail intact there (\(entries) entries).")
                 Terminal.line("\(report.patrons) patrons, of whom \(report.unrecoverablePatrons) cannot be opened: their keys were destroyed after the backup (erased or purged).")

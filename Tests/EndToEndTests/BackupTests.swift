@@ -148,6 +148,7 @@ struct BackupTests {
         let restored = try cli.run(["backup", "restore", backup, "--into", host, "--key-file", keyFile, "--json"] + pair, env: ["PATRONVAULT_CONFIG": ""])
         #expect(restored.status == 0 && restored.json["storage"] as? String == "postgres" && restored.json["patrons"] as? Int == 1, "\(restored.stderr)")
         #expect((restored.json["tables"] as? [String: Int])?["patron"] == 1)
+        #expect(restored.json["backupCreatedAt"] is String && (restored.json["auditEntries"] as? Int ?? 0) > 0, "\(restored.stdout)")
         for file in ["vault.db", "keys.db", "vault.db-wal", "keys.db-wal"] {
             #expect(!FileManager.default.fileExists(atPath: "\(host)/\(file)"), "the host folder keeps no copy of the databases: \(file)")
         }
